@@ -8,9 +8,10 @@ Coordinate frames (defined once, here):
   3D boxes in labels are expressed in this frame, exactly as KITTI ``label_2`` files.
 * ``lidar``: KITTI's Velodyne frame. x forward, y left, z up, origin at the sensor.
 
-Images are ``H x W``; pixel ``(u, v)`` is column ``u``, row ``v``; pixel centres sit at
-integer coordinates, so a box covering pixel columns ``a..b`` inclusive spans
-``x1 = a, x2 = b + 1`` (the KITTI / COCO convention of half-open extents).
+Images are ``H x W``; pixel ``(u, v)`` is column ``u``, row ``v`` and covers the
+continuous square ``[u, u+1) x [v, v+1)`` (centre ``u + 0.5``), the convention of COCO and
+of OpenGL. ``P2`` projects into these continuous coordinates, so a box covering pixel
+columns ``a..b`` inclusive spans ``x1 = a, x2 = b + 1``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,189 @@
+"""Object labels from what the camera saw.
+
+* 2D box: tight around the object's *visible* pixels in the instance image.
+* truncation: share of the projected extent (the bounding box of the object's projected,
+  near-plane-clipped mesh) that lies outside the image.
+* occlusion: ``1 - visible / unoccluded`` where *unoccluded* is the number of in-image
+  pixels the object would cover if nothing were in front of it (its own triangles
+  rasterised alone); KITTI levels 0 (< 10 % hidden), 1 (< 50 %), 2 (< 80 %), 3 (more).
+* 3D box: the object's box in KITTI camera coordinates; alpha, distance, difficulty.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from scenegen.frame import Box3D, Calibration, ObjectLabel
+from scenegen.world.types import World, WorldObject
+
+NEAR_CLIP_M = 0.1
+
+
+def occlusion_level(hidden_share: float) -> int:
+    """KITTI occlusion level for a hidden share in [0, 1]."""
+    if hidden_share < 0.10:
+        return 0
+    if hidden_share < 0.50:
+        return 1
+    if hidden_share < 0.80:
+        return 2
+    return 3
+
+
+def kitti_difficulty(height_px: float, occlusion_lvl: int, truncation: float) -> str:
+    """KITTI benchmark difficulty (easy / moderate / hard), ``unknown`` if none applies."""
+    if height_px >= 40 and occlusion_lvl <= 0 and truncation <= 0.15:
+        return "easy"
+    if height_px >= 25 and occlusion_lvl <= 1 and truncation <= 0.30:
+        return "moderate"
+    if height_px >= 25 and occlusion_lvl <= 2 and truncation <= 0.50:
+        return "hard"
+    return "unknown"
+
+
+def wrap_angle(a: float) -> float:
+    return float((a + np.pi) % (2 * np.pi) - np.pi)
+
+
+def box3d_in_camera(obj: WorldObject, calibration: Calibration) -> Box3D:
+    """The object's tight box in KITTI camera coordinates.
+
+    ``rotation_y`` is exact when the camera is level (pitch 0); for a pitched camera it is
+    the heading projected onto the camera's x-z plane.
+    """
+    T = calibration.T_cam_from_world @ obj.pose_world
+    bottom_centre = T[:3, 3]
+    heading_cam = T[:3, 0]  # object's length axis in the camera frame
+    rotation_y = float(np.arctan2(-heading_cam[2], heading_cam[0]))
+    length, width, height = obj.dimensions_m
+    return Box3D(
+        h=float(height),
+        w=float(width),
+        l=float(length),
+        x=float(bottom_centre[0]),
+        y=float(bottom_centre[1]),
+        z=float(bottom_centre[2]),
+        rotation_y=wrap_angle(rotation_y),
+    )
+
+
+def _clip_triangles_near(tris_cam: np.ndarray, z_near: float) -> list[np.ndarray]:
+    """Clip ``(T, 3, 3)`` camera-frame triangles to ``z >= z_near``; returns polygons."""
+    inside = tris_cam[..., 2] >= z_near
+    all_in = inside.all(axis=1)
+    polys = list(tris_cam[all_in])
+    for tri in tris_cam[~all_in & inside.any(axis=1)]:
+        poly = []
+        for i in range(3):
+            a, b = tri[i], tri[(i + 1) % 3]
+            a_in, b_in = a[2] >= z_near, b[2] >= z_near
+            if a_in:
+                poly.append(a)
+            if a_in != b_in:
+                s = (z_near - a[2]) / (b[2] - a[2])
+                poly.append(a + s * (b - a))
+        if len(poly) >= 3:
+            polys.append(np.asarray(poly))
+    return polys
+
+
+def project_object(
+    obj: WorldObject, calibration: Calibration
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Project the object's triangles (clipped at the near plane) to pixels.
+
+    Returns the 2D polygons (float64 ``(k, 2)`` each) and the bounding box of all of them
+    ``[x1, y1, x2, y2]`` (``None`` when the object is entirely behind the camera).
+    """
+    T = calibration.T_cam_from_world @ obj.pose_world
+    tris = []
+    for part in obj.parts:
+        v = np.asarray(part.mesh.vertices, np.float64) @ T[:3, :3].T + T[:3, 3]
+        tris.append(v[np.asarray(part.mesh.faces)])
+    if not tris:
+        return [], None
+    polys_cam = _clip_triangles_near(np.concatenate(tris), NEAR_CLIP_M)
+    if not polys_cam:
+        return [], None
+    k = calibration.intrinsics
+    polys_px = []
+    for poly in polys_cam:
+        u = k.fx * poly[:, 0] / poly[:, 2] + k.cx
+        v = k.fy * poly[:, 1] / poly[:, 2] + k.cy
+        polys_px.append(np.stack([u, v], axis=1))
+    allpts = np.concatenate(polys_px)
+    extent = np.array([allpts[:, 0].min(), allpts[:, 1].min(), allpts[:, 0].max(), allpts[:, 1].max()])
+    return polys_px, extent
+
+
+def _unoccluded_pixels(polys_px: list[np.ndarray], width: int, height: int) -> int:
+    """In-image pixels covered by the polygons, rasterised with pixel-centre sampling."""
+    mask = np.zeros((height, width), np.uint8)
+    limit = 4 * max(width, height)
+    # cv2 samples at integer coordinates; our pixel i spans [i, i+1), centre i + 0.5.
+    shift = 4  # fractional bits
+    scale = 1 << shift
+    pts = [np.round((np.clip(p, -limit, limit) - 0.5) * scale).astype(np.int32) for p in polys_px]
+    cv2.fillPoly(mask, pts, 1, lineType=cv2.LINE_8, shift=shift)
+    return int(mask.sum())
+
+
+def compute_labels(
+    world: World,
+    instance_ids: np.ndarray,
+    calibration: Calibration,
+    min_visible_pixels: int,
+) -> tuple[list[ObjectLabel], int]:
+    """Labels for every labelled object the camera sees.
+
+    Returns the labels of objects with at least ``min_visible_pixels`` visible pixels,
+    sorted by instance id, and the number of objects that were visible but too small.
+    """
+    h, w = instance_ids.shape
+    counts = np.bincount(instance_ids.ravel(), minlength=max(o.instance_id for o in world.objects) + 1)
+    labels: list[ObjectLabel] = []
+    dropped = 0
+    for obj in sorted(world.labelled(), key=lambda o: o.instance_id):
+        visible = int(counts[obj.instance_id]) if obj.instance_id < len(counts) else 0
+        if visible == 0:
+            continue
+        if visible < min_visible_pixels:
+            dropped += 1
+            continue
+        rows, cols = np.nonzero(instance_ids == obj.instance_id)
+        box_2d = np.array(
+            [cols.min(), rows.min(), cols.max() + 1, rows.max() + 1], dtype=np.float32
+        )
+        polys, extent = project_object(obj, calibration)
+        if extent is None:
+            continue
+        ex = np.clip(extent, [-1e6, -1e6, -1e6, -1e6], [1e6, 1e6, 1e6, 1e6])
+        full_area = max((ex[2] - ex[0]) * (ex[3] - ex[1]), 1e-9)
+        ix1, iy1 = max(ex[0], 0.0), max(ex[1], 0.0)
+        ix2, iy2 = min(ex[2], float(w)), min(ex[3], float(h))
+        inside_area = max(ix2 - ix1, 0.0) * max(iy2 - iy1, 0.0)
+        truncation = float(np.clip(1.0 - inside_area / full_area, 0.0, 1.0))
+        unoccluded = max(_unoccluded_pixels(polys, w, h), visible)
+        hidden = float(np.clip(1.0 - visible / unoccluded, 0.0, 1.0))
+        level = occlusion_level(hidden)
+        box3d = box3d_in_camera(obj, calibration)
+        centre_cam = np.array([box3d.x, box3d.y - box3d.h / 2, box3d.z])
+        alpha = wrap_angle(box3d.rotation_y - float(np.arctan2(box3d.x, box3d.z)))
+        labels.append(
+            ObjectLabel(
+                class_name=obj.class_name or "debris",
+                instance_id=obj.instance_id,
+                box_2d=box_2d,
+                box_3d=box3d,
+                alpha=alpha,
+                truncation=truncation,
+                occlusion=hidden,
+                occlusion_level=level,
+                distance_m=float(np.linalg.norm(centre_cam)),
+                difficulty=kitti_difficulty(float(box_2d[3] - box_2d[1]), level, truncation),
+                event=obj.event,
+                visible_pixels=visible,
+            )
+        )
+    return labels, dropped
