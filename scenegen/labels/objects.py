@@ -113,7 +113,9 @@ def project_object(
         v = k.fy * poly[:, 1] / poly[:, 2] + k.cy
         polys_px.append(np.stack([u, v], axis=1))
     allpts = np.concatenate(polys_px)
-    extent = np.array([allpts[:, 0].min(), allpts[:, 1].min(), allpts[:, 0].max(), allpts[:, 1].max()])
+    extent = np.array(
+        [allpts[:, 0].min(), allpts[:, 1].min(), allpts[:, 0].max(), allpts[:, 1].max()]
+    )
     return polys_px, extent
 
 
@@ -141,7 +143,9 @@ def compute_labels(
     sorted by instance id, and the number of objects that were visible but too small.
     """
     h, w = instance_ids.shape
-    counts = np.bincount(instance_ids.ravel(), minlength=max(o.instance_id for o in world.objects) + 1)
+    counts = np.bincount(
+        instance_ids.ravel(), minlength=max(o.instance_id for o in world.objects) + 1
+    )
     labels: list[ObjectLabel] = []
     dropped = 0
     for obj in sorted(world.labelled(), key=lambda o: o.instance_id):

@@ -64,7 +64,9 @@ class GBuffer:
         return self.nodes.semantic_id[self.node_ids]
 
 
-def build_node_table_and_meshes(world: World) -> tuple[NodeTable, list[tuple[np.ndarray, np.ndarray]]]:
+def build_node_table_and_meshes(
+    world: World,
+) -> tuple[NodeTable, list[tuple[np.ndarray, np.ndarray]]]:
     """Group the world's parts into render nodes.
 
     Labelled objects keep one node per (object, material, albedo); scenery is merged

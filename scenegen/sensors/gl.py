@@ -129,7 +129,7 @@ def configure_backend(preferred: str = "auto") -> GLBackend:
     )
 
 
-def import_pyrender():  # noqa: ANN201 - returns the pyrender module
+def import_pyrender():
     """Import pyrender headless, with the numpy 2 compatibility shim it needs.
 
     pyrender 0.1.45 uses ``np.infty`` (removed in numpy 2) in ``Scene.bounds`` and

@@ -36,7 +36,9 @@ class WorldRaycaster:
                 object_index.append(i)
         self.geometry_object_index = np.asarray(object_index, dtype=np.int64)
 
-    def cast(self, origins_world: np.ndarray, directions_world: np.ndarray) -> dict[str, np.ndarray]:
+    def cast(
+        self, origins_world: np.ndarray, directions_world: np.ndarray
+    ) -> dict[str, np.ndarray]:
         """Cast ``(N, 3)`` rays; directions need not be unit length.
 
         Returns ``t_hit`` float32 (N,) in units of the direction's length (``inf`` on a

@@ -23,34 +23,34 @@ def intrinsics_from_spec(camera: CameraSpec) -> CameraIntrinsics:
     return CameraIntrinsics(camera.width, camera.height, camera.fx, camera.fy, camera.cx, camera.cy)
 
 
-def T_world_from_camera(camera: CameraSpec) -> np.ndarray:  # noqa: N802
+def T_world_from_camera(camera: CameraSpec) -> np.ndarray:
     """4x4 pose of the camera frame in the world frame."""
     pitch = np.deg2rad(camera.pitch_deg)
     # Pitching down turns the optical axis (world +x) towards -z: a rotation about world +y.
     c, s = np.cos(pitch), np.sin(pitch)
-    R_pitch = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])  # noqa: N806
-    R_world_from_cam = R_pitch @ _R_CAM_FROM_WORLD_LEVEL.T  # noqa: N806
-    T = np.eye(4)  # noqa: N806
+    R_pitch = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    R_world_from_cam = R_pitch @ _R_CAM_FROM_WORLD_LEVEL.T
+    T = np.eye(4)
     T[:3, :3] = R_world_from_cam
     T[:3, 3] = (0.0, 0.0, camera.height_m)
     return T
 
 
-def T_world_from_lidar(camera: CameraSpec, lidar: LidarSpec) -> np.ndarray:  # noqa: N802
+def T_world_from_lidar(camera: CameraSpec, lidar: LidarSpec) -> np.ndarray:
     """4x4 pose of the LiDAR frame in the world frame (axes parallel to the world's)."""
-    T = np.eye(4)  # noqa: N806
+    T = np.eye(4)
     T[:3, 3] = (lidar.forward_m, 0.0, lidar.height_m)
     return T
 
 
 def calibration_from_spec(camera: CameraSpec, lidar: LidarSpec | None) -> Calibration:
-    T_cam_from_world = np.linalg.inv(T_world_from_camera(camera))  # noqa: N806
+    T_cam_from_world = np.linalg.inv(T_world_from_camera(camera))
     lidar_spec = lidar if lidar is not None else LidarSpec()
-    T_cam_from_lidar = T_cam_from_world @ T_world_from_lidar(camera, lidar_spec)  # noqa: N806
+    T_cam_from_lidar = T_cam_from_world @ T_world_from_lidar(camera, lidar_spec)
     return Calibration(intrinsics_from_spec(camera), T_cam_from_world, T_cam_from_lidar)
 
 
-def transform_points(T: np.ndarray, points: np.ndarray) -> np.ndarray:  # noqa: N803
+def transform_points(T: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Apply a 4x4 transform to ``(N, 3)`` points; returns float64 ``(N, 3)``."""
     pts = np.asarray(points, dtype=np.float64)
     return pts @ T[:3, :3].T + T[:3, 3]

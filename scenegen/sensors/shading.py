@@ -137,7 +137,7 @@ def sky_radiance(
     d = [R[i, 0] * a + R[i, 1] * b + R[i, 2] for i in range(3)]
     inv = 1.0 / np.sqrt(d[0] ** 2 + d[1] ** 2 + d[2] ** 2)
     up = np.sqrt(np.clip(d[2] * inv, 0.0, 1.0))[..., None]
-    cos_sun = ((d[0] * sun_dir_world[0] + d[1] * sun_dir_world[1] + d[2] * sun_dir_world[2]) * inv)
+    cos_sun = (d[0] * sun_dir_world[0] + d[1] * sun_dir_world[1] + d[2] * sun_dir_world[2]) * inv
     glow = (0.6 * light.sun_irradiance) * np.exp((cos_sun - 1.0) * 40.0)
     small = (1 - up) * light.sky_horizon_rgb + up * light.sky_zenith_rgb
     small = small + glow[..., None] * light.sun_color

@@ -1,0 +1,302 @@
+"""Spinning LiDAR by ray casting (open3d ``RaycastingScene``, Embree underneath).
+
+A :class:`LidarScanner` is built once per :class:`~scenegen.world.types.World`; each
+:meth:`LidarScanner.scan` casts every beam of a preset in one call.
+
+Conventions:
+
+* Beams (rings) are listed top to bottom, as ``LidarSpec.vertical_angles_deg``: ring 0 is
+  the highest beam. Azimuth step ``k`` looks at ``pi - 2 pi k / steps`` (radians from +x,
+  counter-clockwise): the head turns clockwise seen from above, starting behind the car,
+  like a Velodyne, so the seam of a scan is behind the vehicle.
+* Points come ring-major (ring 0's azimuths first) in the lidar frame (x forward,
+  y left, z up, origin at the sensor).
+* Radiometry and detection follow :class:`scenegen.effects.lidar_weather.LidarRadiometry`:
+  power ``rho cos(theta)^0.5 / R^2`` from the material's 905 nm reflectivity (a part's
+  albedo override does not change it), detection probability from that power, intensity
+  from its range-normalised, compressed value. Glass and sky give no return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import open3d as o3d
+
+from scenegen.effects.lidar_weather import LidarRadiometry, WeatherLike, apply_lidar_weather
+from scenegen.scenario.spec import LidarSpec
+from scenegen.world.types import MATERIALS, SEMANTIC_IDS, World
+
+# KITTI's Velodyne HDL-64E: two blocks of 32 lasers, the upper one denser.
+_HDL64_DEG = np.concatenate([np.linspace(2.0, -8.33, 32), np.linspace(-8.83, -24.9, 32)])
+_VLP32C_DEG = np.array([
+    15.0, 10.333, 7.0, 4.667, 3.333, 2.333, 1.667, 1.333, 1.0, 0.667, 0.333, 0.0,
+    -0.333, -0.667, -1.0, -1.333, -1.667, -2.0, -2.333, -2.667, -3.0, -3.333, -3.667,
+    -4.0, -4.667, -5.333, -6.148, -7.254, -8.843, -11.31, -15.639, -25.0,
+])
+_VLP16_DEG = np.linspace(15.0, -15.0, 16)
+_OS1_128_DEG = np.linspace(22.5, -22.5, 128)
+
+PRESET_VERTICAL_ANGLES_DEG: dict[str, tuple[float, ...]] = {
+    "hdl64": tuple(float(a) for a in _HDL64_DEG),
+    "vlp32": tuple(float(a) for a in _VLP32C_DEG),
+    "vlp16": tuple(float(a) for a in _VLP16_DEG),
+    "os1-128": tuple(float(a) for a in _OS1_128_DEG),
+}
+
+# Surfaces whose returns count as ground for the wet-road model.
+GROUND_SEMANTICS = ("road", "sidewalk", "kerb", "terrain")
+
+
+def resolve_vertical_angles_deg(lidar: LidarSpec) -> np.ndarray:
+    """Float64 ``(B,)`` beam elevations in degrees, top to bottom (ring order).
+
+    Non-empty ``lidar.vertical_angles_deg`` define a custom sensor and win over the preset;
+    otherwise ``lidar.preset`` must be one of ``PRESET_VERTICAL_ANGLES_DEG``.
+    """
+    if lidar.vertical_angles_deg:
+        angles = np.asarray(lidar.vertical_angles_deg, dtype=np.float64)
+        if angles.ndim != 1 or not np.all(np.isfinite(angles)) or np.any(np.abs(angles) >= 90):
+            raise ValueError(
+                "lidar.vertical_angles_deg must be finite elevations in (-90, 90) degrees, "
+                f"got {lidar.vertical_angles_deg!r}"
+            )
+        return angles
+    if lidar.preset not in PRESET_VERTICAL_ANGLES_DEG:
+        raise ValueError(
+            f"unknown lidar preset {lidar.preset!r}; expected one of "
+            f"{sorted(PRESET_VERTICAL_ANGLES_DEG)} or non-empty vertical_angles_deg"
+        )
+    return np.asarray(PRESET_VERTICAL_ANGLES_DEG[lidar.preset], dtype=np.float64)
+
+
+def beam_directions_lidar(
+    vertical_angles_deg: np.ndarray, azimuth_steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unit directions float32 ``(B * steps, 3)`` (lidar frame) and their ring, int32."""
+    if azimuth_steps < 1:
+        raise ValueError(f"lidar.azimuth_steps must be >= 1, got {azimuth_steps}")
+    elevation = np.radians(np.asarray(vertical_angles_deg, np.float64))[:, None]
+    azimuth = (np.pi - 2.0 * np.pi * np.arange(azimuth_steps) / azimuth_steps)[None, :]
+    dirs = np.stack(
+        [
+            np.cos(elevation) * np.cos(azimuth),
+            np.cos(elevation) * np.sin(azimuth),
+            np.broadcast_to(np.sin(elevation), (len(elevation), azimuth_steps)),
+        ],
+        axis=-1,
+    ).reshape(-1, 3)
+    ring = np.repeat(np.arange(len(elevation), dtype=np.int32), azimuth_steps)
+    return dirs.astype(np.float32), ring
+
+
+@dataclass
+class LidarScan:
+    """One sweep.
+
+    * ``points_lidar``: float32 ``(N, 4)`` x, y, z (m, lidar frame), intensity [0, 1].
+    * ``ring``: int32 ``(N,)`` beam index (0 = top beam).
+    * ``class_ids``: int32 ``(N,)`` semantic ids (``world.types.SEMANTIC_IDS``).
+    * ``instance_ids``: int32 ``(N,)`` ``WorldObject.instance_id`` (0 = scenery).
+    * ``range_m``: float32 ``(N,)`` distance from the sensor, m.
+    * ``cos_incidence``: float32 ``(N,)`` cosine between beam and surface normal.
+    * ``missed_dirs_lidar``: float32 ``(M, 3)`` unit directions of beams without a return;
+      ``missed_ring`` int32 ``(M,)``; ``missed_range_m`` float32 ``(M,)`` range of the
+      surface that gave no return (glass, too weak, outside min/max range), inf for sky.
+      Weather uses them to add fog / particle echoes where the clear scan saw nothing.
+    """
+
+    points_lidar: np.ndarray
+    ring: np.ndarray
+    class_ids: np.ndarray
+    instance_ids: np.ndarray
+    range_m: np.ndarray
+    cos_incidence: np.ndarray
+    missed_dirs_lidar: np.ndarray
+    missed_ring: np.ndarray
+    missed_range_m: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.points_lidar)
+
+
+class LidarScanner:
+    """All of a world's triangles in one ray-casting scene, with per-geometry labels.
+
+    ``n_threads`` = 0 lets open3d use every core.
+    """
+
+    def __init__(
+        self, world: World, *, radiometry: LidarRadiometry | None = None, n_threads: int = 0
+    ) -> None:
+        self.radiometry = radiometry or LidarRadiometry()
+        self.n_threads = n_threads
+        self._scene = o3d.t.geometry.RaycastingScene()
+        instance, semantic, reflectivity, glass = [], [], [], []
+        for obj in world.objects:
+            if obj.semantic not in SEMANTIC_IDS:
+                raise ValueError(
+                    f"object {obj.name!r} has semantic {obj.semantic!r}; expected one of "
+                    f"{sorted(SEMANTIC_IDS)}"
+                )
+            R = obj.pose_world[:3, :3]
+            t = obj.pose_world[:3, 3]
+            for part in obj.parts:
+                if part.material not in MATERIALS:
+                    raise ValueError(
+                        f"object {obj.name!r} uses material {part.material!r}; expected one "
+                        f"of {sorted(MATERIALS)}"
+                    )
+                faces = np.ascontiguousarray(part.mesh.faces, dtype=np.uint32)
+                if len(faces) == 0:
+                    continue
+                verts = (np.asarray(part.mesh.vertices, np.float64) @ R.T + t).astype(np.float32)
+                geometry_id = self._scene.add_triangles(
+                    o3d.core.Tensor(np.ascontiguousarray(verts)), o3d.core.Tensor(faces)
+                )
+                if geometry_id != len(instance):
+                    raise RuntimeError("open3d returned geometry ids out of order")
+                material = MATERIALS[part.material]
+                instance.append(obj.instance_id)
+                semantic.append(SEMANTIC_IDS[obj.semantic])
+                reflectivity.append(material.lidar_reflectivity)
+                glass.append(material.glass)
+        # One extra row for open3d's "no geometry" id (INVALID_ID) keeps lookups branch-free.
+        self._instance = np.asarray([*instance, 0], np.int32)
+        self._semantic = np.asarray([*semantic, 0], np.int32)
+        self._reflectivity = np.asarray([*reflectivity, 0.0], np.float32)
+        self._glass = np.asarray([*glass, True], bool)
+        self._rays_key: tuple | None = None
+        self._rays: tuple[o3d.core.Tensor, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _rays_for(self, lidar: LidarSpec, T_world_from_lidar: np.ndarray):  # noqa: N803
+        angles = resolve_vertical_angles_deg(lidar)
+        T = np.asarray(T_world_from_lidar, np.float64)  # noqa: N806
+        if T.shape != (4, 4):
+            raise ValueError(f"T_world_from_lidar must be a 4x4 transform, got shape {T.shape}")
+        key = (angles.tobytes(), lidar.azimuth_steps, T.tobytes())
+        if key != self._rays_key:
+            dirs_lidar, ring = beam_directions_lidar(angles, lidar.azimuth_steps)
+            dirs_world = (dirs_lidar @ T[:3, :3].T.astype(np.float32)).astype(np.float32)
+            origin = np.broadcast_to(T[:3, 3].astype(np.float32), dirs_world.shape)
+            rays = np.ascontiguousarray(np.concatenate([origin, dirs_world], axis=1))
+            self._rays = (o3d.core.Tensor(rays), dirs_lidar, dirs_world, ring)
+            self._rays_key = key
+        return self._rays
+
+    def scan(
+        self,
+        lidar: LidarSpec,
+        T_world_from_lidar: np.ndarray,  # noqa: N803
+        rng: np.random.Generator,
+    ) -> LidarScan:
+        """Cast one sweep of ``lidar`` from the pose ``T_world_from_lidar`` (4x4, see rig.py).
+
+        Imperfections drawn from ``rng``: Gaussian range noise (``lidar.range_noise_m``) and
+        dropout from the detection probability of each return's power.
+        """
+        if not 0 <= lidar.min_range_m < lidar.max_range_m:
+            raise ValueError(
+                f"lidar ranges must satisfy 0 <= min_range_m < max_range_m, got "
+                f"{lidar.min_range_m} and {lidar.max_range_m}"
+            )
+        if lidar.range_noise_m < 0:
+            raise ValueError(f"lidar.range_noise_m must be >= 0, got {lidar.range_noise_m}")
+        rays, dirs_lidar, dirs_world, ring_all = self._rays_for(lidar, T_world_from_lidar)
+        hits = self._scene.cast_rays(rays, nthreads=self.n_threads)
+        t_hit = hits["t_hit"].numpy()
+        geometry = hits["geometry_ids"].numpy().astype(np.int64)
+        geometry = np.minimum(geometry, len(self._instance) - 1)  # INVALID_ID -> extra row
+
+        candidate = np.flatnonzero(~self._glass[geometry])
+        g = geometry[candidate]
+        range_m = t_hit[candidate]
+        normals = hits["primitive_normals"].numpy()[candidate]
+        cos_incidence = np.abs(np.einsum("ij,ij->i", normals, dirs_world[candidate]))
+        power = self.radiometry.received_power(self._reflectivity[g], cos_incidence, range_m)
+        detected = rng.random(len(candidate), dtype=np.float32) < (
+            self.radiometry.detection_probability(power)
+        )
+        detected &= (range_m >= lidar.min_range_m) & (range_m <= lidar.max_range_m)
+        keep = candidate[detected]
+        g = g[detected]
+        range_m = range_m[detected]
+        cos_incidence = cos_incidence[detected].astype(np.float32)
+        intensity = self.radiometry.intensity_from_power(power[detected], range_m)
+        if lidar.range_noise_m > 0:
+            noise = rng.standard_normal(len(keep), dtype=np.float32)
+            measured = np.maximum(range_m + np.float32(lidar.range_noise_m) * noise, 0.0)
+        else:
+            measured = range_m
+        points = np.empty((len(keep), 4), np.float32)
+        points[:, :3] = dirs_lidar[keep] * measured[:, None]
+        points[:, 3] = intensity
+
+        missed = np.ones(len(t_hit), bool)
+        missed[keep] = False
+        return LidarScan(
+            points_lidar=points,
+            ring=ring_all[keep],
+            class_ids=self._semantic[g],
+            instance_ids=self._instance[g],
+            range_m=measured.astype(np.float32, copy=False),
+            cos_incidence=cos_incidence,
+            missed_dirs_lidar=dirs_lidar[missed],
+            missed_ring=ring_all[missed],
+            missed_range_m=t_hit[missed],
+        )
+
+
+def scan_world(
+    world: World, lidar: LidarSpec, T_world_from_lidar: np.ndarray, rng: np.random.Generator  # noqa: N803
+) -> LidarScan:
+    """Build a scanner for ``world`` and cast one sweep (use a :class:`LidarScanner` to reuse)."""
+    return LidarScanner(world).scan(lidar, T_world_from_lidar, rng)
+
+
+def apply_weather_to_scan(
+    scan: LidarScan,
+    weather: WeatherLike,
+    rng: np.random.Generator,
+    *,
+    min_range_m: float,
+    vehicle_boxes_lidar: np.ndarray | None = None,
+    radiometry: LidarRadiometry | None = None,
+) -> LidarScan:
+    """A synthetic scan under ``weather`` (:func:`apply_lidar_weather` with exact labels).
+
+    Ground returns for the wet road come from the semantic ids; the beams that returned
+    nothing let fog and particles add echoes there. Weather echoes get class and instance
+    id 0, ``cos_incidence`` 1. ``vehicle_boxes_lidar``: see ``spray_points``.
+    """
+    ground_ids = np.asarray([SEMANTIC_IDS[s] for s in GROUND_SEMANTICS], np.int32)
+    out = apply_lidar_weather(
+        scan.points_lidar,
+        weather,
+        rng,
+        ring=scan.ring,
+        class_ids=scan.class_ids,
+        instance_ids=scan.instance_ids,
+        ground_mask=np.isin(scan.class_ids, ground_ids),
+        missed_dirs_lidar=scan.missed_dirs_lidar,
+        missed_range_m=scan.missed_range_m,
+        missed_ring=scan.missed_ring,
+        vehicle_boxes_lidar=vehicle_boxes_lidar,
+        min_range_m=min_range_m,
+        radiometry=radiometry,
+    )
+    from_hard = out.source_index >= 0
+    cos_incidence = np.ones(len(out.points_lidar), np.float32)
+    cos_incidence[from_hard] = scan.cos_incidence[out.source_index[from_hard]]
+    return LidarScan(
+        points_lidar=out.points_lidar,
+        ring=out.ring,
+        class_ids=out.class_ids,
+        instance_ids=out.instance_ids,
+        range_m=np.linalg.norm(out.points_lidar[:, :3], axis=1).astype(np.float32),
+        cos_incidence=cos_incidence,
+        missed_dirs_lidar=np.zeros((0, 3), np.float32),
+        missed_ring=np.zeros(0, np.int32),
+        missed_range_m=np.zeros(0, np.float32),
+    )
