@@ -262,18 +262,10 @@ def render(
 
 
 def _write_preview(dataset: Path, output: Path, max_frames: int, columns: int) -> None:
-    import cv2
+    from scenegen.io import save_contact_sheet
 
-    from scenegen.io import make_contact_sheet
-    from scenegen.io.atomic import atomic_write_bytes
-
-    sheet = make_contact_sheet(dataset, max_frames=max_frames, columns=columns)
-    ok, png = cv2.imencode(".png", sheet[..., ::-1])
-    if not ok:
-        _fail(f"{output}: could not encode the contact sheet")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(output, png.tobytes())
-    out.print(f"preview: {output} ({sheet.shape[1]}x{sheet.shape[0]})", highlight=False)
+    path = save_contact_sheet(dataset, output, max_frames=max_frames, columns=columns)
+    out.print(f"preview: {path}", highlight=False)
 
 
 @app.command()

@@ -115,7 +115,7 @@ def scene_meta(spec: SceneSpec) -> dict:
     """What the manifest records about how a frame was made."""
     env = spec.environment
     return {
-        "scenario": spec.scenario_name,
+        "scenario_name": spec.scenario_name,
         "frame_index": spec.frame_index,
         "seed": spec.seed,
         "params": dict(spec.params),

@@ -1,0 +1,340 @@
+"""COCO detection format: per-frame records, streamed assembly, RLE masks and reading.
+
+Writing happens in two steps so that memory does not grow with the number of frames: each
+frame leaves a small JSON part (``image`` + ``annotations`` without ids) and
+:func:`assemble_annotations` streams all parts, in frame order, into one
+``annotations.json``, numbering annotations 1..n. Image ids are the frames' integer
+indices, so shards writing disjoint frame indices merge without renumbering images.
+
+Annotations carry scenegen's extra fields (occlusion, occlusion_level, truncation,
+distance_m, event, difficulty, instance_id, alpha, box_3d, visible_pixels, lidar_points);
+images carry ``frame_id`` and ``scenegen_calibration`` so that :func:`read_coco` can give
+frames their real calibration. ``area`` is the instance mask's pixel count when a mask
+exists (COCO's definition), else the box area.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from scenegen.frame import CLASS_NAMES, Box3D, Calibration, CameraIntrinsics, Frame, ObjectLabel
+from scenegen.io.atomic import atomic_stream
+from scenegen.io.errors import DatasetReadError, DatasetWriteError
+from scenegen.io.jsonable import dumps_compact, to_jsonable
+from scenegen.io.kitti import kitti_difficulty, nominal_T_cam_from_world
+from scenegen.io.png import read_image
+
+# Names of the original COCO categories that mean one of our classes; other categories
+# must be mapped explicitly (to a class, or to None to skip them) through ``class_map``.
+COCO_NAME_TO_CLASS: Mapping[str, str] = MappingProxyType(
+    {
+        "person": "pedestrian",
+        "bicycle": "cyclist",
+        "motorcycle": "cyclist",
+        "dog": "animal",
+        "horse": "animal",
+        "sheep": "animal",
+        "cow": "animal",
+    }
+)
+
+
+def coco_categories() -> list[dict[str, Any]]:
+    """COCO categories for :data:`CLASS_NAMES` (id = class index + 1)."""
+    return [
+        {"id": index + 1, "name": name, "supercategory": "object"}
+        for index, name in enumerate(CLASS_NAMES)
+    ]
+
+
+# --------------------------------------------------------------------------- RLE
+
+
+def rle_encode(mask: np.ndarray) -> dict[str, Any]:
+    """COCO uncompressed RLE of a boolean ``(H, W)`` mask.
+
+    ``counts`` alternate background/foreground run lengths over the mask read column by
+    column (Fortran order), starting with a (possibly zero) background run.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    height, width = mask.shape
+    flat = mask.reshape(-1, order="F").astype(np.int8)
+    changes = np.flatnonzero(np.diff(flat)) + 1
+    boundaries = np.concatenate([[0], changes, [flat.size]])
+    counts = np.diff(boundaries).tolist()
+    if flat.size and flat[0]:
+        counts = [0, *counts]
+    return {"counts": [int(c) for c in counts], "size": [int(height), int(width)]}
+
+
+def rle_decode(rle: Mapping[str, Any]) -> np.ndarray:
+    """Boolean ``(H, W)`` mask from a COCO uncompressed RLE (inverse of :func:`rle_encode`)."""
+    height, width = (int(v) for v in rle["size"])
+    counts = np.asarray(rle["counts"], dtype=np.int64)
+    if counts.sum() != height * width:
+        raise ValueError(f"RLE counts sum to {counts.sum()}, expected {height * width}")
+    values = np.arange(len(counts)) % 2 == 1
+    flat = np.repeat(values, counts)
+    return flat.reshape((height, width), order="F")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _round(value: float, digits: int = 4) -> float | None:
+    number = float(value)
+    return round(number, digits) if math.isfinite(number) else None
+
+
+def image_record(frame: Frame, image_id: int, stem: str, file_name: str) -> dict[str, Any]:
+    """The COCO ``images`` entry of a frame."""
+    cal = frame.calibration
+    k = cal.intrinsics
+    return {
+        "id": int(image_id),
+        "file_name": file_name,
+        "width": frame.width,
+        "height": frame.height,
+        "frame_id": stem,
+        "scenegen_calibration": {
+            "fx": k.fx,
+            "fy": k.fy,
+            "cx": k.cx,
+            "cy": k.cy,
+            "T_cam_from_world": np.asarray(cal.T_cam_from_world, np.float64).tolist(),
+            "T_cam_from_lidar": np.asarray(cal.T_cam_from_lidar, np.float64).tolist(),
+        },
+    }
+
+
+def annotation_records(frame: Frame, image_id: int) -> list[dict[str, Any]]:
+    """COCO annotations of a frame, without ``id`` (assigned when assembling)."""
+    records = []
+    for obj in frame.objects:
+        x1, y1, x2, y2 = (float(v) for v in np.asarray(obj.box_2d, np.float64).reshape(4))
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or x2 < x1 or y2 < y1:
+            raise DatasetWriteError(
+                f"frame {frame.frame_id!r}: object {obj.instance_id} has an invalid box_2d "
+                f"{[x1, y1, x2, y2]}"
+            )
+        record: dict[str, Any] = {
+            "image_id": int(image_id),
+            "category_id": CLASS_NAMES.index(obj.class_name) + 1,
+            "bbox": [_round(x1), _round(y1), _round(x2 - x1), _round(y2 - y1)],
+            "area": _round((x2 - x1) * (y2 - y1)),
+            "iscrowd": 0,
+            "instance_id": int(obj.instance_id),
+            "occlusion": _round(obj.occlusion),
+            "occlusion_level": int(obj.occlusion_level),
+            "truncation": _round(obj.truncation),
+            "distance_m": _round(obj.distance_m),
+            "event": obj.event,
+            "difficulty": obj.difficulty,
+            "alpha": _round(obj.alpha),
+            "box_3d": None if obj.box_3d is None else to_jsonable(obj.box_3d),
+            "visible_pixels": int(obj.visible_pixels),
+            "lidar_points": int(obj.lidar_points),
+        }
+        if obj.score is not None:
+            record["score"] = _round(obj.score)
+        if frame.instance_ids is not None:
+            mask = np.asarray(frame.instance_ids) == obj.instance_id
+            pixels = int(mask.sum())
+            if pixels:
+                record["segmentation"] = rle_encode(mask)
+                record["area"] = float(pixels)
+        records.append(record)
+    return records
+
+
+def frame_part(frame: Frame, image_id: int, stem: str, file_name: str) -> bytes:
+    """The per-frame JSON part (``{"image": ..., "annotations": [...]}``) as bytes."""
+    part = {
+        "image": image_record(frame, image_id, stem, file_name),
+        "annotations": annotation_records(frame, image_id),
+    }
+    return (dumps_compact(part) + "\n").encode("utf-8")
+
+
+def _read_part(path: Path) -> dict[str, Any]:
+    try:
+        part = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetReadError(path, f"unreadable COCO part: {exc}") from exc
+    if not isinstance(part, dict) or "image" not in part or "annotations" not in part:
+        raise DatasetReadError(path, "expected an object with 'image' and 'annotations'")
+    return part
+
+
+def assemble_annotations(
+    part_paths: Iterable[Path], out_path: Path, info: Mapping[str, Any] | None = None
+) -> int:
+    """Stream per-frame parts (in the given order) into one COCO ``annotations.json``.
+
+    Holds one part in memory at a time (the parts are read twice: annotations, then
+    images). Returns the number of images. The output is written atomically.
+    """
+    paths = list(part_paths)
+    with atomic_stream(out_path) as sink:
+        sink.write('{"annotations":[')
+        next_id = 1
+        for path in paths:
+            for annotation in _read_part(path)["annotations"]:
+                sink.write(
+                    ("," if next_id > 1 else "") + dumps_compact({**annotation, "id": next_id})
+                )
+                next_id += 1
+        sink.write('],"categories":' + dumps_compact(coco_categories()) + ',"images":[')
+        for index, path in enumerate(paths):
+            sink.write(("," if index else "") + dumps_compact(_read_part(path)["image"]))
+        sink.write('],"info":' + dumps_compact(dict(info or {})) + ',"licenses":[]}\n')
+    return len(paths)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def placeholder_calibration(width: int, height: int) -> Calibration:
+    """A stand-in for images without calibration (plain COCO/YOLO): ``fx = fy = max(W, H)``
+    (about a 53 degree field of view), principal point at the centre, a level camera 1.65 m
+    up, lidar at the camera. Frames carrying it have ``meta["calibration"] = "placeholder"``.
+    """
+    focal = float(max(width, height))
+    intrinsics = CameraIntrinsics(int(width), int(height), focal, focal, width / 2, height / 2)
+    return Calibration(intrinsics, nominal_T_cam_from_world(), np.eye(4))
+
+
+def _calibration_from_image(image: Mapping[str, Any], width: int, height: int) -> Calibration:
+    stored = image.get("scenegen_calibration")
+    if not stored:
+        return placeholder_calibration(width, height)
+    intrinsics = CameraIntrinsics(
+        width,
+        height,
+        float(stored["fx"]),
+        float(stored["fy"]),
+        float(stored["cx"]),
+        float(stored["cy"]),
+    )
+    return Calibration(
+        intrinsics,
+        np.array(stored["T_cam_from_world"], dtype=np.float64).reshape(4, 4),
+        np.array(stored["T_cam_from_lidar"], dtype=np.float64).reshape(4, 4),
+    )
+
+
+def _float_or_nan(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _object_from_annotation(ann: Mapping[str, Any], class_name: str, index: int) -> ObjectLabel:
+    x, y, w, h = (float(v) for v in ann["bbox"])
+    if min(w, h) < 0 or not all(math.isfinite(v) for v in (x, y, w, h)):
+        raise ValueError(f"bbox must be finite [x, y, w, h] with w, h >= 0, got {ann['bbox']}")
+    box_3d = ann.get("box_3d")
+    occlusion_level = int(ann.get("occlusion_level", 0))
+    truncation = _float_or_nan(ann.get("truncation", 0.0))
+    return ObjectLabel(
+        class_name=class_name,
+        instance_id=int(ann.get("instance_id", index + 1)),
+        box_2d=np.array([x, y, x + w, y + h], dtype=np.float32),
+        box_3d=None if box_3d is None else Box3D(**{k: float(v) for k, v in box_3d.items()}),
+        alpha=_float_or_nan(ann.get("alpha", -10.0)),
+        truncation=truncation,
+        occlusion=_float_or_nan(ann.get("occlusion")),
+        occlusion_level=occlusion_level,
+        distance_m=_float_or_nan(ann.get("distance_m")),
+        difficulty=str(ann.get("difficulty") or kitti_difficulty(h, occlusion_level, truncation)),
+        event=ann.get("event"),
+        visible_pixels=int(ann.get("visible_pixels", 0)),
+        lidar_points=int(ann.get("lidar_points", 0)),
+        score=None if ann.get("score") is None else float(ann["score"]),
+    )
+
+
+def read_coco(
+    annotation_json: Path, class_map: Mapping[str, str | None] | None = None
+) -> Iterator[Frame]:
+    """Frames of a COCO detection file, one per image, in the file's image order.
+
+    Image paths resolve relative to the JSON file's folder. Category names that are
+    scenegen classes map to themselves, a few COCO names map through
+    :data:`COCO_NAME_TO_CLASS`, and ``class_map`` overrides or adds names (``None`` skips a
+    category). An annotation of any other category raises :class:`DatasetReadError`.
+    Boxes come back as ``[x1, y1, x2, y2]`` pixels; instance masks (RLE) become
+    ``instance_ids``. The JSON is loaded whole; images are read lazily.
+    """
+    path = Path(annotation_json)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetReadError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetReadError(path, f"not a readable JSON file: {exc}") from None
+    if not isinstance(data, dict) or not {"images", "annotations", "categories"} <= data.keys():
+        raise DatasetReadError(path, "expected a COCO object with images, annotations, categories")
+    names = {**{n: n for n in CLASS_NAMES}, **COCO_NAME_TO_CLASS, **dict(class_map or {})}
+    category_class: dict[int, str | None] = {}
+    for category in data["categories"]:
+        category_class[int(category["id"])] = names.get(str(category["name"]), "?unknown")
+    per_image: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for ann in data["annotations"]:
+        per_image[int(ann["image_id"])].append(ann)
+    for image in data["images"]:
+        yield _coco_frame(path, image, per_image.get(int(image["id"]), []), category_class)
+
+
+def _coco_frame(
+    path: Path,
+    image: Mapping[str, Any],
+    annotations: list[dict[str, Any]],
+    category_class: Mapping[int, str | None],
+) -> Frame:
+    rgb = read_image(path.parent / str(image["file_name"]), color=True)
+    height, width = rgb.shape[:2]
+    if (int(image.get("width", width)), int(image.get("height", height))) != (width, height):
+        raise DatasetReadError(
+            path,
+            f"image {image['id']}: recorded size {image.get('width')}x"
+            f"{image.get('height')} differs from {image['file_name']}'s {width}x{height}",
+        )
+    objects, masks = [], []
+    for index, ann in enumerate(annotations):
+        class_name = category_class.get(int(ann["category_id"]), "?unknown")
+        if class_name is None:
+            continue
+        if class_name not in CLASS_NAMES:
+            raise DatasetReadError(
+                path,
+                f"annotation {ann.get('id')}: category {ann['category_id']} is not a "
+                f"scenegen class {list(CLASS_NAMES)}; map it with class_map",
+            )
+        try:
+            obj = _object_from_annotation(ann, class_name, index)
+            segmentation = ann.get("segmentation")
+            if isinstance(segmentation, dict) and isinstance(segmentation.get("counts"), list):
+                masks.append((obj.instance_id, rle_decode(segmentation)))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetReadError(path, f"annotation {ann.get('id')}: {exc}") from None
+        objects.append(obj)
+    instance_ids = None
+    if masks:
+        instance_ids = np.zeros((height, width), dtype=np.int32)
+        for instance_id, mask in masks:
+            if mask.shape != (height, width):
+                raise DatasetReadError(path, f"image {image['id']}: mask size {mask.shape}")
+            instance_ids[mask] = instance_id
+    calibration = _calibration_from_image(image, width, height)
+    meta: dict[str, Any] = {"source": "coco", "coco_image_id": int(image["id"])}
+    if not image.get("scenegen_calibration"):
+        meta["calibration"] = "placeholder"
+    frame_id = str(image.get("frame_id") or Path(str(image["file_name"])).stem)
+    return Frame(frame_id, rgb, calibration, instance_ids=instance_ids, objects=objects, meta=meta)

@@ -1,0 +1,181 @@
+"""YOLO (Ultralytics) detection layout: ``images/``, ``labels/`` and ``data.yaml``.
+
+A label line is ``class cx cy w h``: the class index into ``names`` and the box centre and
+size divided by the image width/height, 6 decimals. Boxes are clipped to the image first
+(Ultralytics rejects coordinates outside [0, 1]).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from scenegen.frame import CLASS_NAMES, Frame, ObjectLabel
+from scenegen.io.coco import placeholder_calibration
+from scenegen.io.errors import DatasetReadError, DatasetWriteError
+from scenegen.io.png import read_image
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def label_text(frame: Frame) -> str:
+    """The YOLO label file of a frame (one line per object)."""
+    width, height = frame.width, frame.height
+    lines = []
+    for obj in frame.objects:
+        x1, y1, x2, y2 = (float(v) for v in np.asarray(obj.box_2d, np.float64).reshape(4))
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+            raise DatasetWriteError(f"frame {frame.frame_id!r}: non-finite box_2d")
+        x1, x2 = min(max(x1, 0.0), width), min(max(x2, 0.0), width)
+        y1, y2 = min(max(y1, 0.0), height), min(max(y2, 0.0), height)
+        cx, cy = (x1 + x2) / 2 / width, (y1 + y2) / 2 / height
+        w, h = (x2 - x1) / width, (y2 - y1) / height
+        lines.append(f"{obj.class_id} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n")
+    return "".join(lines)
+
+
+def data_yaml_text(yolo_dir: Path) -> str:
+    """``data.yaml`` as Ultralytics reads it.
+
+    ``path`` is absolute because Ultralytics resolves a relative one against its own
+    datasets folder; ``train`` and ``val`` both list every image (scenegen datasets are
+    split downstream). ``names`` maps class index to name.
+    """
+    names = "".join(f"  {index}: {name}\n" for index, name in enumerate(CLASS_NAMES))
+    return (
+        f"path: {Path(yolo_dir).resolve()}\n"
+        "train: images\n"
+        "val: images\n"
+        f"nc: {len(CLASS_NAMES)}\n"
+        f"names:\n{names}"
+    )
+
+
+def _class_names_from_yaml(path: Path) -> list[str]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DatasetReadError(path, f"unreadable YAML: {exc}") from None
+    names = data.get("names") if isinstance(data, dict) else None
+    if isinstance(names, list):
+        return [str(n) for n in names]
+    if isinstance(names, dict):
+        try:
+            indices = sorted(int(k) for k in names)
+        except ValueError:
+            raise DatasetReadError(path, "names keys must be class indices") from None
+        if indices != list(range(len(indices))):
+            raise DatasetReadError(path, f"names keys must be 0..n-1, got {indices}")
+        return [str(names[k] if k in names else names[str(k)]) for k in indices]
+    raise DatasetReadError(path, "expected 'names' as a list or an index -> name mapping")
+
+
+def parse_label_file(
+    path: Path, width: int, height: int, class_names: list[str]
+) -> list[ObjectLabel]:
+    """Objects of one YOLO label file, boxes in pixels ``[x1, y1, x2, y2]``."""
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetReadError(path, f"cannot read: {exc}") from None
+    objects = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        tokens = raw.split()
+        if not tokens:
+            continue
+        if len(tokens) != 5:
+            raise DatasetReadError(
+                path, f"line {number}: expected 5 fields 'class cx cy w h', got {len(tokens)}"
+            )
+        try:
+            class_index = int(tokens[0])
+            cx, cy, w, h = (float(t) for t in tokens[1:])
+        except ValueError:
+            raise DatasetReadError(
+                path, f"line {number}: fields must be numbers: {raw!r}"
+            ) from None
+        if not 0 <= class_index < len(class_names):
+            raise DatasetReadError(
+                path, f"line {number}: class {class_index} outside 0..{len(class_names) - 1}"
+            )
+        values = (cx, cy, w, h)
+        if not all(math.isfinite(v) and -1e-6 <= v <= 1 + 1e-6 for v in values):
+            raise DatasetReadError(path, f"line {number}: coordinates must be in [0, 1]: {raw!r}")
+        objects.append(
+            ObjectLabel(
+                class_name=class_names[class_index],
+                instance_id=len(objects) + 1,
+                box_2d=np.array(
+                    [
+                        (cx - w / 2) * width,
+                        (cy - h / 2) * height,
+                        (cx + w / 2) * width,
+                        (cy + h / 2) * height,
+                    ],
+                    dtype=np.float32,
+                ),
+            )
+        )
+    return objects
+
+
+def _label_path_for(root: Path, image_path: Path) -> Path:
+    # Ultralytics' rule: swap the last "images" folder for "labels", suffix .txt.
+    relative = image_path.relative_to(root)
+    parts = list(relative.parts)
+    if "images" in parts:
+        index = len(parts) - 1 - parts[::-1].index("images")
+        parts[index] = "labels"
+    return (root / Path(*parts)).with_suffix(".txt")
+
+
+def read_yolo(root: Path, class_map: Mapping[str, str | None] | None = None) -> Iterator[Frame]:
+    """Frames of a YOLO folder (``root/images/**`` with ``root/labels/**``), sorted by path.
+
+    Class names come from ``root/data.yaml`` when present, else :data:`CLASS_NAMES`; each
+    must be a scenegen class or be mapped by ``class_map`` (``None`` drops that class).
+    Images without a label file have no objects. Frames have a placeholder calibration
+    (``meta["calibration"] = "placeholder"``).
+    """
+    root = Path(root)
+    images_dir = root / "images"
+    if not images_dir.is_dir():
+        raise DatasetReadError(images_dir, "not a folder: expected YOLO images/")
+    yaml_path = root / "data.yaml"
+    file_names = _class_names_from_yaml(yaml_path) if yaml_path.exists() else list(CLASS_NAMES)
+    mapping: dict[str, Any] = {**{n: n for n in CLASS_NAMES}, **dict(class_map or {})}
+    for name in file_names:
+        target = mapping.get(name, "?")
+        if target is not None and target not in CLASS_NAMES:
+            raise DatasetReadError(
+                yaml_path, f"class {name!r} is not a scenegen class; map it with class_map"
+            )
+    image_paths = sorted(
+        p
+        for p in images_dir.rglob("*")
+        if p.suffix.lower() in _IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
+    for image_path in image_paths:
+        rgb = read_image(image_path, color=True)
+        height, width = rgb.shape[:2]
+        label_path = _label_path_for(root, image_path)
+        objects = []
+        if label_path.exists():
+            parsed = parse_label_file(label_path, width, height, file_names)
+            for obj in parsed:
+                target = mapping[obj.class_name]
+                if target is not None:
+                    obj.class_name = target
+                    objects.append(obj)
+        yield Frame(
+            frame_id=image_path.stem,
+            rgb=rgb,
+            calibration=placeholder_calibration(width, height),
+            objects=objects,
+            meta={"source": "yolo", "calibration": "placeholder"},
+        )
