@@ -231,6 +231,7 @@ def render(
                 lidar=lidar,
                 resume=resume,
                 overwrite=overwrite,
+                force=force,
                 on_frame=advance,
             )
     except ScenegenError as exc:
@@ -291,6 +292,21 @@ def preview(
         _write_preview(dataset, output or dataset / "preview.png", max_frames, columns)
     except ScenegenError as exc:
         _fail(str(exc))
+
+
+@app.command()
+def merge(
+    shards: Annotated[list[Path], typer.Argument(help="Dataset folders rendered with --shard K/N.", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder of the merged dataset.")] = Path("out"),
+) -> None:
+    """Join shard datasets into one (files hard-linked where possible, hashes checked)."""
+    from scenegen.io import merge_datasets
+
+    try:
+        records = merge_datasets(shards, out_dir)
+    except ScenegenError as exc:
+        _fail(str(exc))
+    out.print(f"merged {len(shards)} shard(s) into {out_dir}: {len(records)} frames", highlight=False)
 
 
 @app.command()

@@ -148,6 +148,7 @@ def render_batch(
     lidar: bool = True,
     resume: bool = False,
     overwrite: bool = False,
+    force: bool = False,
     on_frame: Callable[[FrameResult], None] | None = None,
 ) -> BatchSummary:
     """Render every frame of ``plan`` into ``out_dir``; return counts and timings.
@@ -159,7 +160,9 @@ def render_batch(
     from scenegen.io import DatasetWriter
 
     formats = tuple(formats)
-    writer = DatasetWriter.open(out_dir, formats, resume=resume, overwrite=overwrite)
+    writer = DatasetWriter.open(
+        out_dir, formats, resume=resume, overwrite=overwrite, force=force
+    )
     done = writer.completed_indices() if resume else set()
     todo = [t for t in plan.tasks if t.index not in done]
     summary = BatchSummary(skipped_existing=len(plan.tasks) - len(todo))

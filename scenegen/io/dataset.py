@@ -87,15 +87,26 @@ class DatasetWriter:
         *,
         resume: bool = False,
         overwrite: bool = False,
+        force: bool = False,
     ) -> DatasetWriter:
         """A writer for a new dataset, or for continuing (``resume``) or replacing
         (``overwrite``) an existing one. Without either, a folder that already holds a
-        dataset is an error. ``overwrite`` deletes only what a dataset writer creates."""
+        dataset is an error. ``overwrite`` deletes only what a dataset writer creates.
+        A non-empty folder that is not a scenegen dataset is refused unless ``force``."""
         out_dir = Path(out_dir)
         if resume and overwrite:
             raise DatasetWriteError("choose resume or overwrite, not both")
+        if out_dir.exists() and not out_dir.is_dir():
+            raise DatasetWriteError(f"{out_dir} exists and is not a folder")
         has_dataset = any((out_dir / name).exists() for name in _OWNED_ENTRIES)
         made_here = (out_dir / MANIFEST_NAME).exists() or (out_dir / "dataset.json").exists()
+        foreign = out_dir.is_dir() and not made_here and any(out_dir.iterdir())
+        # (overwrite of a foreign folder with dataset sub-folders has its own error below)
+        if foreign and not force and not (overwrite and has_dataset):
+            raise DatasetWriteError(
+                f"{out_dir} is not empty and is not a scenegen dataset; choose an empty or new "
+                "folder, or pass --force to write into it anyway"
+            )
         if has_dataset and overwrite:
             if not made_here:
                 # kitti/, coco/ or yolo/ without a manifest may be someone's real data.
