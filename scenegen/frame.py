@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 # Class names used in labels, in a fixed order: the index is the class id written to
-# YOLO files, COCO category ids (index + 1) and per-point LiDAR labels (index + 1).
+# YOLO files and COCO category ids are index + 1. (Per-point LiDAR labels use the
+# SemanticKITTI-style ids of ``scenegen.world.types.SEMANTIC_IDS``.)
 CLASS_NAMES: tuple[str, ...] = (
     "car",
     "van",
@@ -59,7 +60,7 @@ class CameraIntrinsics:
     cy: float
 
     @property
-    def K(self) -> np.ndarray:  # noqa: N802 - the conventional name
+    def K(self) -> np.ndarray:
         """3x3 float64 intrinsic matrix."""
         return np.array(
             [[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]], dtype=np.float64
@@ -80,7 +81,7 @@ class Calibration:
     T_cam_from_lidar: np.ndarray
 
     @property
-    def P2(self) -> np.ndarray:  # noqa: N802 - KITTI's name
+    def P2(self) -> np.ndarray:
         """3x4 float64 projection matrix of the (rectified) camera."""
         p = np.zeros((3, 4), dtype=np.float64)
         p[:, :3] = self.intrinsics.K
@@ -111,7 +112,7 @@ class Box3D:
 
     h: float
     w: float
-    l: float  # noqa: E741 - KITTI's name
+    l: float
     x: float
     y: float
     z: float
@@ -186,7 +187,8 @@ class Frame:
     * ``instance_ids``: int32 ``(H, W)``; 0 is background, otherwise the
       ``ObjectLabel.instance_id`` of the object seen at that pixel. ``None`` for real frames.
     * ``points_lidar``: float32 ``(N, 4)`` x, y, z (metres, lidar frame), intensity [0, 1].
-    * ``point_class_ids`` / ``point_instance_ids``: int32 ``(N,)`` per-point labels (0 = none).
+    * ``point_class_ids`` / ``point_instance_ids``: int32 ``(N,)`` per-point labels: semantic
+      ids (``world.types.SEMANTIC_IDS``) and instance ids (0 = none).
     """
 
     frame_id: str

@@ -7,10 +7,10 @@ import numpy as np
 from scenegen.frame import Box3D
 
 
-def points_cam_from_lidar(points_lidar: np.ndarray, T_cam_from_lidar: np.ndarray) -> np.ndarray:  # noqa: N803
+def points_cam_from_lidar(points_lidar: np.ndarray, T_cam_from_lidar: np.ndarray) -> np.ndarray:
     """Float64 ``(N, 3)`` camera-frame positions of lidar-frame points (first 3 columns)."""
     xyz = np.asarray(points_lidar, dtype=np.float64)[:, :3]
-    T = np.asarray(T_cam_from_lidar, dtype=np.float64)  # noqa: N806
+    T = np.asarray(T_cam_from_lidar, dtype=np.float64)
     if T.shape != (4, 4):
         raise ValueError(f"T_cam_from_lidar must be a 4x4 transform, got shape {T.shape}")
     return xyz @ T[:3, :3].T + T[:3, 3]
@@ -18,7 +18,7 @@ def points_cam_from_lidar(points_lidar: np.ndarray, T_cam_from_lidar: np.ndarray
 
 def count_points_in_boxes(
     points_lidar: np.ndarray,
-    T_cam_from_lidar: np.ndarray,  # noqa: N803
+    T_cam_from_lidar: np.ndarray,
     boxes: list[Box3D],
     margin_m: float = 0.0,
 ) -> np.ndarray:
@@ -40,14 +40,14 @@ def count_points_in_boxes(
     return counts
 
 
-def boxes_lidar_array(boxes: list[Box3D], T_cam_from_lidar: np.ndarray) -> np.ndarray:  # noqa: N803
+def boxes_lidar_array(boxes: list[Box3D], T_cam_from_lidar: np.ndarray) -> np.ndarray:
     """Float64 ``(M, 7)`` rows ``x, y, z_bottom, length, width, height, yaw`` in the lidar frame.
 
     The layout :func:`scenegen.effects.lidar_weather.spray_points` takes. Assumes the
     lidar's z axis is the camera's -y axis (level mounting, as in rig.py); yaw is the
     heading of the box's length axis about lidar z.
     """
-    T_lidar_from_cam = np.linalg.inv(np.asarray(T_cam_from_lidar, np.float64))  # noqa: N806
+    T_lidar_from_cam = np.linalg.inv(np.asarray(T_cam_from_lidar, np.float64))
     rows = np.zeros((len(boxes), 7), np.float64)
     for i, box in enumerate(boxes):
         bottom = T_lidar_from_cam[:3, :3] @ np.array([box.x, box.y, box.z]) + T_lidar_from_cam[:3, 3]

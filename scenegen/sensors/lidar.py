@@ -9,8 +9,11 @@ Conventions:
   the highest beam. Azimuth step ``k`` looks at ``pi - 2 pi k / steps`` (radians from +x,
   counter-clockwise): the head turns clockwise seen from above, starting behind the car,
   like a Velodyne, so the seam of a scan is behind the vehicle.
-* Points come ring-major (ring 0's azimuths first) in the lidar frame (x forward,
-  y left, z up, origin at the sensor).
+* Points come azimuth-major (every beam of the first azimuth step, then the next) in the
+  lidar frame (x forward,
+  y left, z up, origin at the sensor). Each beam leaves the head at its own height
+  (``PRESET_BEAM_HEIGHT_OFFSETS_M``, like the HDL-64E's per-laser calibration); a point is
+  ``origin_of_its_beam + range * direction``.
 * Radiometry and detection follow :class:`scenegen.effects.lidar_weather.LidarRadiometry`:
   power ``rho cos(theta)^0.5 / R^2`` from the material's 905 nm reflectivity (a part's
   albedo override does not change it), detection probability from that power, intensity
@@ -26,15 +29,47 @@ import open3d as o3d
 
 from scenegen.effects.lidar_weather import LidarRadiometry, WeatherLike, apply_lidar_weather
 from scenegen.scenario.spec import LidarSpec
-from scenegen.world.types import MATERIALS, SEMANTIC_IDS, World
+from scenegen.sensors.raycast import WorldRaycaster
+from scenegen.world.types import SEMANTIC_IDS, World
 
 # KITTI's Velodyne HDL-64E: two blocks of 32 lasers, the upper one denser.
 _HDL64_DEG = np.concatenate([np.linspace(2.0, -8.33, 32), np.linspace(-8.83, -24.9, 32)])
-_VLP32C_DEG = np.array([
-    15.0, 10.333, 7.0, 4.667, 3.333, 2.333, 1.667, 1.333, 1.0, 0.667, 0.333, 0.0,
-    -0.333, -0.667, -1.0, -1.333, -1.667, -2.0, -2.333, -2.667, -3.0, -3.333, -3.667,
-    -4.0, -4.667, -5.333, -6.148, -7.254, -8.843, -11.31, -15.639, -25.0,
-])
+_VLP32C_DEG = np.array(
+    [
+        15.0,
+        10.333,
+        7.0,
+        4.667,
+        3.333,
+        2.333,
+        1.667,
+        1.333,
+        1.0,
+        0.667,
+        0.333,
+        0.0,
+        -0.333,
+        -0.667,
+        -1.0,
+        -1.333,
+        -1.667,
+        -2.0,
+        -2.333,
+        -2.667,
+        -3.0,
+        -3.333,
+        -3.667,
+        -4.0,
+        -4.667,
+        -5.333,
+        -6.148,
+        -7.254,
+        -8.843,
+        -11.31,
+        -15.639,
+        -25.0,
+    ]
+)
 _VLP16_DEG = np.linspace(15.0, -15.0, 16)
 _OS1_128_DEG = np.linspace(22.5, -22.5, 128)
 
@@ -43,6 +78,13 @@ PRESET_VERTICAL_ANGLES_DEG: dict[str, tuple[float, ...]] = {
     "vlp32": tuple(float(a) for a in _VLP32C_DEG),
     "vlp16": tuple(float(a) for a in _VLP16_DEG),
     "os1-128": tuple(float(a) for a in _OS1_128_DEG),
+}
+
+# Where each laser leaves the head, above the sensor origin (m). The HDL-64E's calibration
+# carries a vertical offset per laser, about 0.20 m for the upper block and 0.145 m for the
+# lower one; it is why KITTI's near points sit up to ~1 degree above their beam's angle.
+PRESET_BEAM_HEIGHT_OFFSETS_M: dict[str, tuple[float, ...]] = {
+    "hdl64": (0.205,) * 32 + (0.145,) * 32,
 }
 
 # Surfaces whose returns count as ground for the wet-road model.
@@ -71,23 +113,38 @@ def resolve_vertical_angles_deg(lidar: LidarSpec) -> np.ndarray:
     return np.asarray(PRESET_VERTICAL_ANGLES_DEG[lidar.preset], dtype=np.float64)
 
 
+def resolve_beam_height_offsets_m(lidar: LidarSpec) -> np.ndarray:
+    """Float64 ``(B,)`` height of each beam's origin above the sensor origin, m (ring order).
+
+    Zero for custom beams and for presets without a known offset.
+    """
+    n_beams = len(resolve_vertical_angles_deg(lidar))
+    if lidar.vertical_angles_deg or lidar.preset not in PRESET_BEAM_HEIGHT_OFFSETS_M:
+        return np.zeros(n_beams)
+    return np.asarray(PRESET_BEAM_HEIGHT_OFFSETS_M[lidar.preset], dtype=np.float64)
+
+
 def beam_directions_lidar(
     vertical_angles_deg: np.ndarray, azimuth_steps: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Unit directions float32 ``(B * steps, 3)`` (lidar frame) and their ring, int32."""
+    """Unit directions float32 ``(steps * B, 3)`` (lidar frame) and their ring, int32.
+
+    Azimuth-major, like a spinning head's firing order: all beams of azimuth step 0, then
+    step 1, ... (this also balances the ray casting threads).
+    """
     if azimuth_steps < 1:
         raise ValueError(f"lidar.azimuth_steps must be >= 1, got {azimuth_steps}")
-    elevation = np.radians(np.asarray(vertical_angles_deg, np.float64))[:, None]
-    azimuth = (np.pi - 2.0 * np.pi * np.arange(azimuth_steps) / azimuth_steps)[None, :]
+    elevation = np.radians(np.asarray(vertical_angles_deg, np.float64))[None, :]
+    azimuth = (np.pi - 2.0 * np.pi * np.arange(azimuth_steps) / azimuth_steps)[:, None]
     dirs = np.stack(
         [
             np.cos(elevation) * np.cos(azimuth),
             np.cos(elevation) * np.sin(azimuth),
-            np.broadcast_to(np.sin(elevation), (len(elevation), azimuth_steps)),
+            np.broadcast_to(np.sin(elevation), (azimuth_steps, elevation.shape[1])),
         ],
         axis=-1,
     ).reshape(-1, 3)
-    ring = np.repeat(np.arange(len(elevation), dtype=np.int32), azimuth_steps)
+    ring = np.tile(np.arange(elevation.shape[1], dtype=np.int32), azimuth_steps)
     return dirs.astype(np.float32), ring
 
 
@@ -99,7 +156,7 @@ class LidarScan:
     * ``ring``: int32 ``(N,)`` beam index (0 = top beam).
     * ``class_ids``: int32 ``(N,)`` semantic ids (``world.types.SEMANTIC_IDS``).
     * ``instance_ids``: int32 ``(N,)`` ``WorldObject.instance_id`` (0 = scenery).
-    * ``range_m``: float32 ``(N,)`` distance from the sensor, m.
+    * ``range_m``: float32 ``(N,)`` measured distance along the beam from its origin, m.
     * ``cos_incidence``: float32 ``(N,)`` cosine between beam and surface normal.
     * ``missed_dirs_lidar``: float32 ``(M, 3)`` unit directions of beams without a return;
       ``missed_ring`` int32 ``(M,)``; ``missed_range_m`` float32 ``(M,)`` range of the
@@ -128,73 +185,61 @@ class LidarScanner:
     """
 
     def __init__(
-        self, world: World, *, radiometry: LidarRadiometry | None = None, n_threads: int = 0
+        self,
+        world: World,
+        *,
+        radiometry: LidarRadiometry | None = None,
+        n_threads: int = 0,
+        raycaster: WorldRaycaster | None = None,
     ) -> None:
         self.radiometry = radiometry or LidarRadiometry()
         self.n_threads = n_threads
-        self._scene = o3d.t.geometry.RaycastingScene()
-        instance, semantic, reflectivity, glass = [], [], [], []
-        for obj in world.objects:
-            if obj.semantic not in SEMANTIC_IDS:
-                raise ValueError(
-                    f"object {obj.name!r} has semantic {obj.semantic!r}; expected one of "
-                    f"{sorted(SEMANTIC_IDS)}"
-                )
-            R = obj.pose_world[:3, :3]
-            t = obj.pose_world[:3, 3]
-            for part in obj.parts:
-                if part.material not in MATERIALS:
-                    raise ValueError(
-                        f"object {obj.name!r} uses material {part.material!r}; expected one "
-                        f"of {sorted(MATERIALS)}"
-                    )
-                faces = np.ascontiguousarray(part.mesh.faces, dtype=np.uint32)
-                if len(faces) == 0:
-                    continue
-                verts = (np.asarray(part.mesh.vertices, np.float64) @ R.T + t).astype(np.float32)
-                geometry_id = self._scene.add_triangles(
-                    o3d.core.Tensor(np.ascontiguousarray(verts)), o3d.core.Tensor(faces)
-                )
-                if geometry_id != len(instance):
-                    raise RuntimeError("open3d returned geometry ids out of order")
-                material = MATERIALS[part.material]
-                instance.append(obj.instance_id)
-                semantic.append(SEMANTIC_IDS[obj.semantic])
-                reflectivity.append(material.lidar_reflectivity)
-                glass.append(material.glass)
-        # One extra row for open3d's "no geometry" id (INVALID_ID) keeps lookups branch-free.
-        self._instance = np.asarray([*instance, 0], np.int32)
-        self._semantic = np.asarray([*semantic, 0], np.int32)
-        self._reflectivity = np.asarray([*reflectivity, 0.0], np.float32)
-        self._glass = np.asarray([*glass, True], bool)
+        # The camera's shadow rays use the same scene: pass it in to build it once.
+        rc = raycaster if raycaster is not None else WorldRaycaster(world)
+        self._scene = rc.scene
+        self._instance = rc.instance
+        self._semantic = rc.semantic
+        self._reflectivity = rc.reflectivity
+        self._returns = rc.returns
         self._rays_key: tuple | None = None
-        self._rays: tuple[o3d.core.Tensor, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._rays: tuple | None = None
 
-    def _rays_for(self, lidar: LidarSpec, T_world_from_lidar: np.ndarray):  # noqa: N803
+    def _rays_for(self, lidar: LidarSpec, T_world_from_lidar: np.ndarray):
         angles = resolve_vertical_angles_deg(lidar)
-        T = np.asarray(T_world_from_lidar, np.float64)  # noqa: N806
+        offsets = resolve_beam_height_offsets_m(lidar)
+        T = np.asarray(T_world_from_lidar, np.float64)
         if T.shape != (4, 4):
             raise ValueError(f"T_world_from_lidar must be a 4x4 transform, got shape {T.shape}")
         key = (angles.tobytes(), lidar.azimuth_steps, T.tobytes())
         if key != self._rays_key:
             dirs_lidar, ring = beam_directions_lidar(angles, lidar.azimuth_steps)
             dirs_world = (dirs_lidar @ T[:3, :3].T.astype(np.float32)).astype(np.float32)
-            origin = np.broadcast_to(T[:3, 3].astype(np.float32), dirs_world.shape)
-            rays = np.ascontiguousarray(np.concatenate([origin, dirs_world], axis=1))
-            self._rays = (o3d.core.Tensor(rays), dirs_lidar, dirs_world, ring)
+            origins_lidar = np.zeros_like(dirs_lidar)
+            origins_lidar[:, 2] = offsets[ring]
+            origins_world = (origins_lidar @ T[:3, :3].T + T[:3, 3]).astype(np.float32)
+            rays = np.ascontiguousarray(np.concatenate([origins_world, dirs_world], axis=1))
+            # Per-axis contiguous columns: gathering 1-D arrays is several times faster.
+            self._rays = (
+                o3d.core.Tensor(rays),
+                tuple(np.ascontiguousarray(dirs_lidar[:, k]) for k in range(3)),
+                dirs_world,
+                ring,
+                tuple(np.ascontiguousarray(origins_lidar[:, k]) for k in range(3)),
+            )
             self._rays_key = key
         return self._rays
 
     def scan(
         self,
         lidar: LidarSpec,
-        T_world_from_lidar: np.ndarray,  # noqa: N803
+        T_world_from_lidar: np.ndarray,
         rng: np.random.Generator,
     ) -> LidarScan:
         """Cast one sweep of ``lidar`` from the pose ``T_world_from_lidar`` (4x4, see rig.py).
 
         Imperfections drawn from ``rng``: Gaussian range noise (``lidar.range_noise_m``) and
-        dropout from the detection probability of each return's power.
+        a per-return power fading that decides detection (dropout grows with range, grazing
+        incidence and low reflectivity) and brightness.
         """
         if not 0 <= lidar.min_range_m < lidar.max_range_m:
             raise ValueError(
@@ -203,34 +248,38 @@ class LidarScanner:
             )
         if lidar.range_noise_m < 0:
             raise ValueError(f"lidar.range_noise_m must be >= 0, got {lidar.range_noise_m}")
-        rays, dirs_lidar, dirs_world, ring_all = self._rays_for(lidar, T_world_from_lidar)
+        rays, dirs_lidar, dirs_world, ring_all, origins_lidar = self._rays_for(
+            lidar, T_world_from_lidar
+        )
         hits = self._scene.cast_rays(rays, nthreads=self.n_threads)
         t_hit = hits["t_hit"].numpy()
-        geometry = hits["geometry_ids"].numpy().astype(np.int64)
-        geometry = np.minimum(geometry, len(self._instance) - 1)  # INVALID_ID -> extra row
+        normals = hits["primitive_normals"].numpy()
+        # open3d's "no geometry" id (INVALID_ID) maps to the extra, non-returning last row.
+        geometry = np.minimum(hits["geometry_ids"].numpy(), np.uint32(len(self._instance) - 1))
 
-        candidate = np.flatnonzero(~self._glass[geometry])
+        candidate = np.flatnonzero(self._returns[geometry])
         g = geometry[candidate]
         range_m = t_hit[candidate]
-        normals = hits["primitive_normals"].numpy()[candidate]
-        cos_incidence = np.abs(np.einsum("ij,ij->i", normals, dirs_world[candidate]))
+        cos_all = np.abs(np.einsum("ij,ij->i", normals, dirs_world))
+        cos_incidence = cos_all[candidate]
         power = self.radiometry.received_power(self._reflectivity[g], cos_incidence, range_m)
-        detected = rng.random(len(candidate), dtype=np.float32) < (
-            self.radiometry.detection_probability(power)
-        )
+        power *= self.radiometry.fading(rng.random(len(candidate), dtype=np.float32))
+        detected = power >= np.float32(self.radiometry.detection_power)
         detected &= (range_m >= lidar.min_range_m) & (range_m <= lidar.max_range_m)
         keep = candidate[detected]
         g = g[detected]
         range_m = range_m[detected]
-        cos_incidence = cos_incidence[detected].astype(np.float32)
-        intensity = self.radiometry.intensity_from_power(power[detected], range_m)
+        cos_incidence = cos_incidence[detected]
+        # Reported like the HDL-64's reflectance byte: two decimals.
+        intensity = np.round(self.radiometry.intensity_from_power(power[detected], range_m), 2)
         if lidar.range_noise_m > 0:
             noise = rng.standard_normal(len(keep), dtype=np.float32)
             measured = np.maximum(range_m + np.float32(lidar.range_noise_m) * noise, 0.0)
         else:
             measured = range_m
         points = np.empty((len(keep), 4), np.float32)
-        points[:, :3] = dirs_lidar[keep] * measured[:, None]
+        for axis in range(3):
+            points[:, axis] = dirs_lidar[axis][keep] * measured + origins_lidar[axis][keep]
         points[:, 3] = intensity
 
         missed = np.ones(len(t_hit), bool)
@@ -242,14 +291,14 @@ class LidarScanner:
             instance_ids=self._instance[g],
             range_m=measured.astype(np.float32, copy=False),
             cos_incidence=cos_incidence,
-            missed_dirs_lidar=dirs_lidar[missed],
+            missed_dirs_lidar=np.column_stack([d[missed] for d in dirs_lidar]),
             missed_ring=ring_all[missed],
             missed_range_m=t_hit[missed],
         )
 
 
 def scan_world(
-    world: World, lidar: LidarSpec, T_world_from_lidar: np.ndarray, rng: np.random.Generator  # noqa: N803
+    world: World, lidar: LidarSpec, T_world_from_lidar: np.ndarray, rng: np.random.Generator
 ) -> LidarScan:
     """Build a scanner for ``world`` and cast one sweep (use a :class:`LidarScanner` to reuse)."""
     return LidarScanner(world).scan(lidar, T_world_from_lidar, rng)

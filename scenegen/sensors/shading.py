@@ -129,8 +129,8 @@ def sky_radiance(
     grid: PixelGrid, R_world_from_cam: np.ndarray, light: SkyLight, sun_dir_world: np.ndarray
 ) -> np.ndarray:
     """Radiance ``(H, W, 3)`` of the sky along each pixel ray: a horizon-to-zenith
-    gradient and a glow around the sun, evaluated at quarter resolution (it is smooth)
-    plus the sun's disc at full resolution."""
+    gradient and a glow around the sun, evaluated at quarter resolution (it is smooth).
+    The sun's disc and glare are the lens's business (:mod:`scenegen.effects.glare`)."""
     h, w = grid.a.shape
     a, b = grid.a[::4, ::4], grid.b[::4, ::4]
     R = R_world_from_cam.astype(np.float32)
@@ -142,16 +142,6 @@ def sky_radiance(
     small = (1 - up) * light.sky_horizon_rgb + up * light.sky_zenith_rgb
     small = small + glow[..., None] * light.sun_color
     sky = cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    # The sun's disc (0.53 degrees wide), where it is in view.
-    sun_cam = R.T @ sun_dir_world.astype(np.float32)
-    if sun_cam[2] > 1e-3 and light.sun_irradiance > 0:
-        u = sun_cam[0] / sun_cam[2] * grid.fx + (-grid.a[0, 0] * grid.fx + 0.5)
-        v = sun_cam[1] / sun_cam[2] * grid.fy + (-grid.b[0, 0] * grid.fy + 0.5)
-        radius_px = max(np.tan(np.deg2rad(0.27)) * grid.fx, 1.0)
-        if -radius_px < u < w + radius_px and -radius_px < v < h + radius_px:
-            disc = np.zeros((h, w), np.float32)
-            cv2.circle(disc, (round(u), round(v)), round(radius_px), 1.0, -1, cv2.LINE_AA)
-            sky += (25.0 * light.sun_irradiance) * disc[..., None] * light.sun_color
     return sky
 
 

@@ -1,0 +1,131 @@
+"""The camera's weather, light and sensor chain for rendered frames.
+
+Applies the physical models of :mod:`scenegen.effects` with the renderer's exact depth,
+in the order light meets them: wet road (a surface property), fog, falling rain and
+snow between the scene and the lens, sun glare in the lens, exposure and sensor noise,
+then tone mapping to sRGB. Randomness comes only from the ``rng`` passed in.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from scenegen.effects import (
+    airlight_from_sky,
+    apply_fog,
+    apply_rain,
+    apply_sensor_noise,
+    apply_snow,
+    apply_sun_glare,
+    apply_wet_road,
+    bloom,
+    linear_to_srgb_u8,
+    sun_uv_from_direction,
+)
+from scenegen.frame import Calibration
+from scenegen.scenario.spec import SceneSpec
+from scenegen.sensors.camera import GBuffer
+from scenegen.sensors.shading import SkyLight
+from scenegen.world.types import SEMANTIC_IDS, World
+
+# Mid-grey that auto exposure aims for in the dark (linear), and the camera's gain range.
+NIGHT_EXPOSURE_TARGET = 0.12
+MAX_GAIN = 24.0
+WET_SEMANTICS = ("road", "sidewalk", "kerb")
+
+
+def antialias_edges(radiance_lin: np.ndarray, node_ids: np.ndarray) -> np.ndarray:
+    """Soften the one-sample-per-pixel silhouettes: blend each pixel on a node boundary
+    with its 3x3 neighbourhood. Returns a new array."""
+    edge = np.zeros(node_ids.shape, bool)
+    edge[:, 1:] |= node_ids[:, 1:] != node_ids[:, :-1]
+    edge[1:, :] |= node_ids[1:, :] != node_ids[:-1, :]
+    out = radiance_lin.copy()
+    blurred = cv2.blur(radiance_lin, (3, 3))
+    out[edge] = 0.5 * radiance_lin[edge] + 0.5 * blurred[edge]
+    return out
+
+
+def auto_exposure_gain(radiance_lin: np.ndarray, valid: np.ndarray) -> float:
+    """Gain that brings the scene's median brightness to a usable level at night.
+
+    Deterministic (a function of the image); 1 for scenes that are bright enough.
+    """
+    lum = radiance_lin[::4, ::4].mean(axis=-1)
+    median = float(np.median(lum)) if lum.size else 1.0
+    return float(np.clip(NIGHT_EXPOSURE_TARGET / max(median, 1e-6), 1.0, MAX_GAIN))
+
+
+def apply_camera_effects(
+    radiance_lin: np.ndarray,
+    gbuffer: GBuffer,
+    spec: SceneSpec,
+    world: World,
+    calibration: Calibration,
+    sky: SkyLight,
+    rng: np.random.Generator,
+    *,
+    enabled: bool = True,
+) -> np.ndarray:
+    """uint8 sRGB ``(H, W, 3)`` image from linear radiance, with the scene's weather.
+
+    ``enabled=False`` keeps only anti-aliasing, exposure and tone mapping.
+    """
+    K = calibration.intrinsics.K
+    depth = gbuffer.depth_m
+    weather = spec.environment.weather
+    img = antialias_edges(radiance_lin, gbuffer.node_ids)
+    airlight = airlight_from_sky(sky.airlight_rgb)
+    if enabled:
+        if weather.road_wetness > 0:
+            wet_ids = [SEMANTIC_IDS[s] for s in WET_SEMANTICS]
+            ground = np.isin(gbuffer.semantic_ids, wet_ids)
+            img = apply_wet_road(img, depth, ground, weather.road_wetness, K, spec.camera.height_m)
+        if np.isfinite(weather.fog_visibility_m):
+            glow = 1.0 if world.is_night else None
+            img = apply_fog(img, depth, weather.fog_visibility_m, airlight, K, glow_threshold=glow)
+        if weather.rain_rate_mm_h > 0:
+            img = apply_rain(
+                img, depth, weather.rain_rate_mm_h, K, rng, airlight, ego_speed_m_s=spec.ego_speed_m_s
+            )
+        if weather.snow_rate_mm_h > 0:
+            img = apply_snow(
+                img, depth, weather.snow_rate_mm_h, K, rng, airlight, ego_speed_m_s=spec.ego_speed_m_s
+            )
+        img = _sun_glare(img, depth, world, calibration, sky)
+    gain = auto_exposure_gain(img, np.isfinite(depth)) if world.is_night else 1.0
+    if enabled and world.is_night:
+        img = bloom(img, threshold=1.0, strength=0.05)
+    if enabled and gain > 2.0:
+        # Dark scenes need gain, and gain shows the sensor's noise.
+        img = apply_sensor_noise(img, rng, exposure_gain=gain)
+        gain = 1.0
+    return linear_to_srgb_u8(img, exposure=gain, tone_map="filmic")
+
+
+def _sun_glare(
+    img: np.ndarray, depth: np.ndarray, world: World, calibration: Calibration, sky: SkyLight
+) -> np.ndarray:
+    """Veiling glare, ghosts and the sun's disc when the sun is up and near the view."""
+    if world.sun_elevation_deg <= 0 or sky.sun_irradiance <= 0.02:
+        return img
+    sun_cam = calibration.T_cam_from_world[:3, :3] @ np.asarray(world.sun_direction_world)
+    uv = sun_uv_from_direction(sun_cam, calibration.intrinsics.K)
+    if uv is None:
+        return img
+    k = calibration.intrinsics
+    u, v = uv
+    inside = 0 <= u < k.width and 0 <= v < k.height
+    # The sun counts as visible when its pixel shows sky (nothing in front of it).
+    visible = 1.0 if not inside or not np.isfinite(depth[int(v), int(u)]) else 0.0
+    strength = 0.15 * sky.sun_irradiance
+    return apply_sun_glare(
+        img,
+        (u, v),
+        visible,
+        strength,
+        calibration.intrinsics.K,
+        depth_m=depth,
+        sun_rgb=tuple(float(c) for c in sky.sun_color),
+    )
