@@ -91,7 +91,7 @@ def validate(
             continue
         cells = len(scenario.sweep_cells)
         extra = f", sweep of {cells} cells" if cells > 1 else ""
-        out.print(f"[green]ok[/]  {path}  ({scenario.name}{extra})", highlight=False)
+        out.print(f"[green]ok[/]  {path}  ({scenario.name}{extra})", highlight=False, soft_wrap=True)
     if bad:
         err.print(f"{bad} of {len(files)} file(s) invalid", highlight=False)
         raise typer.Exit(EXIT_INVALID_INPUT)

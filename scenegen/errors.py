@@ -1,0 +1,70 @@
+"""Errors raised by scenegen.
+
+Every error the project raises on purpose derives from :class:`ScenegenError`, so a
+caller (the CLI) can tell a user's mistake from a bug with one ``except`` clause.
+
+Scenario files get precise errors: :class:`ScenarioError` names the file, the 1-based
+line and column, the dotted key path (``environment.weather.fog.visibility_m``,
+``actors[1].count``) and what was wrong and what was expected. A file with several
+problems raises :class:`ScenarioErrors`, which carries every one of them in ``.errors``
+and is itself a ``ScenarioError`` (positioned at the first problem), so
+``except ScenarioError`` catches both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ScenegenError(Exception):
+    """Base class of every error scenegen raises deliberately."""
+
+
+class ScenarioError(ScenegenError):
+    """One problem in a scenario file, located at ``file:line:col``.
+
+    ``str(error)`` is exactly ``FILE:LINE:COL: key.path: message``.
+    """
+
+    def __init__(self, file: str, line: int, col: int, key_path: str, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.col = col
+        self.key_path = key_path
+        self.message = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.key_path}: {self.message}"
+
+    @property
+    def errors(self) -> list[ScenarioError]:
+        """All problems this exception stands for (here: just itself)."""
+        return [self]
+
+    def __str__(self) -> str:
+        return self._format()
+
+    def __reduce__(self):  # picklable across worker processes
+        return (type(self), (self.file, self.line, self.col, self.key_path, self.message))
+
+
+class ScenarioErrors(ScenarioError):  # noqa: N818 - the public name
+    """Several problems in one scenario file; ``str`` lists one per line, in file order."""
+
+    def __init__(self, errors: Sequence[ScenarioError]) -> None:
+        if not errors:
+            raise ValueError("ScenarioErrors needs at least one error")
+        self._errors = list(errors)
+        first = self._errors[0]
+        super().__init__(first.file, first.line, first.col, first.key_path, first.message)
+
+    @property
+    def errors(self) -> list[ScenarioError]:
+        return list(self._errors)
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self._errors)
+
+    def __reduce__(self):
+        return (type(self), (self._errors,))

@@ -1,0 +1,739 @@
+"""The scenario file format, version 1: one key table, one source of truth.
+
+:func:`scenario_fields` describes every key a scenario file may hold: its type, its
+allowed range, whether it may be a distribution, its default and a description. The
+loader (:mod:`scenegen.scenario.loader`) validates files against this table, and
+:func:`scenario_json_schema` renders the same table as a JSON Schema (draft 2020-12)
+for editors. A number that accepts distributions is ``oneOf [number, string]`` in the
+JSON Schema, the string being an expression such as ``uniform(5, 14)``.
+
+Ranges are closed intervals. A distribution is accepted only if its whole support lies
+inside the key's range, so ``visibility_m: uniform(-5, 10)`` is an error even though
+most of its draws would be valid.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+FORMAT_VERSION = 1
+MAX_FILE_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 32
+MAX_FRAMES = 1_000_000
+MAX_ACTORS_PER_GROUP = 200
+MAX_IMAGE_SIDE_PX = 8192
+MAX_LIDAR_RAYS = 4_000_000
+MAX_SWEEP_CELLS = 10_000
+MAX_ACTOR_GROUPS = 64
+MAX_EVENTS = 64
+MAX_SWEEP_AXES = 16
+
+ACTOR_CLASSES = ("car", "van", "truck", "bus", "pedestrian", "cyclist", "animal")
+VEHICLE_CLASSES = ("car", "van", "truck", "bus")
+MESH_SUFFIXES = (".glb", ".obj")
+
+DISTRIBUTION_FUNCTIONS = ("uniform", "normal", "truncnormal", "randint", "choice")
+NUMBER_PATTERN = (
+    r"^\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+    r"|(uniform|normal|truncnormal|randint|choice)\s*\(.*\))\s*$"
+)
+INTEGER_PATTERN = r"^\s*([-+]?\d+|(randint|choice)\s*\(.*\))\s*$"
+CHOICE_PATTERN = r"^\s*choice\s*\(.*\)\s*$"
+CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+@dataclass(frozen=True)
+class NumberField:
+    """A number (or integer); ``default`` may be an expression string."""
+
+    description: str
+    minimum: float
+    maximum: float
+    default: float | int | str | None = None
+    integer: bool = False
+    random: bool = True  # may be a distribution
+
+
+@dataclass(frozen=True)
+class BoolField:
+    description: str
+    default: bool | None = None
+    random: bool = True
+
+
+@dataclass(frozen=True)
+class EnumField:
+    description: str
+    options: tuple[str, ...]
+    default: str | None = None
+    random: bool = True
+
+
+@dataclass(frozen=True)
+class TextField:
+    """Free text, or text matching ``pattern`` (explained to users by ``pattern_hint``)."""
+
+    description: str
+    default: str | None = None
+    pattern: str | None = None
+    pattern_hint: str = ""
+    max_length: int = 2000
+    random: bool = False  # True: may be choice([...]) of such strings
+
+
+@dataclass(frozen=True)
+class PathField:
+    """A file path relative to the scenario file's folder, which it must not leave."""
+
+    description: str
+    suffixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NumberListField:
+    description: str
+    minimum: float
+    maximum: float
+    min_items: int
+    max_items: int
+
+
+@dataclass(frozen=True)
+class ObjectField:
+    """A mapping of known keys.
+
+    ``optional``: the object is absent unless written (its keys' defaults then apply
+    only when it is present). ``accepts_bool``: ``false`` disables the whole object,
+    ``true`` means all defaults.
+    """
+
+    description: str
+    fields: Mapping[str, Field]
+    required: tuple[str, ...] = ()
+    optional: bool = False
+    accepts_bool: bool = False
+
+
+@dataclass(frozen=True)
+class ListField:
+    description: str
+    item: ObjectField | UnionField
+    max_items: int
+
+
+@dataclass(frozen=True)
+class UnionField:
+    """Mappings told apart by their ``tag`` key (events by ``type``)."""
+
+    description: str
+    tag: str
+    variants: Mapping[str, ObjectField]
+
+
+@dataclass(frozen=True)
+class SweepField:
+    description: str
+    max_axes: int
+
+
+Field = (
+    NumberField
+    | BoolField
+    | EnumField
+    | TextField
+    | PathField
+    | NumberListField
+    | ObjectField
+    | ListField
+    | UnionField
+    | SweepField
+)
+LeafField = NumberField | BoolField | EnumField | TextField
+
+
+def _obj(description: str, fields: dict[str, Field], **options: Any) -> ObjectField:
+    return ObjectField(description, MappingProxyType(fields), **options)
+
+
+def _distance(default: str, what: str) -> NumberField:
+    return NumberField(
+        f"Distance in metres along the road from the ego vehicle to {what}.", 2.0, 150.0, default
+    )
+
+
+_PROBABILITY = NumberField(
+    "Probability that the event happens in a frame (drawn per frame).", 0.0, 1.0, 1.0
+)
+
+
+def _event(description: str, fields: dict[str, Field]) -> ObjectField:
+    all_fields: dict[str, Field] = {
+        "type": TextField("Event type."),
+        "probability": _PROBABILITY,
+    }
+    all_fields.update(fields)
+    return _obj(description, all_fields, required=("type",))
+
+
+@functools.cache
+def scenario_fields() -> ObjectField:
+    """The key table of scenario format version 1 (the root mapping)."""
+    road = _obj(
+        "The road the ego vehicle drives on.",
+        {
+            "type": EnumField(
+                "Road kind: urban (kerbs, sidewalks, parked cars), highway "
+                "(wide lanes, barriers), rural (narrow, no sidewalks).",
+                ("urban", "highway", "rural"),
+                "urban",
+            ),
+            "lanes": NumberField(
+                "Total number of lanes, both directions together.", 1, 8, 2, integer=True
+            ),
+            "lane_width_m": NumberField("Lane width in metres.", 2.5, 5.0, 3.5),
+            "curvature_1_m": NumberField(
+                "Signed curvature in 1/m (1/radius); positive curves to the left, 0 is straight.",
+                -0.05,
+                0.05,
+                0.0,
+            ),
+            "sidewalks": BoolField("Whether the road has raised sidewalks on both sides.", True),
+            "length_m": NumberField(
+                "Length of road built ahead of the ego vehicle, metres.", 40.0, 500.0, 160.0
+            ),
+        },
+    )
+    ego = _obj(
+        "The ego vehicle that carries the sensors.",
+        {
+            "speed_m_s": NumberField("Ego speed in m/s.", 0.0, 70.0, 10.0),
+        },
+    )
+    camera = _obj(
+        "The forward camera. Name a preset (kitti, nuscenes, wide) and optionally override "
+        "keys, or give width, height and fov_deg for a custom centred pinhole camera.",
+        {
+            "preset": EnumField(
+                "Camera preset: kitti (1242x375, KITTI P2), nuscenes "
+                "(1600x900), wide (1920x1080, 90 deg), custom. Default: kitti, "
+                "or custom when width, height or fov_deg is given.",
+                ("kitti", "nuscenes", "wide", "custom"),
+                random=False,
+            ),
+            "width": NumberField(
+                "Image width in pixels (default: from the preset).",
+                16,
+                MAX_IMAGE_SIDE_PX,
+                None,
+                integer=True,
+                random=False,
+            ),
+            "height": NumberField(
+                "Image height in pixels (default: from the preset).",
+                16,
+                MAX_IMAGE_SIDE_PX,
+                None,
+                integer=True,
+                random=False,
+            ),
+            "fov_deg": NumberField(
+                "Horizontal field of view in degrees; square pixels, "
+                "principal point at the image centre (default: from the "
+                "preset).",
+                1.0,
+                170.0,
+                None,
+                random=False,
+            ),
+            "height_m": NumberField(
+                "Camera height above the ground in metres (default: "
+                "from the preset, 1.65 for kitti).",
+                0.3,
+                5.0,
+                None,
+            ),
+            "pitch_deg": NumberField(
+                "Camera pitch in degrees, positive looks down (default: from the preset, 0).",
+                -30.0,
+                30.0,
+                None,
+            ),
+        },
+    )
+    lidar = _obj(
+        "The spinning LiDAR. Name a preset (hdl64, vlp32, vlp16, os1-128) and optionally "
+        "override keys, or preset custom with channels (+ fov_up_deg, fov_down_deg) or "
+        "vertical_angles_deg. `lidar: false` or `enabled: false` disables it.",
+        {
+            "enabled": BoolField("Whether the LiDAR is simulated.", True, random=False),
+            "preset": EnumField(
+                "LiDAR preset: hdl64 (KITTI's Velodyne HDL-64E), vlp32, vlp16, os1-128, or custom.",
+                ("hdl64", "vlp32", "vlp16", "os1-128", "custom"),
+                "hdl64",
+                random=False,
+            ),
+            "channels": NumberField(
+                "Number of beams, evenly spaced from fov_up_deg to "
+                "fov_down_deg (default: from the preset).",
+                1,
+                1024,
+                None,
+                integer=True,
+                random=False,
+            ),
+            "fov_up_deg": NumberField(
+                "Angle of the top beam in degrees above horizontal (default: from the preset).",
+                -90.0,
+                90.0,
+                None,
+                random=False,
+            ),
+            "fov_down_deg": NumberField(
+                "Angle of the bottom beam in degrees, negative below "
+                "horizontal (default: from the preset).",
+                -90.0,
+                90.0,
+                None,
+                random=False,
+            ),
+            "vertical_angles_deg": NumberListField(
+                "Explicit beam elevation angles in degrees, "
+                "top to bottom; replaces channels and "
+                "fov_*.",
+                -90.0,
+                90.0,
+                1,
+                1024,
+            ),
+            "azimuth_steps": NumberField(
+                "Rays per revolution per beam (default: from the preset, 2000 for hdl64).",
+                16,
+                100_000,
+                None,
+                integer=True,
+                random=False,
+            ),
+            "min_range_m": NumberField(
+                "Closest range returned, metres (default: preset).", 0.0, 50.0, None, random=False
+            ),
+            "max_range_m": NumberField(
+                "Farthest range returned, metres (default: preset).",
+                1.0,
+                1000.0,
+                None,
+                random=False,
+            ),
+            "range_noise_m": NumberField(
+                "Standard deviation of range noise, metres (default: preset, 0.02 for hdl64).",
+                0.0,
+                1.0,
+                None,
+                random=False,
+            ),
+            "height_m": NumberField(
+                "LiDAR height above the ground, metres (default 1.73).",
+                0.3,
+                5.0,
+                None,
+                random=False,
+            ),
+            "forward_m": NumberField(
+                "LiDAR position ahead of the camera, metres (default 0.27).",
+                -5.0,
+                5.0,
+                None,
+                random=False,
+            ),
+        },
+        accepts_bool=True,
+    )
+    sensors = _obj("Sensors on the ego vehicle.", {"camera": camera, "lidar": lidar})
+    weather = _obj(
+        "Weather; each effect is a physical quantity.",
+        {
+            "fog": _obj(
+                "Fog; absent means clear air.",
+                {
+                    "visibility_m": NumberField(
+                        "Meteorological optical range in metres (distance at "
+                        "which contrast falls to 5%).",
+                        5.0,
+                        100_000.0,
+                    ),
+                },
+                required=("visibility_m",),
+                optional=True,
+            ),
+            "rain": _obj(
+                "Rain.",
+                {
+                    "rate_mm_h": NumberField(
+                        "Rain rate in mm/h (0 dry, 2.5 moderate, 8 heavy, 50 violent).",
+                        0.0,
+                        200.0,
+                        0.0,
+                    ),
+                },
+            ),
+            "snow": _obj(
+                "Snowfall.",
+                {
+                    "rate_mm_h": NumberField(
+                        "Snowfall rate in mm/h of liquid-water equivalent.", 0.0, 50.0, 0.0
+                    ),
+                },
+            ),
+            "road_wetness": NumberField(
+                "Road surface wetness: 0 dry .. 1 standing water.", 0.0, 1.0, 0.0
+            ),
+        },
+    )
+    environment = _obj(
+        "Light and weather.",
+        {
+            "time_of_day": TextField(
+                "Local solar time HH:MM; sets the sun by a simple model "
+                "(latitude 49 N, equinox). Default 12:00 unless sun is given.",
+                None,
+                CLOCK_PATTERN,
+                'a time "HH:MM" from "00:00" to "23:59"',
+                random=True,
+            ),
+            "sun": _obj(
+                "Sun position given directly, in the world frame (instead of time_of_day).",
+                {
+                    "elevation_deg": NumberField(
+                        "Sun elevation above the horizon in degrees; below -6 is night.",
+                        -90.0,
+                        90.0,
+                        45.0,
+                    ),
+                    "azimuth_deg": NumberField(
+                        "Sun azimuth in degrees, counter-clockwise from the "
+                        "ego's forward axis (0 ahead, 90 left, 180 behind).",
+                        -180.0,
+                        180.0,
+                        180.0,
+                    ),
+                },
+                optional=True,
+            ),
+            "heading_deg": NumberField(
+                "Compass heading of the ego vehicle in degrees "
+                "(0 north, 90 east); turns time_of_day's sun into the "
+                "world frame.",
+                0.0,
+                360.0,
+                90.0,
+            ),
+            "cloud_cover": NumberField(
+                "Fraction of the sky covered by cloud, 0..1.", 0.0, 1.0, 0.2
+            ),
+            "weather": weather,
+        },
+    )
+    actor = _obj(
+        "A group of actors of one class.",
+        {
+            "class": EnumField(
+                "Actor class: " + ", ".join(ACTOR_CLASSES) + ".", ACTOR_CLASSES, random=False
+            ),
+            "count": NumberField(
+                f"Number of actors in the group, 0..{MAX_ACTORS_PER_GROUP}.",
+                0,
+                MAX_ACTORS_PER_GROUP,
+                1,
+                integer=True,
+            ),
+            "parked_fraction": NumberField(
+                "Fraction of the group parked at the kerb (vehicles only), 0..1.", 0.0, 1.0, 0.0
+            ),
+            "placement": EnumField(
+                "Where the (non-parked) actors go: road, sidewalk, parked or "
+                "any. Default: sidewalk for pedestrians, road otherwise.",
+                ("road", "sidewalk", "parked", "any"),
+            ),
+            "speed_m_s": NumberField(
+                "Speed in m/s (default: typical for the class).", 0.0, 70.0, None
+            ),
+            "mesh": PathField(
+                "Optional GLB/OBJ mesh for this class, relative to the scenario "
+                "file's folder (must stay inside it).",
+                MESH_SUFFIXES,
+            ),
+        },
+        required=("class",),
+    )
+    events = UnionField(
+        "A rare event, chosen by `type`.",
+        "type",
+        MappingProxyType(
+            {
+                "jaywalker": _event(
+                    "A pedestrian crossing the road ahead.",
+                    {
+                        "distance_m": _distance("uniform(10, 40)", "the crossing pedestrian"),
+                        "from_between_parked": BoolField(
+                            "Whether the pedestrian steps out between parked cars.", False
+                        ),
+                        "speed_m_s": NumberField(
+                            "Walking speed in m/s.", 0.3, 8.0, "uniform(1.0, 2.0)"
+                        ),
+                    },
+                ),
+                "stalled_vehicle": _event(
+                    "A vehicle stopped on the road ahead.",
+                    {
+                        "distance_m": _distance("uniform(20, 80)", "the stalled vehicle"),
+                        "hazard_lights": BoolField("Whether its hazard lights flash.", True),
+                        "lane": EnumField(
+                            "Which lane it blocks: ego or adjacent.", ("ego", "adjacent"), "ego"
+                        ),
+                    },
+                ),
+                "debris": _event(
+                    "Objects lying on the road ahead.",
+                    {
+                        "distance_m": _distance("uniform(15, 60)", "the debris"),
+                        "kind": EnumField(
+                            "Debris kind: tyre, box, cones or mixed.",
+                            ("tyre", "box", "cones", "mixed"),
+                            "mixed",
+                        ),
+                        "count": NumberField(
+                            "Number of debris objects.", 1, 50, "randint(1, 5)", integer=True
+                        ),
+                    },
+                ),
+                "cut_in": _event(
+                    "A vehicle from the adjacent lane cutting into the ego lane.",
+                    {
+                        "distance_m": _distance("uniform(10, 40)", "the cutting-in vehicle"),
+                        "gap_m": NumberField(
+                            "Lateral distance in metres from the cutting-in vehicle's "
+                            "centre to the ego lane's centre line (0 = already in the "
+                            "lane).",
+                            0.0,
+                            6.0,
+                            "uniform(0.5, 3.0)",
+                        ),
+                    },
+                ),
+                "wrong_way": _event(
+                    "A vehicle driving against the traffic in the ego lane.",
+                    {
+                        "distance_m": _distance("uniform(30, 100)", "the wrong-way vehicle"),
+                    },
+                ),
+                "animal": _event(
+                    "An animal on the road ahead.",
+                    {
+                        "distance_m": _distance("uniform(15, 60)", "the animal"),
+                        "species": EnumField(
+                            "Species: deer, dog or boar.", ("deer", "dog", "boar"), "deer"
+                        ),
+                    },
+                ),
+                "lost_cargo": _event(
+                    "Cargo fallen from a vehicle ahead, lying in the ego lane.",
+                    {
+                        "distance_m": _distance("uniform(15, 60)", "the cargo"),
+                        "count": NumberField(
+                            "Number of cargo items.", 1, 50, "randint(1, 6)", integer=True
+                        ),
+                    },
+                ),
+                "construction_zone": _event(
+                    "Cones, barriers and signs narrowing the road.",
+                    {
+                        "distance_m": _distance("uniform(20, 80)", "the start of the zone"),
+                        "length_m": NumberField(
+                            "Length of the zone in metres.", 5.0, 150.0, "uniform(20, 60)"
+                        ),
+                    },
+                ),
+                "occluded_pedestrian": _event(
+                    "A pedestrian hidden behind a parked vehicle, about to step out.",
+                    {
+                        "distance_m": _distance("uniform(8, 30)", "the pedestrian"),
+                    },
+                ),
+            }
+        ),
+    )
+    return _obj(
+        "A scenegen scenario (format version 1).",
+        {
+            "version": NumberField(
+                "Scenario format version; must be 1.",
+                FORMAT_VERSION,
+                FORMAT_VERSION,
+                None,
+                integer=True,
+                random=False,
+            ),
+            "name": TextField(
+                "Scenario name: letters, digits, '.', '_', '-'; at most 64 characters.",
+                None,
+                NAME_PATTERN,
+                "letters, digits, '.', '_' or '-', starting with a letter or digit, "
+                "at most 64 characters",
+                64,
+            ),
+            "description": TextField("Free-text description.", ""),
+            "seed": NumberField(
+                "Default base seed of a batch (the command line may override).",
+                0,
+                2**32 - 1,
+                0,
+                integer=True,
+                random=False,
+            ),
+            "frames": NumberField(
+                "Default number of frames of a batch (the command line may override).",
+                1,
+                MAX_FRAMES,
+                100,
+                integer=True,
+                random=False,
+            ),
+            "min_visible_pixels": NumberField(
+                "Objects with fewer visible pixels are not labelled.",
+                0,
+                1_000_000,
+                25,
+                integer=True,
+                random=False,
+            ),
+            "road": road,
+            "ego": ego,
+            "sensors": sensors,
+            "environment": environment,
+            "actors": ListField("Groups of traffic participants.", actor, MAX_ACTOR_GROUPS),
+            "events": ListField(
+                "Rare events; each happens with its probability.", events, MAX_EVENTS
+            ),
+            "sweep": SweepField(
+                "Optional grid: each key is a dotted path into this file (e.g. "
+                "environment.weather.fog.visibility_m or actors[0].count), each "
+                "value the list of values of that axis. Cells are the cartesian "
+                "product; frame i of n goes to cell i * ncells // n.",
+                MAX_SWEEP_AXES,
+            ),
+        },
+        required=("version", "name"),
+    )
+
+
+# ---------------------------------------------------------------- JSON Schema
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The scenario format as a JSON Schema (draft 2020-12), for editors and validators."""
+    schema = _json(scenario_fields())
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://scenegen.dev/schema/scenario-v1.json",
+        "title": "scenegen scenario",
+        **schema,
+    }
+
+
+def _with_meta(schema: dict[str, Any], description: str, default: Any) -> dict[str, Any]:
+    schema = {"description": description, **schema}
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
+def _random_string(pattern: str, what: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": pattern, "description": what}
+
+
+def _json(spec: Field) -> dict[str, Any]:
+    if isinstance(spec, NumberField):
+        base: dict[str, Any] = {
+            "type": "integer" if spec.integer else "number",
+            "minimum": spec.minimum,
+            "maximum": spec.maximum,
+        }
+        if spec.random:
+            pattern = INTEGER_PATTERN if spec.integer else NUMBER_PATTERN
+            base = {"oneOf": [base, _random_string(pattern, "a distribution expression")]}
+        return _with_meta(base, spec.description, spec.default)
+    if isinstance(spec, BoolField):
+        base = {"type": "boolean"}
+        if spec.random:
+            base = {"oneOf": [base, _random_string(CHOICE_PATTERN, "choice([true, false])")]}
+        return _with_meta(base, spec.description, spec.default)
+    if isinstance(spec, EnumField):
+        base = {"enum": list(spec.options)}
+        if spec.random:
+            base = {"oneOf": [base, _random_string(CHOICE_PATTERN, "choice([...]) of options")]}
+        return _with_meta(base, spec.description, spec.default)
+    if isinstance(spec, TextField):
+        base = {"type": "string", "maxLength": spec.max_length}
+        if spec.pattern:
+            base["pattern"] = spec.pattern
+        if spec.random:
+            base = {"oneOf": [base, _random_string(CHOICE_PATTERN, "choice([...]) of values")]}
+        return _with_meta(base, spec.description, spec.default)
+    if isinstance(spec, PathField):
+        return {"description": spec.description, "type": "string", "minLength": 1}
+    if isinstance(spec, NumberListField):
+        return {
+            "description": spec.description,
+            "type": "array",
+            "items": {"type": "number", "minimum": spec.minimum, "maximum": spec.maximum},
+            "minItems": spec.min_items,
+            "maxItems": spec.max_items,
+        }
+    if isinstance(spec, ObjectField):
+        base = {
+            "type": "object",
+            "properties": {key: _json(child) for key, child in spec.fields.items()},
+            "additionalProperties": False,
+        }
+        if spec.required:
+            base["required"] = list(spec.required)
+        if spec.accepts_bool:
+            base = {"oneOf": [{"type": "boolean"}, base]}
+        # A mandatory object defaults to {} (all of its keys' defaults).
+        return _with_meta(base, spec.description, None if spec.required or spec.optional else {})
+    if isinstance(spec, ListField):
+        return {
+            "description": spec.description,
+            "type": "array",
+            "default": [],
+            "maxItems": spec.max_items,
+            "items": _json(spec.item),
+        }
+    if isinstance(spec, UnionField):
+        variants = []
+        for name, variant in spec.variants.items():
+            variant_schema = _json(variant)
+            variant_schema["properties"][spec.tag] = {
+                "const": name,
+                "description": variant.description,
+            }
+            variants.append(variant_schema)
+        return {"description": spec.description, "oneOf": variants}
+    if isinstance(spec, SweepField):
+        return {
+            "description": spec.description,
+            "type": "object",
+            "default": {},
+            "maxProperties": spec.max_axes,
+            "propertyNames": {"pattern": r"^[a-z_]+(\[[0-9]+\])?(\.[a-z_0-9]+(\[[0-9]+\])?)*$"},
+            "additionalProperties": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": ["number", "string", "boolean"]},
+            },
+        }
+    raise TypeError(f"no JSON Schema for {spec!r}")
