@@ -50,7 +50,9 @@ def boxes_lidar_array(boxes: list[Box3D], T_cam_from_lidar: np.ndarray) -> np.nd
     T_lidar_from_cam = np.linalg.inv(np.asarray(T_cam_from_lidar, np.float64))
     rows = np.zeros((len(boxes), 7), np.float64)
     for i, box in enumerate(boxes):
-        bottom = T_lidar_from_cam[:3, :3] @ np.array([box.x, box.y, box.z]) + T_lidar_from_cam[:3, 3]
+        bottom = (
+            T_lidar_from_cam[:3, :3] @ np.array([box.x, box.y, box.z]) + T_lidar_from_cam[:3, 3]
+        )
         heading_cam = np.array([np.cos(box.rotation_y), 0.0, -np.sin(box.rotation_y)])
         heading = T_lidar_from_cam[:3, :3] @ heading_cam
         rows[i] = (*bottom, box.l, box.w, box.h, np.arctan2(heading[1], heading[0]))

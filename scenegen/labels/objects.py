@@ -11,8 +11,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
+from scipy import ndimage
 
 from scenegen.frame import Box3D, Calibration, ObjectLabel
 from scenegen.world.types import World, WorldObject
@@ -68,12 +71,10 @@ def box3d_in_camera(obj: WorldObject, calibration: Calibration) -> Box3D:
     )
 
 
-def _clip_triangles_near(tris_cam: np.ndarray, z_near: float) -> list[np.ndarray]:
-    """Clip ``(T, 3, 3)`` camera-frame triangles to ``z >= z_near``; returns polygons."""
-    inside = tris_cam[..., 2] >= z_near
-    all_in = inside.all(axis=1)
-    polys = list(tris_cam[all_in])
-    for tri in tris_cam[~all_in & inside.any(axis=1)]:
+def _clip_crossing_triangles(tris_cam: np.ndarray, z_near: float) -> list[np.ndarray]:
+    """Clip triangles that cross ``z = z_near`` (few per object) to polygons in front."""
+    polys = []
+    for tri in tris_cam:
         poly = []
         for i in range(3):
             a, b = tri[i], tri[(i + 1) % 3]
@@ -88,47 +89,71 @@ def _clip_triangles_near(tris_cam: np.ndarray, z_near: float) -> list[np.ndarray
     return polys
 
 
-def project_object(
-    obj: WorldObject, calibration: Calibration
-) -> tuple[list[np.ndarray], np.ndarray | None]:
+@dataclass
+class Projection:
+    """An object's triangles in pixels: ``triangles_px`` float64 ``(T, 3, 2)`` for those
+    wholly in front of the near plane, ``clipped_px`` polygons for those cut by it, and
+    the bounding box of all of them ``[x1, y1, x2, y2]``."""
+
+    triangles_px: np.ndarray
+    clipped_px: list[np.ndarray]
+    extent: np.ndarray
+
+
+def project_object(obj: WorldObject, calibration: Calibration) -> Projection | None:
     """Project the object's triangles (clipped at the near plane) to pixels.
 
-    Returns the 2D polygons (float64 ``(k, 2)`` each) and the bounding box of all of them
-    ``[x1, y1, x2, y2]`` (``None`` when the object is entirely behind the camera).
+    ``None`` when the object is entirely behind the camera.
     """
     T = calibration.T_cam_from_world @ obj.pose_world
-    tris = []
-    for part in obj.parts:
-        v = np.asarray(part.mesh.vertices, np.float64) @ T[:3, :3].T + T[:3, 3]
-        tris.append(v[np.asarray(part.mesh.faces)])
+    tris = [
+        (np.asarray(p.mesh.vertices, np.float64) @ T[:3, :3].T + T[:3, 3])[np.asarray(p.mesh.faces)]
+        for p in obj.parts
+    ]
     if not tris:
-        return [], None
-    polys_cam = _clip_triangles_near(np.concatenate(tris), NEAR_CLIP_M)
-    if not polys_cam:
-        return [], None
+        return None
+    tris_cam = np.concatenate(tris)
+    inside = tris_cam[..., 2] >= NEAR_CLIP_M
+    whole = tris_cam[inside.all(axis=1)]
+    crossing = tris_cam[inside.any(axis=1) & ~inside.all(axis=1)]
     k = calibration.intrinsics
-    polys_px = []
-    for poly in polys_cam:
-        u = k.fx * poly[:, 0] / poly[:, 2] + k.cx
-        v = k.fy * poly[:, 1] / poly[:, 2] + k.cy
-        polys_px.append(np.stack([u, v], axis=1))
-    allpts = np.concatenate(polys_px)
-    extent = np.array(
-        [allpts[:, 0].min(), allpts[:, 1].min(), allpts[:, 0].max(), allpts[:, 1].max()]
-    )
-    return polys_px, extent
+    fxy = np.array([k.fx, k.fy])
+    cxy = np.array([k.cx, k.cy])
+    tri_px = whole[..., :2] / whole[..., 2:3] * fxy + cxy
+    clipped = [
+        p[:, :2] / p[:, 2:3] * fxy + cxy for p in _clip_crossing_triangles(crossing, NEAR_CLIP_M)
+    ]
+    pts = [tri_px.reshape(-1, 2), *clipped]
+    allpts = np.concatenate(pts)
+    if len(allpts) == 0:
+        return None
+    extent = np.array([*allpts.min(axis=0), *allpts.max(axis=0)])
+    return Projection(tri_px, clipped, extent)
 
 
-def _unoccluded_pixels(polys_px: list[np.ndarray], width: int, height: int) -> int:
-    """In-image pixels covered by the polygons, rasterised with pixel-centre sampling."""
-    mask = np.zeros((height, width), np.uint8)
-    limit = 4 * max(width, height)
-    # cv2 samples at integer coordinates; our pixel i spans [i, i+1), centre i + 0.5.
-    shift = 4  # fractional bits
-    scale = 1 << shift
-    pts = [np.round((np.clip(p, -limit, limit) - 0.5) * scale).astype(np.int32) for p in polys_px]
-    cv2.fillPoly(mask, pts, 1, lineType=cv2.LINE_8, shift=shift)
-    return int(mask.sum())
+def _unoccluded_pixels(proj: Projection, width: int, height: int) -> int:
+    """In-image pixels the object covers alone (pixel-centre sampling), rasterised in a
+    window around its extent only."""
+    x0 = int(np.clip(np.floor(proj.extent[0]), 0, width))
+    y0 = int(np.clip(np.floor(proj.extent[1]), 0, height))
+    x1 = int(np.clip(np.ceil(proj.extent[2]), 0, width))
+    y1 = int(np.clip(np.ceil(proj.extent[3]), 0, height))
+    if x1 <= x0 or y1 <= y0:
+        return 0
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    limit = 4.0 * max(width, height)
+    shift = 4  # fractional bits; cv2 samples at integer coordinates, our centres at i + 0.5
+    offset = np.array([x0 + 0.5, y0 + 0.5])
+    if len(proj.triangles_px):
+        tri = np.clip(proj.triangles_px - offset, -limit, limit)
+        cv2.fillPoly(mask, np.round(tri * (1 << shift)).astype(np.int32), 1, cv2.LINE_8, shift)
+    if proj.clipped_px:
+        polys = [
+            np.round(np.clip(p - offset, -limit, limit) * (1 << shift)).astype(np.int32)
+            for p in proj.clipped_px
+        ]
+        cv2.fillPoly(mask, polys, 1, cv2.LINE_8, shift)
+    return int(np.count_nonzero(mask))
 
 
 def compute_labels(
@@ -143,9 +168,10 @@ def compute_labels(
     sorted by instance id, and the number of objects that were visible but too small.
     """
     h, w = instance_ids.shape
-    counts = np.bincount(
-        instance_ids.ravel(), minlength=max(o.instance_id for o in world.objects) + 1
-    )
+    n_ids = max((o.instance_id for o in world.objects), default=0) + 1
+    counts = np.bincount(instance_ids.ravel(), minlength=n_ids)
+    # One pass over the image for every object's bounding slices.
+    slices = ndimage.find_objects(instance_ids, max_label=n_ids - 1)
     labels: list[ObjectLabel] = []
     dropped = 0
     for obj in sorted(world.labelled(), key=lambda o: o.instance_id):
@@ -155,20 +181,18 @@ def compute_labels(
         if visible < min_visible_pixels:
             dropped += 1
             continue
-        rows, cols = np.nonzero(instance_ids == obj.instance_id)
-        box_2d = np.array(
-            [cols.min(), rows.min(), cols.max() + 1, rows.max() + 1], dtype=np.float32
-        )
-        polys, extent = project_object(obj, calibration)
-        if extent is None:
+        rows, cols = slices[obj.instance_id - 1]
+        box_2d = np.array([cols.start, rows.start, cols.stop, rows.stop], dtype=np.float32)
+        proj = project_object(obj, calibration)
+        if proj is None:
             continue
-        ex = np.clip(extent, [-1e6, -1e6, -1e6, -1e6], [1e6, 1e6, 1e6, 1e6])
+        ex = np.clip(proj.extent, -1e6, 1e6)
         full_area = max((ex[2] - ex[0]) * (ex[3] - ex[1]), 1e-9)
         ix1, iy1 = max(ex[0], 0.0), max(ex[1], 0.0)
         ix2, iy2 = min(ex[2], float(w)), min(ex[3], float(h))
         inside_area = max(ix2 - ix1, 0.0) * max(iy2 - iy1, 0.0)
         truncation = float(np.clip(1.0 - inside_area / full_area, 0.0, 1.0))
-        unoccluded = max(_unoccluded_pixels(polys, w, h), visible)
+        unoccluded = max(_unoccluded_pixels(proj, w, h), visible)
         hidden = float(np.clip(1.0 - visible / unoccluded, 0.0, 1.0))
         level = occlusion_level(hidden)
         box3d = box3d_in_camera(obj, calibration)

@@ -1,0 +1,135 @@
+"""Camera render throughput at 1242x375, side by side with a naive pyrender pipeline.
+
+Measures, on the same sampled worlds (one process, one GL context each):
+
+* ``naive pyrender``: the peer - meshes with materials, a sun light, pyrender's lit colour
+  pass plus a segmentation pass for instance ids and exact depth;
+* ``scenegen camera``: RGB + depth + instance ids + labels, clear weather;
+* ``scenegen camera + weather``: the same scenario with its fog / rain / wet road on;
+* ``scenegen full frame``: camera + weather + 64x2000 LiDAR + labels + KITTI/COCO/YOLO writers.
+
+Usage:  python benchmarks/bench_render.py [--frames 30] [--scenario scenarios/x.yaml]
+Prints a markdown table (frames/s and ms per frame, median of per-frame times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from scenegen.sensors.gl import configure_backend
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def naive_renderer(world, calibration, renderer, pr):  # noqa: ANN001
+    """The peer: pyrender's own lit colour pass, then a segmentation pass."""
+    import trimesh
+
+    from scenegen.world.types import MATERIALS
+
+    scene = pr.Scene(ambient_light=(0.3, 0.3, 0.3), bg_color=(0.6, 0.7, 0.9, 1.0))
+    seg = {}
+    for obj in world.objects:
+        for part in obj.parts:
+            albedo = part.albedo_rgb or MATERIALS[part.material].albedo_rgb
+            material = pr.MetallicRoughnessMaterial(baseColorFactor=(*albedo, 1.0))
+            mesh = pr.Mesh.from_trimesh(trimesh.Trimesh(part.mesh.vertices, part.mesh.faces, process=False), material=material)
+            node = scene.add(mesh, pose=obj.pose_world)
+            seg[node] = np.array([obj.instance_id % 256, obj.instance_id // 256, 0], np.uint8)
+    sun = pr.DirectionalLight(intensity=3.0)
+    pose = np.eye(4)
+    pose[:3, :3] = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], float)
+    scene.add(sun, pose=pose)
+    k = calibration.intrinsics
+    cam = pr.IntrinsicsCamera(k.fx, k.fy, k.cx, k.cy, znear=0.05, zfar=2000)
+    T = np.linalg.inv(calibration.T_cam_from_world) @ np.diag([1.0, -1.0, -1.0, 1.0])
+    scene.add(cam, pose=T)
+    color, _ = renderer.render(scene)
+    ids, depth = renderer.render(scene, flags=pr.RenderFlags.SEG, seg_node_map=seg)
+    return color, ids, depth
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--scenario", type=Path, default=REPO / "scenarios" / "night_jaywalker.yaml")
+    parser.add_argument("--clear-scenario", type=Path, default=REPO / "scenarios" / "clear_day_urban.yaml")
+    args = parser.parse_args()
+    backend = configure_backend("auto")
+
+    from scenegen.io import DatasetWriter
+    from scenegen.pipeline import FrameRenderer, StageTimes
+    from scenegen.scenario import load_scenario, sample_scene
+    from scenegen.sensors.gl import import_pyrender
+    from scenegen.sensors.rig import calibration_from_spec
+    from scenegen.world.build import build_world
+
+    pr = import_pyrender()
+    rows = []
+    clear = load_scenario(args.clear_scenario)
+    weather = load_scenario(args.scenario)
+    clear_specs = [sample_scene(clear, i, 0, args.frames) for i in range(args.frames)]
+    weather_specs = [sample_scene(weather, i, 0, args.frames) for i in range(args.frames)]
+    worlds = [build_world(s) for s in clear_specs]
+    triangles = [sum(len(p.mesh.faces) for o in w.objects for p in o.parts) for w in worlds]
+
+    naive = pr.OffscreenRenderer(1242, 375)
+    times = []
+    for spec, world in zip(clear_specs, worlds, strict=True):
+        calib = calibration_from_spec(spec.camera, spec.lidar)
+        t = time.perf_counter()
+        naive_renderer(world, calib, naive, pr)
+        times.append(time.perf_counter() - t)
+    naive.delete()
+    rows.append(("naive pyrender (lit colour + seg pass), clear", times, None))
+
+    stage_totals: dict[str, list[float]] = {}
+    with FrameRenderer(lidar=False) as renderer:
+        for label, specs in (("scenegen camera, clear", clear_specs), ("scenegen camera + weather", weather_specs)):
+            times = []
+            for spec in specs:
+                st = StageTimes()
+                t = time.perf_counter()
+                renderer.render(spec, st)
+                times.append(time.perf_counter() - t)
+            rows.append((label, times, None))
+    with tempfile.TemporaryDirectory() as tmp, FrameRenderer(lidar=True) as renderer:
+        writer = DatasetWriter(Path(tmp), ("kitti", "coco", "yolo"))
+        times = []
+        for i, spec in enumerate(weather_specs):
+            st = StageTimes()
+            t = time.perf_counter()
+            frame = renderer.render(spec, st)
+            t_w = time.perf_counter()
+            writer.write_frame(frame, i)
+            st.add("write", t_w)
+            times.append(time.perf_counter() - t)
+            for k, v in st.seconds.items():
+                stage_totals.setdefault(k, []).append(v)
+        rows.append(("scenegen full frame (camera + weather + LiDAR + labels + 3 writers)", times, None))
+
+    print(f"GL: {backend.kind} ({backend.renderer}); {args.frames} frames per row; "
+          f"clear scenes {int(np.median(triangles))} triangles median")
+    print()
+    print("| pipeline | frames/s | ms/frame (median) |")
+    print("|---|---:|---:|")
+    for label, times, _ in rows:
+        med = statistics.median(times)
+        print(f"| {label} | {len(times) / sum(times):.2f} | {1e3 * med:.0f} |")
+    print()
+    print("Full frame, per stage (ms, median):")
+    print()
+    print("| stage | ms |")
+    print("|---|---:|")
+    for k, v in stage_totals.items():
+        print(f"| {k} | {1e3 * statistics.median(v):.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""``SceneSpec`` -> ``World``: road, scenery, rare events, traffic and lamps.
+
+Deterministic: all randomness comes from ``spec.rng("world")``, split into one child
+generator per stage (road, scenery, events, traffic) so that, e.g., adding an event
+never moves a building.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from scenegen.frame import CLASS_NAMES
+from scenegen.scenario.spec import SceneSpec
+from scenegen.world import lights as lamps
+from scenegen.world.assets import read_user_mesh
+from scenegen.world.context import BuildContext, WorldSpecError
+from scenegen.world.events import build_event
+from scenegen.world.placement import ego_footprint
+from scenegen.world.road import RoadLayout, build_road, road_layout_from_spec
+from scenegen.world.scenery import build_scenery
+from scenegen.world.traffic import populate_group
+from scenegen.world.types import World
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What the builder made and what it could not fit.
+
+    ``requested_by_class`` / ``placed_by_class`` count the scenario's actor groups
+    (event objects are listed by ``events_placed``). ``skipped_by_class`` counts actors of the scenario's groups that found no free spot
+    within the placement budget; ``events_skipped`` lists events that occur but could
+    place none of their labelled objects.
+    """
+
+    layout: RoadLayout
+    requested_by_class: dict[str, int] = field(default_factory=dict)
+    placed_by_class: dict[str, int] = field(default_factory=dict)
+    skipped_by_class: dict[str, int] = field(default_factory=dict)
+    events_placed: tuple[str, ...] = ()
+    events_skipped: tuple[str, ...] = ()
+    face_count: int = 0
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped_by_class.values())
+
+
+def build_world_with_report(spec: SceneSpec) -> tuple[World, BuildReport]:
+    """Build the world of ``spec`` and report what was placed and skipped."""
+    road_rng, scenery_rng, event_rng, traffic_rng = spec.rng("world").spawn(4)
+    layout = road_layout_from_spec(spec.road, road_rng)
+    environment = spec.environment
+    ctx = BuildContext(
+        layout=layout,
+        camera=spec.camera,
+        is_night=environment.is_night,
+        user_meshes={cls: read_user_mesh(path, cls) for cls, path in sorted(spec.user_meshes.items())},
+    )
+    ctx.occupancy.add(ego_footprint())
+    objects = build_road(layout, road_rng)
+    scenery = build_scenery(layout, scenery_rng)
+    objects.extend(scenery.objects)
+    for footprint in scenery.obstacles:
+        ctx.occupancy.add(footprint)
+
+    events_placed, events_skipped = [], []
+    for event in spec.events:
+        if not event.occurs:
+            continue
+        made = build_event(ctx, event.type, event.params, event_rng)
+        (events_placed if made else events_skipped).append(event.type)
+
+    skipped: Counter[str] = Counter()
+    requested: Counter[str] = Counter()
+    for group in spec.actors:
+        if group.cls not in CLASS_NAMES:
+            raise WorldSpecError(f"actor class {group.cls!r} is not one of {CLASS_NAMES}")
+        requested[group.cls] += group.count
+        skipped[group.cls] += populate_group(ctx, group, traffic_rng)
+
+    if ctx.is_night:
+        ctx.lights.extend(lamps.street_lamp_lights(scenery.lamp_heads_world))
+    objects.extend(ctx.scenery)
+    objects.extend(p.obj for p in ctx.placed)
+    world = World(
+        objects=objects,
+        lights=ctx.lights,
+        sun_direction_world=lamps.sun_direction_world(environment.sun_elevation_deg,
+                                                      environment.sun_azimuth_deg),
+        sun_elevation_deg=environment.sun_elevation_deg,
+        cloud_cover=environment.cloud_cover,
+        is_night=environment.is_night,
+        road_wetness=environment.weather.road_wetness,
+    )
+    placed = Counter(p.obj.class_name for p in ctx.placed if p.obj.event is None)
+    report = BuildReport(
+        layout=layout,
+        requested_by_class=dict(requested),
+        placed_by_class=dict(placed),
+        skipped_by_class={cls: n for cls, n in skipped.items() if n},
+        events_placed=tuple(events_placed),
+        events_skipped=tuple(events_skipped),
+        face_count=sum(len(part.mesh.faces) for obj in objects for part in obj.parts),
+    )
+    return world, report
+
+
+def build_world(spec: SceneSpec) -> World:
+    """Build the world of ``spec`` (see :func:`build_world_with_report` for what was skipped)."""
+    return build_world_with_report(spec)[0]
