@@ -40,7 +40,9 @@ ELEVATION_BINS_DEG = np.arange(-27.0, 6.0, 1.0)
 # ------------------------------------------------------------------ a hand-built street
 
 
-def _box(extents: tuple[float, float, float], centre: tuple[float, float, float]) -> trimesh.Trimesh:
+def _box(
+    extents: tuple[float, float, float], centre: tuple[float, float, float]
+) -> trimesh.Trimesh:
     mesh = trimesh.creation.box(extents=extents)
     mesh.apply_translation(centre)
     return mesh
@@ -54,7 +56,9 @@ def _pose(x: float, y: float, yaw_rad: float = 0.0) -> np.ndarray:
     return T
 
 
-def car_object(name: str, instance_id: int, x: float, y: float, yaw_rad: float = 0.0) -> WorldObject:
+def car_object(
+    name: str, instance_id: int, x: float, y: float, yaw_rad: float = 0.0
+) -> WorldObject:
     """A 4.2 x 1.8 x 1.5 m car: painted body, glass cabin, painted roof, dark tyres."""
     parts = [
         MeshPart(_box((4.2, 1.8, 0.7), (0.0, 0.0, 0.65)), "car_paint"),
@@ -67,8 +71,15 @@ def car_object(name: str, instance_id: int, x: float, y: float, yaw_rad: float =
             tyre.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [1, 0, 0]))
             tyre.apply_translation((dx, dy, 0.32))
             parts.append(MeshPart(tyre, "tyre"))
-    return WorldObject(name, "car", parts, _pose(x, y, yaw_rad), instance_id=instance_id,
-                       class_name="car", dimensions_m=(4.2, 1.8, 1.5))
+    return WorldObject(
+        name,
+        "car",
+        parts,
+        _pose(x, y, yaw_rad),
+        instance_id=instance_id,
+        class_name="car",
+        dimensions_m=(4.2, 1.8, 1.5),
+    )
 
 
 def urban_world(seed: int = 0) -> World:
@@ -81,13 +92,25 @@ def urban_world(seed: int = 0) -> World:
 
     scenery("road", "road", [MeshPart(_box((240.0, 7.0, 0.02), (0.0, 0.0, -0.01)), "asphalt")])
     for k, y0 in enumerate((-1.0, 1.0)):
-        dashes = [MeshPart(_box((3.0, 0.12, 0.02), (x, 0.0, 0.0)), "lane_marking")
-                  for x in np.arange(-118.0, 120.0, 9.0)] if k == 0 else []
+        dashes = (
+            [
+                MeshPart(_box((3.0, 0.12, 0.02), (x, 0.0, 0.0)), "lane_marking")
+                for x in np.arange(-118.0, 120.0, 9.0)
+            ]
+            if k == 0
+            else []
+        )
         side = np.sign(y0)
-        scenery(f"kerb{k}", "kerb",
-                [MeshPart(_box((240.0, 0.3, 0.15), (0.0, side * 3.65, 0.075)), "kerb"), *dashes])
-        scenery(f"sidewalk{k}", "sidewalk",
-                [MeshPart(_box((240.0, 3.2, 0.15), (0.0, side * 5.4, 0.075)), "sidewalk")])
+        scenery(
+            f"kerb{k}",
+            "kerb",
+            [MeshPart(_box((240.0, 0.3, 0.15), (0.0, side * 3.65, 0.075)), "kerb"), *dashes],
+        )
+        scenery(
+            f"sidewalk{k}",
+            "sidewalk",
+            [MeshPart(_box((240.0, 3.2, 0.15), (0.0, side * 5.4, 0.075)), "sidewalk")],
+        )
         walls, windows = [], []
         x = -120.0
         while x < 120.0:
@@ -95,14 +118,20 @@ def urban_world(seed: int = 0) -> World:
             height = float(rng.uniform(6.0, 16.0))
             setback = float(rng.uniform(0.0, 2.5))
             y_face = side * (7.0 + setback)
-            walls.append(MeshPart(_box((length, 1.0, height),
-                                       (x + length / 2, y_face + side * 0.5, height / 2)),
-                                  "building"))
+            walls.append(
+                MeshPart(
+                    _box((length, 1.0, height), (x + length / 2, y_face + side * 0.5, height / 2)),
+                    "building",
+                )
+            )
             for wx in np.arange(x + 1.5, x + length - 1.5, 3.0):
                 for wz in np.arange(1.0, height - 1.0, 3.0):
-                    windows.append(MeshPart(_box((1.2, 0.05, 1.4),
-                                                 (wx + 0.6, y_face - side * 0.02, wz + 0.7)),
-                                            "building_window"))
+                    windows.append(
+                        MeshPart(
+                            _box((1.2, 0.05, 1.4), (wx + 0.6, y_face - side * 0.02, wz + 0.7)),
+                            "building_window",
+                        )
+                    )
             x += length
         scenery(f"buildings{k}", "building", walls)
         scenery(f"windows{k}", "building", windows)
@@ -117,8 +146,9 @@ def urban_world(seed: int = 0) -> World:
         scenery(f"trees{k}", "vegetation", trees)
     # Far end of the street and what lies beyond the road's ends.
     for k, xe in enumerate((-120.0, 120.0)):
-        scenery(f"end{k}", "building",
-                [MeshPart(_box((1.0, 40.0, 20.0), (xe, 0.0, 10.0)), "building")])
+        scenery(
+            f"end{k}", "building", [MeshPart(_box((1.0, 40.0, 20.0), (xe, 0.0, 10.0)), "building")]
+        )
     instance = 1
     for side in (-1.0, 1.0):
         for x in np.arange(-40.0, 45.0, float(rng.uniform(6.5, 9.0))):
@@ -139,8 +169,13 @@ def built_world() -> World | None:
         from scenegen.scenario.spec import ActorGroupSpec, SceneSpec
     except ImportError:
         return None
-    spec = SceneSpec(scenario_name="bench_lidar", frame_index=0, seed=0, lidar=LidarSpec(),
-                     actors=(ActorGroupSpec("car", 10, parked_fraction=0.5),))
+    spec = SceneSpec(
+        scenario_name="bench_lidar",
+        frame_index=0,
+        seed=0,
+        lidar=LidarSpec(),
+        actors=(ActorGroupSpec("car", 10, parked_fraction=0.5),),
+    )
     return build_world(spec)
 
 
@@ -181,9 +216,13 @@ class ScanStats:
 
 def scan_stats(name: str, points_lidar: np.ndarray, real: list[np.ndarray]) -> ScanStats:
     hist = elevation_histogram(points_lidar)
-    return ScanStats(name, len(points_lidar),
-                     [js_distance(hist, elevation_histogram(r)) for r in real],
-                     float(points_lidar[:, 3].mean()), float(points_lidar[:, 3].std()))
+    return ScanStats(
+        name,
+        len(points_lidar),
+        [js_distance(hist, elevation_histogram(r)) for r in real],
+        float(points_lidar[:, 3].mean()),
+        float(points_lidar[:, 3].std()),
+    )
 
 
 def uniform_pattern(lidar: LidarSpec) -> LidarSpec:
@@ -209,12 +248,15 @@ def realism(worlds: dict[str, World], seed: int = 0) -> tuple[list[ScanStats], l
 
 def realism_markdown(rows: list[ScanStats], real_names: list[str]) -> str:
     head = "| scan | points | " + " | ".join(f"JS elevation vs {n}" for n in real_names)
-    lines = [head + " | intensity mean | intensity std |",
-             "|---|---:|" + "---:|" * len(real_names) + "---:|---:|"]
+    lines = [
+        head + " | intensity mean | intensity std |",
+        "|---|---:|" + "---:|" * len(real_names) + "---:|---:|",
+    ]
     for r in rows:
         js = " | ".join(f"{d:.3f}" for d in r.js_to_real)
-        lines.append(f"| {r.name} | {r.points} | {js} | {r.intensity_mean:.3f} | "
-                     f"{r.intensity_std:.3f} |")
+        lines.append(
+            f"| {r.name} | {r.points} | {js} | {r.intensity_mean:.3f} | {r.intensity_std:.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -241,8 +283,12 @@ def speed_markdown(repeat: int, threads: int) -> str:
     scanner.scan(lidar, pose, rng)  # warm-up: builds the BVH and the ray array
     fog = WeatherSpec(fog_visibility_m=50.0)
     clear_ms = _median_ms(lambda: scanner.scan(lidar, pose, rng), repeat)
-    fog_ms = _median_ms(lambda: apply_weather_to_scan(
-        scanner.scan(lidar, pose, rng), fog, rng, min_range_m=lidar.min_range_m), repeat)
+    fog_ms = _median_ms(
+        lambda: apply_weather_to_scan(
+            scanner.scan(lidar, pose, rng), fog, rng, min_range_m=lidar.min_range_m
+        ),
+        repeat,
+    )
     scan = scanner.scan(lidar, pose, rng)
     triangles = sum(len(p.mesh.faces) for o in world.objects for p in o.parts)
     lines = [
@@ -258,9 +304,11 @@ def speed_markdown(repeat: int, threads: int) -> str:
     if real_path.exists():
         real = load_kitti_scan(real_path)
         fog_real_ms = _median_ms(
-            lambda: apply_lidar_weather(real, fog, rng, min_range_m=1.0), repeat)
-        lines.append(f"| fog model alone on real KITTI 000001 | {len(real)} points | "
-                     f"{fog_real_ms:.1f} |")
+            lambda: apply_lidar_weather(real, fog, rng, min_range_m=1.0), repeat
+        )
+        lines.append(
+            f"| fog model alone on real KITTI 000001 | {len(real)} points | {fog_real_ms:.1f} |"
+        )
     else:
         lines.append("| fog model alone on real KITTI scan | - | skipped: no shared/data |")
     return "\n".join(lines)

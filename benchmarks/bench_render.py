@@ -39,7 +39,10 @@ def naive_renderer(world, calibration, renderer, pr):  # noqa: ANN001
         for part in obj.parts:
             albedo = part.albedo_rgb or MATERIALS[part.material].albedo_rgb
             material = pr.MetallicRoughnessMaterial(baseColorFactor=(*albedo, 1.0))
-            mesh = pr.Mesh.from_trimesh(trimesh.Trimesh(part.mesh.vertices, part.mesh.faces, process=False), material=material)
+            mesh = pr.Mesh.from_trimesh(
+                trimesh.Trimesh(part.mesh.vertices, part.mesh.faces, process=False),
+                material=material,
+            )
             node = scene.add(mesh, pose=obj.pose_world)
             seg[node] = np.array([obj.instance_id % 256, obj.instance_id // 256, 0], np.uint8)
     sun = pr.DirectionalLight(intensity=3.0)
@@ -58,8 +61,12 @@ def naive_renderer(world, calibration, renderer, pr):  # noqa: ANN001
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--scenario", type=Path, default=REPO / "scenarios" / "night_jaywalker.yaml")
-    parser.add_argument("--clear-scenario", type=Path, default=REPO / "scenarios" / "clear_day_urban.yaml")
+    parser.add_argument(
+        "--scenario", type=Path, default=REPO / "scenarios" / "night_jaywalker.yaml"
+    )
+    parser.add_argument(
+        "--clear-scenario", type=Path, default=REPO / "scenarios" / "clear_day_urban.yaml"
+    )
     args = parser.parse_args()
     backend = configure_backend("auto")
 
@@ -91,7 +98,10 @@ def main() -> None:
 
     stage_totals: dict[str, list[float]] = {}
     with FrameRenderer(lidar=False) as renderer:
-        for label, specs in (("scenegen camera, clear", clear_specs), ("scenegen camera + weather", weather_specs)):
+        for label, specs in (
+            ("scenegen camera, clear", clear_specs),
+            ("scenegen camera + weather", weather_specs),
+        ):
             times = []
             for spec in specs:
                 st = StageTimes()
@@ -112,10 +122,14 @@ def main() -> None:
             times.append(time.perf_counter() - t)
             for k, v in st.seconds.items():
                 stage_totals.setdefault(k, []).append(v)
-        rows.append(("scenegen full frame (camera + weather + LiDAR + labels + 3 writers)", times, None))
+        rows.append(
+            ("scenegen full frame (camera + weather + LiDAR + labels + 3 writers)", times, None)
+        )
 
-    print(f"GL: {backend.kind} ({backend.renderer}); {args.frames} frames per row; "
-          f"clear scenes {int(np.median(triangles))} triangles median")
+    print(
+        f"GL: {backend.kind} ({backend.renderer}); {args.frames} frames per row; "
+        f"clear scenes {int(np.median(triangles))} triangles median"
+    )
     print()
     print("| pipeline | frames/s | ms/frame (median) |")
     print("|---|---:|---:|")

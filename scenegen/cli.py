@@ -91,7 +91,9 @@ def validate(
             continue
         cells = len(scenario.sweep_cells)
         extra = f", sweep of {cells} cells" if cells > 1 else ""
-        out.print(f"[green]ok[/]  {path}  ({scenario.name}{extra})", highlight=False, soft_wrap=True)
+        out.print(
+            f"[green]ok[/]  {path}  ({scenario.name}{extra})", highlight=False, soft_wrap=True
+        )
     if bad:
         err.print(f"{bad} of {len(files)} file(s) invalid", highlight=False)
         raise typer.Exit(EXIT_INVALID_INPUT)
@@ -159,10 +161,12 @@ def render(
         typer.Option("--resume", help="Keep frames already complete in --out, render the rest."),
     ] = False,
     overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the scenegen dataset already in --out.")
+    ] = False,
+    force: Annotated[
         bool,
         typer.Option(
-            "--overwrite",
-            help="Allow writing into a non-empty folder that is not a scenegen dataset.",
+            "--force", help="Write into a non-empty folder that is not a scenegen dataset."
         ),
     ] = False,
     preview: Annotated[
@@ -296,8 +300,13 @@ def preview(
 
 @app.command()
 def merge(
-    shards: Annotated[list[Path], typer.Argument(help="Dataset folders rendered with --shard K/N.", show_default=False)],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder of the merged dataset.")] = Path("out"),
+    shards: Annotated[
+        list[Path],
+        typer.Argument(help="Dataset folders rendered with --shard K/N.", show_default=False),
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder of the merged dataset.")
+    ] = Path("out"),
 ) -> None:
     """Join shard datasets into one (files hard-linked where possible, hashes checked)."""
     from scenegen.io import merge_datasets
@@ -306,7 +315,9 @@ def merge(
         records = merge_datasets(shards, out_dir)
     except ScenegenError as exc:
         _fail(str(exc))
-    out.print(f"merged {len(shards)} shard(s) into {out_dir}: {len(records)} frames", highlight=False)
+    out.print(
+        f"merged {len(shards)} shard(s) into {out_dir}: {len(records)} frames", highlight=False
+    )
 
 
 @app.command()

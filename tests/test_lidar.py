@@ -40,23 +40,46 @@ def _pose(x: float, y: float, yaw: float = 0.0) -> np.ndarray:
 
 def box_world() -> World:
     """Ground 5 cm below z = 0, walls all round at 30 m, two boxes on z = 0, a glass pane."""
-    ground = WorldObject("ground", "road", [MeshPart(_box((100, 100, 0.1), (0, 0, -0.1)),
-                                                      "asphalt")], np.eye(4))
-    walls = WorldObject("walls", "building", [
-        MeshPart(_box((1, 62, 40), (30.5, 0, 19.9)), "building"),
-        MeshPart(_box((1, 62, 40), (-30.5, 0, 19.9)), "building"),
-        MeshPart(_box((62, 1, 40), (0, 30.5, 19.9)), "building"),
-        MeshPart(_box((62, 1, 40), (0, -30.5, 19.9)), "building"),
-    ], np.eye(4))
-    car = WorldObject("car", "car", [MeshPart(_box((4.0, 1.8, 1.5), (0, 0, 0.75)), "car_paint")],
-                      _pose(12.0, 2.0), instance_id=7, class_name="car",
-                      dimensions_m=(4.0, 1.8, 1.5))
-    van = WorldObject("van", "van", [MeshPart(_box((5.0, 2.0, 2.2), (0, 0, 1.1)), "cargo")],
-                      _pose(9.0, -5.0, 0.4), instance_id=9, class_name="van",
-                      dimensions_m=(5.0, 2.0, 2.2))
-    pane = WorldObject("pane", "building", [MeshPart(_box((0.05, 4.0, 3.0), (0, 0, 1.5)),
-                                                     "building_window")], _pose(-8.0, 0.0),
-                       instance_id=11, class_name="debris")
+    ground = WorldObject(
+        "ground", "road", [MeshPart(_box((100, 100, 0.1), (0, 0, -0.1)), "asphalt")], np.eye(4)
+    )
+    walls = WorldObject(
+        "walls",
+        "building",
+        [
+            MeshPart(_box((1, 62, 40), (30.5, 0, 19.9)), "building"),
+            MeshPart(_box((1, 62, 40), (-30.5, 0, 19.9)), "building"),
+            MeshPart(_box((62, 1, 40), (0, 30.5, 19.9)), "building"),
+            MeshPart(_box((62, 1, 40), (0, -30.5, 19.9)), "building"),
+        ],
+        np.eye(4),
+    )
+    car = WorldObject(
+        "car",
+        "car",
+        [MeshPart(_box((4.0, 1.8, 1.5), (0, 0, 0.75)), "car_paint")],
+        _pose(12.0, 2.0),
+        instance_id=7,
+        class_name="car",
+        dimensions_m=(4.0, 1.8, 1.5),
+    )
+    van = WorldObject(
+        "van",
+        "van",
+        [MeshPart(_box((5.0, 2.0, 2.2), (0, 0, 1.1)), "cargo")],
+        _pose(9.0, -5.0, 0.4),
+        instance_id=9,
+        class_name="van",
+        dimensions_m=(5.0, 2.0, 2.2),
+    )
+    pane = WorldObject(
+        "pane",
+        "building",
+        [MeshPart(_box((0.05, 4.0, 3.0), (0, 0, 1.5)), "building_window")],
+        _pose(-8.0, 0.0),
+        instance_id=11,
+        class_name="debris",
+    )
     return World(objects=[ground, walls, car, van, pane])
 
 
@@ -81,8 +104,9 @@ def _surface_distance_m(world: World, points_world: np.ndarray, only=None) -> np
             continue
         for part in obj.parts:
             verts = transform_points(obj.pose_world, part.mesh.vertices).astype(np.float32)
-            scene.add_triangles(o3d.core.Tensor(verts),
-                                o3d.core.Tensor(np.asarray(part.mesh.faces, np.uint32)))
+            scene.add_triangles(
+                o3d.core.Tensor(verts), o3d.core.Tensor(np.asarray(part.mesh.faces, np.uint32))
+            )
     return scene.compute_distance(o3d.core.Tensor(points_world.astype(np.float32))).numpy()
 
 
@@ -101,12 +125,17 @@ def test_hdl64_pattern_matches_the_kitti_sensor():
     assert angles[32] == pytest.approx(-8.83, abs=0.01)
 
 
-@pytest.mark.parametrize(("preset", "beams", "top", "bottom"), [
-    ("vlp16", 16, 15.0, -15.0), ("vlp32", 32, 15.0, -25.0), ("os1-128", 128, 22.5, -22.5)])
+@pytest.mark.parametrize(
+    ("preset", "beams", "top", "bottom"),
+    [("vlp16", 16, 15.0, -15.0), ("vlp32", 32, 15.0, -25.0), ("os1-128", 128, 22.5, -22.5)],
+)
 def test_other_presets(preset, beams, top, bottom):
     angles = resolve_vertical_angles_deg(LidarSpec(preset=preset))
-    assert (len(angles), angles[0], angles[-1]) == (beams, pytest.approx(top),
-                                                     pytest.approx(bottom))
+    assert (len(angles), angles[0], angles[-1]) == (
+        beams,
+        pytest.approx(top),
+        pytest.approx(bottom),
+    )
     if preset != "vlp32":
         assert np.allclose(np.diff(angles), np.diff(angles)[0])  # uniform
 
@@ -185,22 +214,30 @@ def test_same_seed_same_scan_and_noise_follows_the_spec(scanner):
 
 
 def test_dropout_grows_with_range_and_intensity_with_reflectivity():
-    dark = WorldObject("ground", "road", [MeshPart(_box((400, 400, 0.1), (0, 0, -0.05)), "asphalt")],
-                       np.eye(4))
+    dark = WorldObject(
+        "ground", "road", [MeshPart(_box((400, 400, 0.1), (0, 0, -0.05)), "asphalt")], np.eye(4)
+    )
     scanner = LidarScanner(World(objects=[dark]))
     lidar = LidarSpec(max_range_m=400.0)
     scan = scanner.scan(lidar, _pose_lidar(lidar), np.random.default_rng(0))
     # Each lower-block beam meets the flat ground at a fixed range: the return share falls.
-    shares = [np.mean(scan.ring == ring) * len(scan) / lidar.azimuth_steps
-              for ring in (63, 24, 20, 16, 14, 12)]  # ground at 4, 18, 23, 33, 41, 54 m
+    shares = [
+        np.mean(scan.ring == ring) * len(scan) / lidar.azimuth_steps
+        for ring in (63, 24, 20, 16, 14, 12)
+    ]  # ground at 4, 18, 23, 33, 41, 54 m
     assert shares[0] > 0.99 and shares[-1] < 0.1
     assert all(a > b for a, b in itertools.pairwise(shares))
-    bright = WorldObject("ground", "road", [MeshPart(_box((400, 400, 0.1), (0, 0, -0.05)),
-                                                     "lane_marking")], np.eye(4))
-    scan_bright = LidarScanner(World(objects=[bright])).scan(lidar, _pose_lidar(lidar),
-                                                             np.random.default_rng(0))
-    near = (scan.ring == 63)
-    near_bright = (scan_bright.ring == 63)
+    bright = WorldObject(
+        "ground",
+        "road",
+        [MeshPart(_box((400, 400, 0.1), (0, 0, -0.05)), "lane_marking")],
+        np.eye(4),
+    )
+    scan_bright = LidarScanner(World(objects=[bright])).scan(
+        lidar, _pose_lidar(lidar), np.random.default_rng(0)
+    )
+    near = scan.ring == 63
+    near_bright = scan_bright.ring == 63
     assert scan_bright.points_lidar[near_bright, 3].mean() > 1.5 * scan.points_lidar[near, 3].mean()
     assert len(scan_bright) > len(scan)
 
@@ -213,8 +250,9 @@ def _box3d_cam(obj: WorldObject, calib) -> Box3D:
     yaw = np.arctan2(obj.pose_world[1, 0], obj.pose_world[0, 0])
     length, width, height = obj.dimensions_m
     rotation_y = float(np.arctan2(np.sin(-(yaw + np.pi / 2)), np.cos(-(yaw + np.pi / 2))))
-    return Box3D(h=height, w=width, l=length, x=bottom[0], y=bottom[1], z=bottom[2],
-                 rotation_y=rotation_y)
+    return Box3D(
+        h=height, w=width, l=length, x=bottom[0], y=bottom[1], z=bottom[2], rotation_y=rotation_y
+    )
 
 
 def test_points_project_into_their_box_and_counts_match_instances(world, scanner):

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-VELODYNE = Path(__file__).resolve().parents[2] / "shared" / "data" / "kitti" / "training" / \
-    "velodyne"
+VELODYNE = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "kitti" / "training" / "velodyne"
+)
 REAL = [VELODYNE / "000000.bin", VELODYNE / "000001.bin"]
 
 pytestmark = pytest.mark.skipif(
@@ -20,8 +21,9 @@ pytestmark = pytest.mark.skipif(
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_lidar", REPO / "benchmarks" /
-                                                  "bench_lidar.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_lidar", REPO / "benchmarks" / "bench_lidar.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("bench_lidar", module)  # dataclasses look their module up
     spec.loader.exec_module(module)

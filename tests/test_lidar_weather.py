@@ -30,14 +30,22 @@ from scenegen.sensors.rig import T_world_from_lidar
 from scenegen.world.types import SEMANTIC_IDS
 
 REPO = Path(__file__).resolve().parents[1]
-KITTI_SCAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "kitti" / "training" / \
-    "velodyne" / "000001.bin"
+KITTI_SCAN = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "kitti"
+    / "training"
+    / "velodyne"
+    / "000001.bin"
+)
 LIDAR = LidarSpec()
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_lidar", REPO / "benchmarks" /
-                                                  "bench_lidar.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_lidar", REPO / "benchmarks" / "bench_lidar.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("bench_lidar", module)  # dataclasses look their module up
     spec.loader.exec_module(module)
@@ -56,16 +64,26 @@ def clear_scan(street) -> LidarScan:
 
 
 def _weather(scan: LidarScan, seed: int, **kwargs):
-    return apply_weather_to_scan(scan, WeatherSpec(**kwargs), np.random.default_rng(seed),
-                                 min_range_m=LIDAR.min_range_m)
+    return apply_weather_to_scan(
+        scan, WeatherSpec(**kwargs), np.random.default_rng(seed), min_range_m=LIDAR.min_range_m
+    )
 
 
 def _kinds(scan: LidarScan, seed: int, **kwargs):
     from scenegen.effects.lidar_weather import apply_lidar_weather as apply
-    return apply(scan.points_lidar, WeatherSpec(**kwargs), np.random.default_rng(seed),
-                 ring=scan.ring, class_ids=scan.class_ids, instance_ids=scan.instance_ids,
-                 missed_dirs_lidar=scan.missed_dirs_lidar, missed_range_m=scan.missed_range_m,
-                 missed_ring=scan.missed_ring, min_range_m=LIDAR.min_range_m)
+
+    return apply(
+        scan.points_lidar,
+        WeatherSpec(**kwargs),
+        np.random.default_rng(seed),
+        ring=scan.ring,
+        class_ids=scan.class_ids,
+        instance_ids=scan.instance_ids,
+        missed_dirs_lidar=scan.missed_dirs_lidar,
+        missed_range_m=scan.missed_range_m,
+        missed_ring=scan.missed_ring,
+        min_range_m=LIDAR.min_range_m,
+    )
 
 
 def test_coefficients_follow_the_definitions():
@@ -80,8 +98,13 @@ def test_coefficients_follow_the_definitions():
 
 
 def test_clear_weather_is_identity(clear_scan):
-    out = apply_lidar_weather(clear_scan.points_lidar, WeatherSpec(), np.random.default_rng(0),
-                              ring=clear_scan.ring, class_ids=clear_scan.class_ids)
+    out = apply_lidar_weather(
+        clear_scan.points_lidar,
+        WeatherSpec(),
+        np.random.default_rng(0),
+        ring=clear_scan.ring,
+        class_ids=clear_scan.class_ids,
+    )
     assert np.array_equal(out.points_lidar, clear_scan.points_lidar)
     assert np.array_equal(out.ring, clear_scan.ring)
     assert np.array_equal(out.class_ids, clear_scan.class_ids)
@@ -92,8 +115,14 @@ def test_clear_weather_is_identity(clear_scan):
 def test_same_seed_same_arrays_and_labels_follow_their_points(clear_scan):
     a = _kinds(clear_scan, 3, fog_visibility_m=80.0, rain_rate_mm_h=10.0, road_wetness=0.5)
     b = _kinds(clear_scan, 3, fog_visibility_m=80.0, rain_rate_mm_h=10.0, road_wetness=0.5)
-    for field in ("points_lidar", "ring", "class_ids", "instance_ids", "source_index",
-                  "clutter_kind"):
+    for field in (
+        "points_lidar",
+        "ring",
+        "class_ids",
+        "instance_ids",
+        "source_index",
+        "clutter_kind",
+    ):
         assert np.array_equal(getattr(a, field), getattr(b, field))
     hard = a.clutter_kind == HARD_RETURN
     assert np.array_equal(hard, a.source_index >= 0)
@@ -103,8 +132,9 @@ def test_same_seed_same_arrays_and_labels_follow_their_points(clear_scan):
     assert np.array_equal(a.ring[hard], clear_scan.ring[src])
     assert not a.class_ids[~hard].any() and not a.instance_ids[~hard].any()
     c = _kinds(clear_scan, 4, fog_visibility_m=80.0, rain_rate_mm_h=10.0, road_wetness=0.5)
-    assert len(c.points_lidar) != len(a.points_lidar) or not np.array_equal(c.points_lidar,
-                                                                             a.points_lidar)
+    assert len(c.points_lidar) != len(a.points_lidar) or not np.array_equal(
+        c.points_lidar, a.points_lidar
+    )
 
 
 def test_fog_removes_far_returns_more_as_visibility_falls(clear_scan):
@@ -147,8 +177,9 @@ def test_fog_response_peaks_near_the_sensor_and_grows_with_density():
     assert np.all(np.diff(dense.peak_power) >= -1e-12)
 
 
-@pytest.mark.parametrize(("kind", "key"), [(RAIN_RETURN, "rain_rate_mm_h"),
-                                           (SNOW_RETURN, "snow_rate_mm_h")])
+@pytest.mark.parametrize(
+    ("kind", "key"), [(RAIN_RETURN, "rain_rate_mm_h"), (SNOW_RETURN, "snow_rate_mm_h")]
+)
 def test_particle_clutter_grows_with_rate(clear_scan, kind, key):
     means = []
     for rate in (0.5, 5.0, 25.0):
@@ -172,8 +203,9 @@ def test_rain_adds_range_noise_growing_with_rate():
     points = np.column_stack([directions * 20.0, np.full(n, 0.5, np.float32)])
     spreads = []
     for rate in (2.0, 20.0, 60.0):
-        out = apply_lidar_weather(points, WeatherSpec(rain_rate_mm_h=rate),
-                                  np.random.default_rng(1))
+        out = apply_lidar_weather(
+            points, WeatherSpec(rain_rate_mm_h=rate), np.random.default_rng(1)
+        )
         hard = out.clutter_kind == HARD_RETURN
         spreads.append(np.std(np.linalg.norm(out.points_lidar[hard, :3], axis=1)))
     assert all(a < b for a, b in itertools.pairwise(spreads))
@@ -186,8 +218,7 @@ def test_wet_road_darkens_and_thins_ground_returns_only(clear_scan):
     dry_road = clear_scan.class_ids == road
     wet_road = out.class_ids == road
     assert wet_road.sum() < 0.9 * dry_road.sum()
-    assert (out.points_lidar[wet_road, 3].mean()
-            < 0.6 * clear_scan.points_lidar[dry_road, 3].mean())
+    assert out.points_lidar[wet_road, 3].mean() < 0.6 * clear_scan.points_lidar[dry_road, 3].mean()
     assert (out.class_ids == building).sum() == (clear_scan.class_ids == building).sum()
 
 
@@ -195,10 +226,12 @@ def test_spray_appears_behind_vehicles_in_rain_on_a_wet_road():
     car = np.array([[12.0, 0.0, -1.73, 4.2, 1.8, 1.5, 0.0]])  # driving away along +x
     points = np.array([[30.0, 5.0, 0.0, 0.4]], np.float32)
     args = dict(vehicle_boxes_lidar=car, min_range_m=2.5)
-    dry = apply_lidar_weather(points, WeatherSpec(rain_rate_mm_h=10.0),
-                              np.random.default_rng(0), **args)
-    wet = apply_lidar_weather(points, WeatherSpec(rain_rate_mm_h=10.0, road_wetness=1.0),
-                              np.random.default_rng(0), **args)
+    dry = apply_lidar_weather(
+        points, WeatherSpec(rain_rate_mm_h=10.0), np.random.default_rng(0), **args
+    )
+    wet = apply_lidar_weather(
+        points, WeatherSpec(rain_rate_mm_h=10.0, road_wetness=1.0), np.random.default_rng(0), **args
+    )
     assert not (dry.clutter_kind == SPRAY_RETURN).any()
     spray = wet.points_lidar[wet.clutter_kind == SPRAY_RETURN]
     assert len(spray) > 20
@@ -221,8 +254,9 @@ def test_radiometry_round_trips_and_detection_is_monotonic():
 
 def test_ring_from_elevation_recovers_rings_of_a_sensor_without_offsets(street):
     lidar = LidarSpec(preset="vlp16", range_noise_m=0.0)
-    scan = LidarScanner(street).scan(lidar, T_world_from_lidar(CameraSpec(), lidar),
-                                     np.random.default_rng(0))
+    scan = LidarScanner(street).scan(
+        lidar, T_world_from_lidar(CameraSpec(), lidar), np.random.default_rng(0)
+    )
     angles = np.linspace(15.0, -15.0, 16)
     assert np.array_equal(ring_from_elevation(scan.points_lidar, angles), scan.ring)
 
@@ -232,11 +266,17 @@ def test_fog_on_a_real_kitti_scan():
     real = np.fromfile(KITTI_SCAN, dtype=np.float32).reshape(-1, 4)
     counts = []
     for visibility in (float("inf"), 200.0, 50.0):
-        out = apply_lidar_weather(real, WeatherSpec(fog_visibility_m=visibility),
-                                  np.random.default_rng(0), min_range_m=1.0)
+        out = apply_lidar_weather(
+            real,
+            WeatherSpec(fog_visibility_m=visibility),
+            np.random.default_rng(0),
+            min_range_m=1.0,
+        )
         hard = out.clutter_kind == HARD_RETURN
-        assert np.array_equal(out.points_lidar[hard], real[out.source_index[hard]]) or \
-            visibility < np.inf  # intensities change under fog; positions must not
+        assert (
+            np.array_equal(out.points_lidar[hard], real[out.source_index[hard]])
+            or visibility < np.inf
+        )  # intensities change under fog; positions must not
         assert np.allclose(out.points_lidar[hard, :3], real[out.source_index[hard], :3])
         counts.append(int(hard.sum()))
         far = np.linalg.norm(out.points_lidar[hard, :3], axis=1) > 40

@@ -60,7 +60,10 @@ def test_pedestrian_height_range_and_walking_pose_is_longer():
     heights = [m.dimensions_m[2] for m in walkers + standers]
     assert min(heights) >= 1.5 and max(heights) <= 1.95
     # A stride spreads the legs along x: walkers' boxes are longer than standers'.
-    assert np.mean([m.dimensions_m[0] for m in walkers]) > np.mean([m.dimensions_m[0] for m in standers]) + 0.2
+    assert (
+        np.mean([m.dimensions_m[0] for m in walkers])
+        > np.mean([m.dimensions_m[0] for m in standers]) + 0.2
+    )
 
 
 @pytest.mark.parametrize("class_name", ["car", "van", "truck", "bus"])
@@ -84,11 +87,15 @@ def test_vehicles_have_glass_tyres_and_lamps_at_the_right_ends(class_name):
 
 def test_car_styles_differ_in_shape_and_paint_varies():
     rng = np.random.default_rng(5)
-    heights = {style: np.mean([build_actor("car", rng, style=style).dimensions_m[2] for _ in range(10)])
-               for style in ("sedan", "hatchback", "suv")}
+    heights = {
+        style: np.mean([build_actor("car", rng, style=style).dimensions_m[2] for _ in range(10)])
+        for style in ("sedan", "hatchback", "suv")
+    }
     assert heights["suv"] > heights["sedan"] + 0.1
-    paints = {next(p.albedo_rgb for p in build_actor("car", rng).parts if p.material == "car_paint")
-              for _ in range(20)}
+    paints = {
+        next(p.albedo_rgb for p in build_actor("car", rng).parts if p.material == "car_paint")
+        for _ in range(20)
+    }
     assert len(paints) > 5
 
 

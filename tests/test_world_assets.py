@@ -15,13 +15,21 @@ from scenegen.world.actors import build_actor
 from scenegen.world.assets import detect_axes
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "assets"
-needs_assets = pytest.mark.skipif(not ASSETS.is_dir(), reason=f"shared meshes not found at {ASSETS}")
+needs_assets = pytest.mark.skipif(
+    not ASSETS.is_dir(), reason=f"shared meshes not found at {ASSETS}"
+)
 
 # What each file really is (from the assets' README): class, file axis of length, file up axis.
 KNOWN = {
-    "NormalCar1": ("car", 1, 2), "NormalCar2": ("car", 1, 2), "SUV": ("car", 1, 2),
-    "SportsCar": ("car", 1, 2), "Taxi": ("car", 1, 2), "Cop": ("car", 1, 2),
-    "Ambulance": ("van", 2, 1), "Bicycle": ("cyclist", 2, 1), "Bus": ("bus", 0, 1),
+    "NormalCar1": ("car", 1, 2),
+    "NormalCar2": ("car", 1, 2),
+    "SUV": ("car", 1, 2),
+    "SportsCar": ("car", 1, 2),
+    "Taxi": ("car", 1, 2),
+    "Cop": ("car", 1, 2),
+    "Ambulance": ("van", 2, 1),
+    "Bicycle": ("cyclist", 2, 1),
+    "Bus": ("bus", 0, 1),
     "TrafficCone": ("debris", None, 1),
 }
 
@@ -64,9 +72,12 @@ def test_asset_axes_are_detected(path):
         return
     cls, length_axis, up_axis = KNOWN[path.stem]
     scene = trimesh.load(path, force="scene")
-    file_vertices = np.concatenate([
-        trimesh.transform_points(scene.geometry[g].vertices, t)
-        for t, g in (scene.graph[n] for n in scene.graph.nodes_geometry)])
+    file_vertices = np.concatenate(
+        [
+            trimesh.transform_points(scene.geometry[g].vertices, t)
+            for t, g in (scene.graph[n] for n in scene.graph.nodes_geometry)
+        ]
+    )
     length, _, up = detect_axes(file_vertices, cls)
     assert up == up_axis
     if length_axis is not None:
@@ -87,7 +98,9 @@ def test_car_assets_face_forward_with_their_colours(name):
     assert len(paints) >= 2 and None not in paints  # per-geometry colours kept
 
 
-@pytest.mark.parametrize("up,length_axis", [("z", "x"), ("z", "y"), ("y", "x"), ("y", "z"), ("x", "y")])
+@pytest.mark.parametrize(
+    "up,length_axis", [("z", "x"), ("z", "y"), ("y", "x"), ("y", "z"), ("x", "y")]
+)
 def test_obj_round_trip_recovers_any_orientation(tmp_path, up, length_axis):
     """A procedural car written with other axes conventions comes back as a car."""
     model = build_actor("car", np.random.default_rng(0), style="sedan")
@@ -120,9 +133,14 @@ def test_missing_and_corrupt_files_raise_clear_errors(tmp_path):
 @needs_assets
 def test_world_uses_user_mesh_for_its_class():
     path = ASSETS / "vehicles" / "SUV.glb"
-    spec = SceneSpec("u", 0, 3, road=RoadSpec(type="urban", lanes=2),
-                     actors=(ActorGroupSpec("car", 4), ActorGroupSpec("pedestrian", 3, placement="sidewalk")),
-                     user_meshes={"car": str(path)})
+    spec = SceneSpec(
+        "u",
+        0,
+        3,
+        road=RoadSpec(type="urban", lanes=2),
+        actors=(ActorGroupSpec("car", 4), ActorGroupSpec("pedestrian", 3, placement="sidewalk")),
+        user_meshes={"car": str(path)},
+    )
     world = build_world(spec)
     faces_in_file = sum(len(g.faces) for g in trimesh.load(path, force="scene").geometry.values())
     cars = [o for o in world.labelled() if o.class_name == "car"]

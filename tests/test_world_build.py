@@ -39,8 +39,10 @@ def busy_urban(seed: int, *, night: bool = False, curvature: float = 0.0) -> Sce
             ActorGroupSpec("cyclist", 3),
             ActorGroupSpec("animal", 1, placement="any"),
         ),
-        events=(EventSpec("jaywalker", True, {"distance_m": 18.0}),
-                EventSpec("debris", True, {"distance_m": 30.0})),
+        events=(
+            EventSpec("jaywalker", True, {"distance_m": 18.0}),
+            EventSpec("debris", True, {"distance_m": 30.0}),
+        ),
     )
 
 
@@ -55,12 +57,15 @@ def _corners(obj) -> np.ndarray:
 def _segments_cross(p1, p2, q1, q2) -> bool:
     def orient(a, b, c):
         return np.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+
     return (orient(p1, p2, q1) != orient(p1, p2, q2)) and (orient(q1, q2, p1) != orient(q1, q2, p2))
 
 
 def _inside(point, poly) -> bool:
-    signs = [np.sign((b[0] - a[0]) * (point[1] - a[1]) - (b[1] - a[1]) * (point[0] - a[0]))
-             for a, b in zip(poly, np.roll(poly, -1, axis=0), strict=True)]
+    signs = [
+        np.sign((b[0] - a[0]) * (point[1] - a[1]) - (b[1] - a[1]) * (point[0] - a[0]))
+        for a, b in zip(poly, np.roll(poly, -1, axis=0), strict=True)
+    ]
     return all(s >= 0 for s in signs) or all(s <= 0 for s in signs)
 
 
@@ -84,14 +89,19 @@ def test_polygon_overlap_helper_is_sound():
 
 
 def _mesh_arrays(world):
-    return [(o.name, o.pose_world, p.material, p.mesh.vertices, p.mesh.faces)
-            for o in world.objects for p in o.parts]
+    return [
+        (o.name, o.pose_world, p.material, p.mesh.vertices, p.mesh.faces)
+        for o in world.objects
+        for p in o.parts
+    ]
 
 
 def test_same_spec_gives_identical_world():
     a, b = build_world(busy_urban(5)), build_world(busy_urban(5))
     assert len(a.objects) == len(b.objects)
-    for (na, pa, ma, va, fa), (nb, pb, mb, vb, fb) in zip(_mesh_arrays(a), _mesh_arrays(b), strict=True):
+    for (na, pa, ma, va, fa), (nb, pb, mb, vb, fb) in zip(
+        _mesh_arrays(a), _mesh_arrays(b), strict=True
+    ):
         assert na == nb and ma == mb
         np.testing.assert_array_equal(pa, pb)
         np.testing.assert_array_equal(va, vb)
@@ -118,7 +128,9 @@ def test_labelled_objects_are_well_formed():
         vertices = np.concatenate([p.mesh.vertices for p in obj.parts])
         np.testing.assert_allclose(vertices.min(axis=0), [-length / 2, -width / 2, 0.0], atol=1e-9)
         np.testing.assert_allclose(vertices.max(axis=0), [length / 2, width / 2, height], atol=1e-9)
-        np.testing.assert_allclose(obj.pose_world[:3, :3] @ obj.pose_world[:3, :3].T, np.eye(3), atol=1e-12)
+        np.testing.assert_allclose(
+            obj.pose_world[:3, :3] @ obj.pose_world[:3, :3].T, np.eye(3), atol=1e-12
+        )
     for obj in world.objects:
         if obj.instance_id == 0:
             assert obj.class_name is None and obj.semantic in SEMANTIC_IDS
@@ -132,7 +144,10 @@ def test_no_two_labelled_footprints_overlap_and_none_touches_the_ego(seed, curva
     for i, a in enumerate(polys):
         assert not polygons_intersect(a, EGO), world.labelled()[i].name
         for j in range(i + 1, len(polys)):
-            assert not polygons_intersect(a, polys[j]), (world.labelled()[i].name, world.labelled()[j].name)
+            assert not polygons_intersect(a, polys[j]), (
+                world.labelled()[i].name,
+                world.labelled()[j].name,
+            )
 
 
 def test_actors_are_mostly_in_front_of_the_camera():
@@ -142,9 +157,16 @@ def test_actors_are_mostly_in_front_of_the_camera():
 
 
 def test_parked_cars_line_the_kerb_and_pedestrians_walk_on_sidewalks():
-    spec = SceneSpec("p", 0, 21, road=RoadSpec(type="urban", lanes=2),
-                     actors=(ActorGroupSpec("car", 6, parked_fraction=1.0),
-                             ActorGroupSpec("pedestrian", 6, placement="sidewalk")))
+    spec = SceneSpec(
+        "p",
+        0,
+        21,
+        road=RoadSpec(type="urban", lanes=2),
+        actors=(
+            ActorGroupSpec("car", 6, parked_fraction=1.0),
+            ActorGroupSpec("pedestrian", 6, placement="sidewalk"),
+        ),
+    )
     world, report = build_world_with_report(spec)
     layout = report.layout
     cars = [o for o in world.labelled() if o.class_name == "car"]
@@ -153,7 +175,11 @@ def test_parked_cars_line_the_kerb_and_pedestrians_walk_on_sidewalks():
     for car in cars:
         _, t = layout.road_coords(car.pose_world[0, 3], car.pose_world[1, 3])
         assert not car.moving
-        assert layout.lanes_width_m / 2 < abs(float(t)) < layout.lanes_width_m / 2 + layout.right_shoulder_m
+        assert (
+            layout.lanes_width_m / 2
+            < abs(float(t))
+            < layout.lanes_width_m / 2 + layout.right_shoulder_m
+        )
         heading = np.arctan2(car.pose_world[1, 0], car.pose_world[0, 0])
         assert min(abs(heading), abs(abs(heading) - np.pi)) < 0.1  # along the road
         # Parked: lamps off (no emissive lamp materials), so nothing glows at night.
@@ -174,10 +200,17 @@ def test_night_adds_street_lamps_and_vehicle_lights_day_does_not():
     assert len(downward) >= 4  # street lamps point down
     lamp_heads = next(o for o in night.objects if o.name == "lamp_heads")
     head_z = np.concatenate([p.mesh.vertices for p in lamp_heads.parts])[:, 2]
-    assert all(light.position_world[2] > 5.0 and light.position_world[2] <= head_z.max() for light in downward)
+    assert all(
+        light.position_world[2] > 5.0 and light.position_world[2] <= head_z.max()
+        for light in downward
+    )
     # Headlights: spot lights at the front of moving vehicles, pointing along their heading.
-    movers = [o for o in night.labelled() if o.moving and o.class_name in ("car", "van", "truck", "bus")]
-    spots = [light for light in night.lights if light.direction_world not in (None, (0.0, 0.0, -1.0))]
+    movers = [
+        o for o in night.labelled() if o.moving and o.class_name in ("car", "van", "truck", "bus")
+    ]
+    spots = [
+        light for light in night.lights if light.direction_world not in (None, (0.0, 0.0, -1.0))
+    ]
     assert len(spots) >= 2 * len(movers)
     for mover in movers:
         forward = mover.pose_world[:3, 0]
@@ -188,8 +221,12 @@ def test_night_adds_street_lamps_and_vehicle_lights_day_does_not():
 
 
 def test_environment_is_copied_and_sun_direction_is_a_unit_vector():
-    spec = SceneSpec("s", 0, 1, environment=EnvironmentSpec(sun_elevation_deg=30.0, sun_azimuth_deg=90.0,
-                                                            cloud_cover=0.7))
+    spec = SceneSpec(
+        "s",
+        0,
+        1,
+        environment=EnvironmentSpec(sun_elevation_deg=30.0, sun_azimuth_deg=90.0, cloud_cover=0.7),
+    )
     world = build_world(spec)
     assert world.sun_elevation_deg == 30.0 and world.cloud_cover == 0.7
     np.testing.assert_allclose(world.sun_direction_world, (0.0, np.cos(np.pi / 6), 0.5), atol=1e-12)
@@ -218,8 +255,13 @@ def _timed(spec) -> float:
 
 
 def test_report_counts_actors_that_do_not_fit():
-    spec = SceneSpec("crowded", 0, 4, road=RoadSpec(type="rural", lanes=1, sidewalks=False),
-                     actors=(ActorGroupSpec("bus", 60), ActorGroupSpec("car", 2)))
+    spec = SceneSpec(
+        "crowded",
+        0,
+        4,
+        road=RoadSpec(type="rural", lanes=1, sidewalks=False),
+        actors=(ActorGroupSpec("bus", 60), ActorGroupSpec("car", 2)),
+    )
     world, report = build_world_with_report(spec)
     buses = [o for o in world.labelled() if o.class_name == "bus"]
     assert report.requested_by_class == {"bus": 60, "car": 2}
@@ -229,7 +271,9 @@ def test_report_counts_actors_that_do_not_fit():
 
 
 def test_highway_has_guard_rails_and_rural_has_trees_but_no_buildings():
-    highway = build_world(SceneSpec("h", 0, 1, road=RoadSpec(type="highway", lanes=3, sidewalks=False)))
+    highway = build_world(
+        SceneSpec("h", 0, 1, road=RoadSpec(type="highway", lanes=3, sidewalks=False))
+    )
     rural = build_world(SceneSpec("r", 0, 1, road=RoadSpec(type="rural", lanes=2, sidewalks=False)))
     urban = build_world(SceneSpec("u", 0, 1, road=RoadSpec(type="urban", lanes=2)))
     assert "guard_rails" in {o.name for o in highway.objects}

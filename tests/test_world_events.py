@@ -12,9 +12,17 @@ from scenegen.world import build_world, build_world_with_report
 from scenegen.world.events import EVENT_BUILDERS
 from scenegen.world.placement import Footprint, Occupancy, footprints_overlap
 
-DISTANCES = {"jaywalker": 20.0, "stalled_vehicle": 35.0, "debris": 25.0, "cut_in": 12.0,
-             "wrong_way": 40.0, "animal": 22.0, "lost_cargo": 30.0, "construction_zone": 25.0,
-             "occluded_pedestrian": 18.0}
+DISTANCES = {
+    "jaywalker": 20.0,
+    "stalled_vehicle": 35.0,
+    "debris": 25.0,
+    "cut_in": 12.0,
+    "wrong_way": 40.0,
+    "animal": 22.0,
+    "lost_cargo": 30.0,
+    "construction_zone": 25.0,
+    "occluded_pedestrian": 18.0,
+}
 ROADS = {
     "urban": RoadSpec(type="urban", lanes=2),
     "highway_curve": RoadSpec(type="highway", lanes=3, sidewalks=False, curvature_1_m=0.008),
@@ -24,13 +32,21 @@ ROADS = {
 
 def _spec(event_type: str, road: RoadSpec, seed: int, params=None, occurs=True, night=False):
     params = {"distance_m": DISTANCES[event_type]} if params is None else params
-    return SceneSpec("event", 0, seed, road=road,
-                     environment=EnvironmentSpec(sun_elevation_deg=-20.0 if night else 40.0),
-                     events=(EventSpec(event_type, occurs, params),))
+    return SceneSpec(
+        "event",
+        0,
+        seed,
+        road=road,
+        environment=EnvironmentSpec(sun_elevation_deg=-20.0 if night else 40.0),
+        events=(EventSpec(event_type, occurs, params),),
+    )
 
 
 def _box_centre_world(obj) -> np.ndarray:
-    return obj.pose_world[:3, :3] @ np.array([0.0, 0.0, obj.dimensions_m[2] / 2]) + obj.pose_world[:3, 3]
+    return (
+        obj.pose_world[:3, :3] @ np.array([0.0, 0.0, obj.dimensions_m[2] / 2])
+        + obj.pose_world[:3, 3]
+    )
 
 
 def _project(spec, points_world: np.ndarray) -> np.ndarray:
@@ -66,8 +82,9 @@ def test_event_objects_are_tagged_in_view_and_at_distance(event_type, road_name)
 
 @pytest.mark.parametrize("event_type", list(DISTANCES))
 def test_events_asked_for_too_close_still_land_in_view_and_clear_of_the_ego(event_type):
-    spec = _spec(event_type, ROADS["urban"], seed=12, params={"distance_m": 3.0,
-                                                             "from_between_parked": True})
+    spec = _spec(
+        event_type, ROADS["urban"], seed=12, params={"distance_m": 3.0, "from_between_parked": True}
+    )
     world = build_world(spec)
     tagged = [o for o in world.labelled() if o.event == event_type]
     assert tagged
@@ -104,7 +121,12 @@ def test_jaywalker_crosses_the_ego_lane():
 
 
 def test_jaywalker_from_between_parked_cars_steps_out_between_them():
-    spec = _spec("jaywalker", ROADS["urban"], seed=5, params={"distance_m": 20.0, "from_between_parked": True})
+    spec = _spec(
+        "jaywalker",
+        ROADS["urban"],
+        seed=5,
+        params={"distance_m": 20.0, "from_between_parked": True},
+    )
     world = build_world(spec)
     person = next(o for o in world.labelled() if o.class_name == "pedestrian")
     cars = [o for o in world.labelled() if o.class_name == "car"]
@@ -122,12 +144,17 @@ def test_stalled_vehicle_has_hazard_lamps_that_glow_by_day():
 
 def test_event_parameters_are_honoured():
     urban, highway = ROADS["urban"], ROADS["highway_curve"]
-    (vehicle,) = build_world(_spec("stalled_vehicle", urban, 1,
-                                   {"distance_m": 30.0, "hazard_lights": False})).labelled()
+    (vehicle,) = build_world(
+        _spec("stalled_vehicle", urban, 1, {"distance_m": 30.0, "hazard_lights": False})
+    ).labelled()
     assert not any(p.material == "hazard_light" for p in vehicle.parts)
-    cones = build_world(_spec("debris", urban, 2, {"distance_m": 20.0, "kind": "cones", "count": 3})).labelled()
+    cones = build_world(
+        _spec("debris", urban, 2, {"distance_m": 20.0, "kind": "cones", "count": 3})
+    ).labelled()
     assert len(cones) == 3 and all(any(p.material == "cone_orange" for p in o.parts) for o in cones)
-    world, report = build_world_with_report(_spec("cut_in", highway, 3, {"distance_m": 15.0, "gap_m": 1.2}))
+    world, report = build_world_with_report(
+        _spec("cut_in", highway, 3, {"distance_m": 15.0, "gap_m": 1.2})
+    )
     (car,) = world.labelled()
     _, t = report.layout.road_coords(car.pose_world[0, 3], car.pose_world[1, 3])
     assert abs(float(t) - report.layout.ego_t_m) == pytest.approx(1.2, abs=1e-6)
@@ -174,8 +201,12 @@ def test_occluded_pedestrian_is_hidden_behind_a_parked_vehicle():
     length, width, height = occluder.dimensions_m
     samples = camera + np.linspace(0.0, 1.0, 400)[:, None] * (chest - camera)
     local = samples @ inverse[:3, :3].T + inverse[:3, 3]
-    inside = (np.abs(local[:, 0]) <= length / 2) & (np.abs(local[:, 1]) <= width / 2) & \
-             (local[:, 2] >= 0) & (local[:, 2] <= height)
+    inside = (
+        (np.abs(local[:, 0]) <= length / 2)
+        & (np.abs(local[:, 1]) <= width / 2)
+        & (local[:, 2] >= 0)
+        & (local[:, 2] <= height)
+    )
     assert inside.any()
 
 

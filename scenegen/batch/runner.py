@@ -54,7 +54,8 @@ def plan_batch(scenario_paths: Sequence[Path], frames: int | None, seed: int | N
         scenario = load_scenario(path)
         n = frames if frames is not None else scenario.default_frames
         base_seed = seed if seed is not None else scenario.default_seed
-        tasks.extend(FrameTask(len(tasks) + i, str(path), i, n, base_seed) for i in range(n))
+        offset = len(tasks)
+        tasks.extend(FrameTask(offset + i, str(path), i, n, base_seed) for i in range(n))
     return BatchPlan(tuple(tasks))
 
 
@@ -160,9 +161,7 @@ def render_batch(
     from scenegen.io import DatasetWriter
 
     formats = tuple(formats)
-    writer = DatasetWriter.open(
-        out_dir, formats, resume=resume, overwrite=overwrite, force=force
-    )
+    writer = DatasetWriter.open(out_dir, formats, resume=resume, overwrite=overwrite, force=force)
     done = writer.completed_indices() if resume else set()
     todo = [t for t in plan.tasks if t.index not in done]
     summary = BatchSummary(skipped_existing=len(plan.tasks) - len(todo))

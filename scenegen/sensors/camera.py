@@ -146,6 +146,12 @@ class CameraRenderer:
             self.close()
             self._renderer = self._pyrender.OffscreenRenderer(width, height)
             self._size = (width, height)
+            # pyrender draws opaque nodes sorted by the distance of their pose, ties in the
+            # order of a set of nodes (hash order). Coplanar surfaces then resolve
+            # differently from run to run; drawing in node-id order makes frames
+            # reproducible.
+            inner = self._renderer._renderer
+            inner._sorted_mesh_nodes = lambda scene: sorted(scene.mesh_nodes, key=lambda n: n.name)
 
     def render(self, world: World, calibration: Calibration) -> GBuffer:
         """Rasterise ``world`` as seen through ``calibration``'s camera."""
@@ -160,7 +166,7 @@ class CameraRenderer:
         seg_map = {}
         for node_id, (verts, faces) in enumerate(meshes, start=1):
             prim = pr.Primitive(positions=verts, indices=faces, mode=pr.constants.GLTF.TRIANGLES)
-            node = scene.add(pr.Mesh([prim]))
+            node = scene.add(pr.Mesh([prim]), name=f"{node_id:08d}")
             seg_map[node] = np.array(
                 [node_id & 0xFF, (node_id >> 8) & 0xFF, (node_id >> 16) & 0xFF], np.uint8
             )

@@ -30,8 +30,8 @@ from scenegen.sensors.shading import SkyLight
 from scenegen.world.types import SEMANTIC_IDS, World
 
 # Mid-grey that auto exposure aims for in the dark (linear), and the camera's gain range.
-NIGHT_EXPOSURE_TARGET = 0.12
-MAX_GAIN = 24.0
+NIGHT_EXPOSURE_TARGET = 0.05
+MAX_GAIN = 16.0
 WET_SEMANTICS = ("road", "sidewalk", "kerb")
 
 
@@ -87,11 +87,23 @@ def apply_camera_effects(
             img = apply_fog(img, depth, weather.fog_visibility_m, airlight, K, glow_threshold=glow)
         if weather.rain_rate_mm_h > 0:
             img = apply_rain(
-                img, depth, weather.rain_rate_mm_h, K, rng, airlight, ego_speed_m_s=spec.ego_speed_m_s
+                img,
+                depth,
+                weather.rain_rate_mm_h,
+                K,
+                rng,
+                airlight,
+                ego_speed_m_s=spec.ego_speed_m_s,
             )
         if weather.snow_rate_mm_h > 0:
             img = apply_snow(
-                img, depth, weather.snow_rate_mm_h, K, rng, airlight, ego_speed_m_s=spec.ego_speed_m_s
+                img,
+                depth,
+                weather.snow_rate_mm_h,
+                K,
+                rng,
+                airlight,
+                ego_speed_m_s=spec.ego_speed_m_s,
             )
         img = _sun_glare(img, depth, world, calibration, sky)
     gain = auto_exposure_gain(img, np.isfinite(depth)) if world.is_night else 1.0

@@ -30,12 +30,22 @@ from scenegen.world.types import MeshPart
 
 # The material a user mesh gets per class (the file's colours override its albedo).
 CLASS_MATERIAL = {
-    "car": "car_paint", "van": "car_paint", "truck": "car_paint", "bus": "car_paint",
-    "pedestrian": "clothing", "cyclist": "clothing", "animal": "fur", "debris": "cargo",
+    "car": "car_paint",
+    "van": "car_paint",
+    "truck": "car_paint",
+    "bus": "car_paint",
+    "pedestrian": "clothing",
+    "cyclist": "clothing",
+    "animal": "fur",
+    "debris": "cargo",
 }
 _GLASS_HINTS = ("window", "glass", "windshield", "windscreen")
-_LAMP_HINTS = {"headlight": "headlight", "taillight": "taillight", "tail_light": "taillight",
-               "head_light": "headlight"}
+_LAMP_HINTS = {
+    "headlight": "headlight",
+    "taillight": "taillight",
+    "tail_light": "taillight",
+    "head_light": "headlight",
+}
 
 
 class AssetError(ScenegenError):
@@ -78,7 +88,7 @@ def _gltf_material_colours(path: Path) -> dict[str, tuple[float, float, float]]:
     if len(data) < 20 or data[:4] != b"glTF":
         return {}
     json_len = struct.unpack("<I", data[12:16])[0]
-    header = json.loads(data[20:20 + json_len])
+    header = json.loads(data[20 : 20 + json_len])
     colours = {}
     for material in header.get("materials", []):
         factor = material.get("pbrMetallicRoughness", {}).get("baseColorFactor")
@@ -87,8 +97,9 @@ def _gltf_material_colours(path: Path) -> dict[str, tuple[float, float, float]]:
     return colours
 
 
-def _piece_colour(mesh: trimesh.Trimesh,
-                  gltf_colours: dict[str, tuple[float, float, float]]) -> tuple[str, tuple | None]:
+def _piece_colour(
+    mesh: trimesh.Trimesh, gltf_colours: dict[str, tuple[float, float, float]]
+) -> tuple[str, tuple | None]:
     """(material name found in the file, linear albedo or None)."""
     visual = mesh.visual
     material = getattr(visual, "material", None)
@@ -100,7 +111,9 @@ def _piece_colour(mesh: trimesh.Trimesh,
         return name, tuple(float(c) for c in _srgb_to_linear(np.asarray(diffuse)[:3] / 255.0))
     if getattr(visual, "kind", None) in ("face", "vertex"):
         colours = visual.face_colors if visual.kind == "face" else visual.vertex_colors
-        return name, tuple(float(c) for c in _srgb_to_linear(np.mean(colours[:, :3], axis=0) / 255.0))
+        return name, tuple(
+            float(c) for c in _srgb_to_linear(np.mean(colours[:, :3], axis=0) / 255.0)
+        )
     return name, None
 
 
@@ -158,17 +171,23 @@ def read_user_mesh(path: str | Path, class_name: str) -> OrientedMesh:
     """
     file = Path(path)
     if class_name not in CLASS_MATERIAL:
-        raise AssetError(f"user mesh {file}: unknown class {class_name!r}; expected one of "
-                         f"{sorted(CLASS_MATERIAL)}")
+        raise AssetError(
+            f"user mesh {file}: unknown class {class_name!r}; expected one of "
+            f"{sorted(CLASS_MATERIAL)}"
+        )
     if not file.is_file():
-        raise AssetError(f"user mesh for class {class_name!r} not found: {file} "
-                         f"(expected a GLB, glTF or OBJ file)")
+        raise AssetError(
+            f"user mesh for class {class_name!r} not found: {file} "
+            f"(expected a GLB, glTF or OBJ file)"
+        )
     try:
         scene = trimesh.load(file, force="scene")
         gltf_colours = _gltf_material_colours(file)
     except Exception as exc:  # trimesh raises many types for corrupt files
-        raise AssetError(f"user mesh for class {class_name!r} could not be read: {file}: "
-                         f"{type(exc).__name__}: {exc} (expected a valid GLB, glTF or OBJ file)") from exc
+        raise AssetError(
+            f"user mesh for class {class_name!r} could not be read: {file}: "
+            f"{type(exc).__name__}: {exc} (expected a valid GLB, glTF or OBJ file)"
+        ) from exc
     raw: list[tuple[np.ndarray, np.ndarray, str, tuple | None]] = []
     for node in scene.graph.nodes_geometry:
         transform, geometry_name = scene.graph[node]
@@ -183,7 +202,9 @@ def read_user_mesh(path: str | Path, class_name: str) -> OrientedMesh:
     all_vertices = np.concatenate([r[0] for r in raw])
     extents = all_vertices.max(axis=0) - all_vertices.min(axis=0)
     if not np.all(np.isfinite(all_vertices)) or np.any(extents <= 0):
-        raise AssetError(f"user mesh for class {class_name!r} is degenerate (extents {extents}): {file}")
+        raise AssetError(
+            f"user mesh for class {class_name!r} is degenerate (extents {extents}): {file}"
+        )
     length, width, up = detect_axes(all_vertices, class_name)
     centre = (all_vertices.min(axis=0) + all_vertices.max(axis=0)) / 2
     front = _front_sign([(r[0], r[2]) for r in raw], length, centre[length])
@@ -203,13 +224,20 @@ def read_user_mesh(path: str | Path, class_name: str) -> OrientedMesh:
         for hint, lamp in _LAMP_HINTS.items():
             if hint in lowered:
                 material = lamp
-        pieces.append(((vertices - centre) @ rotation.T, faces, material,
-                       None if material != base_material else albedo))
+        pieces.append(
+            (
+                (vertices - centre) @ rotation.T,
+                faces,
+                material,
+                None if material != base_material else albedo,
+            )
+        )
     return OrientedMesh(pieces=tuple(pieces), extents=np.abs(rotation @ extents))
 
 
-def load_user_mesh(path: str | Path, class_name: str, length_m: float, width_m: float,
-                   height_m: float) -> list[MeshPart]:
+def load_user_mesh(
+    path: str | Path, class_name: str, length_m: float, width_m: float, height_m: float
+) -> list[MeshPart]:
     """Load a GLB/OBJ mesh, orient it to the object frame and fit it to ``l x w x h`` exactly.
 
     The returned parts' vertices span ``[-l/2, l/2] x [-w/2, w/2] x [0, h]`` (metres).

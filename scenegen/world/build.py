@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from scenegen.frame import CLASS_NAMES
 from scenegen.scenario.spec import SceneSpec
 from scenegen.world import lights as lamps
 from scenegen.world.assets import read_user_mesh
 from scenegen.world.context import BuildContext, WorldSpecError
 from scenegen.world.events import build_event
-from scenegen.world.placement import ego_footprint
+from scenegen.world.placement import Footprint, ego_footprint
 from scenegen.world.road import RoadLayout, build_road, road_layout_from_spec
 from scenegen.world.scenery import build_scenery
 from scenegen.world.traffic import populate_group
@@ -46,6 +48,35 @@ class BuildReport:
         return sum(self.skipped_by_class.values())
 
 
+SIGHT_LINE_WIDTH_M = 2.2
+
+
+def _reserve_sight_lines(ctx: BuildContext) -> None:
+    """Keep traffic out of the line of sight from the camera to each event.
+
+    A rare event hidden behind an ordinary car in the ego lane is a wasted frame; events
+    that are meant to be hidden (occluded_pedestrian) bring their own occluder.
+    """
+    nearest: dict[str, np.ndarray] = {}
+    for placed in ctx.placed:
+        obj = placed.obj
+        if obj.event is None or obj.instance_id <= 0:
+            continue
+        xy = obj.pose_world[:2, 3]
+        if obj.event not in nearest or np.hypot(*xy) < np.hypot(*nearest[obj.event]):
+            nearest[obj.event] = xy
+    for xy in nearest.values():
+        start = np.array([3.0, 0.0])
+        length = float(np.hypot(*(xy - start))) - 3.0
+        if length <= 1.0:
+            continue
+        mid = start + (xy - start) * (length / 2) / (length + 3.0)
+        yaw = float(np.arctan2(xy[1] - start[1], xy[0] - start[0]))
+        ctx.occupancy.add(
+            Footprint(float(mid[0]), float(mid[1]), yaw, length / 2, SIGHT_LINE_WIDTH_M / 2)
+        )
+
+
 def build_world_with_report(spec: SceneSpec) -> tuple[World, BuildReport]:
     """Build the world of ``spec`` and report what was placed and skipped."""
     road_rng, scenery_rng, event_rng, traffic_rng = spec.rng("world").spawn(4)
@@ -55,7 +86,9 @@ def build_world_with_report(spec: SceneSpec) -> tuple[World, BuildReport]:
         layout=layout,
         camera=spec.camera,
         is_night=environment.is_night,
-        user_meshes={cls: read_user_mesh(path, cls) for cls, path in sorted(spec.user_meshes.items())},
+        user_meshes={
+            cls: read_user_mesh(path, cls) for cls, path in sorted(spec.user_meshes.items())
+        },
     )
     ctx.occupancy.add(ego_footprint())
     objects = build_road(layout, road_rng)
@@ -71,6 +104,8 @@ def build_world_with_report(spec: SceneSpec) -> tuple[World, BuildReport]:
         made = build_event(ctx, event.type, event.params, event_rng)
         (events_placed if made else events_skipped).append(event.type)
 
+    _reserve_sight_lines(ctx)
+
     skipped: Counter[str] = Counter()
     requested: Counter[str] = Counter()
     for group in spec.actors:
@@ -81,13 +116,15 @@ def build_world_with_report(spec: SceneSpec) -> tuple[World, BuildReport]:
 
     if ctx.is_night:
         ctx.lights.extend(lamps.street_lamp_lights(scenery.lamp_heads_world))
+        ctx.lights.extend(lamps.ego_headlights())
     objects.extend(ctx.scenery)
     objects.extend(p.obj for p in ctx.placed)
     world = World(
         objects=objects,
         lights=ctx.lights,
-        sun_direction_world=lamps.sun_direction_world(environment.sun_elevation_deg,
-                                                      environment.sun_azimuth_deg),
+        sun_direction_world=lamps.sun_direction_world(
+            environment.sun_elevation_deg, environment.sun_azimuth_deg
+        ),
         sun_elevation_deg=environment.sun_elevation_deg,
         cloud_cover=environment.cloud_cover,
         is_night=environment.is_night,

@@ -54,11 +54,18 @@ class BuildContext:
         scale = model.dimensions_m[key_axis] / float(user.extents[key_axis])
         dims = tuple(float(e * scale) for e in user.extents)
         ratio = np.asarray(dims) / np.asarray(model.dimensions_m)
-        return ActorModel(class_name, "user_mesh", user.fit(*dims), dims,
-                          model.headlights_obj * ratio, model.taillights_obj * ratio)
+        return ActorModel(
+            class_name,
+            "user_mesh",
+            user.fit(*dims),
+            dims,
+            model.headlights_obj * ratio,
+            model.taillights_obj * ratio,
+        )
 
-    def footprint_at(self, model: ActorModel, s_m: float, t_m: float,
-                     yaw_offset_rad: float) -> tuple[np.ndarray, Footprint]:
+    def footprint_at(
+        self, model: ActorModel, s_m: float, t_m: float, yaw_offset_rad: float
+    ) -> tuple[np.ndarray, Footprint]:
         z = self.layout.surface_z_m(t_m)
         pose = self.layout.pose(s_m, t_m, z, yaw_offset_rad)
         length, width, _ = model.dimensions_m
@@ -66,8 +73,13 @@ class BuildContext:
 
     def is_free(self, footprint: Footprint, margin_m: float, gap_m: float = 0.0) -> bool:
         """Free of everything placed (the ego included), with ``gap_m`` extra ahead and behind."""
-        grown = Footprint(footprint.x_m, footprint.y_m, footprint.yaw_rad,
-                          footprint.half_length_m + gap_m, footprint.half_width_m)
+        grown = Footprint(
+            footprint.x_m,
+            footprint.y_m,
+            footprint.yaw_rad,
+            footprint.half_length_m + gap_m,
+            footprint.half_width_m,
+        )
         return self.occupancy.is_free(grown, margin_m)
 
     def in_view(self, model: ActorModel, pose: np.ndarray) -> bool:
@@ -88,11 +100,21 @@ class BuildContext:
             return False
         u = cam.fx * float(-rel[1]) / depth + cam.cx
         v = cam.fy * float(rel @ down) / depth + cam.cy
-        return bool(VIEW_MARGIN_PX <= u <= cam.width - VIEW_MARGIN_PX
-                    and VIEW_MARGIN_PX <= v <= cam.height - VIEW_MARGIN_PX)
+        return bool(
+            VIEW_MARGIN_PX <= u <= cam.width - VIEW_MARGIN_PX
+            and VIEW_MARGIN_PX <= v <= cam.height - VIEW_MARGIN_PX
+        )
 
-    def add(self, model: ActorModel, pose: np.ndarray, footprint: Footprint, *,
-            moving: bool, event: str | None = None, headlights_always: bool = False) -> WorldObject:
+    def add(
+        self,
+        model: ActorModel,
+        pose: np.ndarray,
+        footprint: Footprint,
+        *,
+        moving: bool,
+        event: str | None = None,
+        headlights_always: bool = False,
+    ) -> WorldObject:
         """Register a placed actor: a labelled object with the next instance id."""
         instance_id = len(self.placed) + 1
         lamps_on = moving or headlights_always
@@ -110,7 +132,9 @@ class BuildContext:
         self.occupancy.add(footprint)
         self.placed.append(PlacedActor(obj, model))
         if (lamps_on and self.is_night) or headlights_always:
-            self.lights.extend(lamps.vehicle_lights(pose, model.headlights_obj, model.taillights_obj))
+            self.lights.extend(
+                lamps.vehicle_lights(pose, model.headlights_obj, model.taillights_obj)
+            )
         return obj
 
     def parking_t(self, side: int, width_m: float) -> float:

@@ -20,18 +20,33 @@ from scenegen.world.types import WorldObject
 
 EVENT_MARGIN_M = 0.15
 RETRY_STEP_M = 1.5
-DEBRIS_KINDS = {"tyre": ["tyre"], "box": ["box"], "cones": ["cone"],
-                "mixed": ["tyre", "box", "cone", "tyre", "box"]}
+DEBRIS_KINDS = {
+    "tyre": ["tyre"],
+    "box": ["box"],
+    "cones": ["cone"],
+    "mixed": ["tyre", "box", "cone", "tyre", "box"],
+}
 
 
 class UnknownEventError(WorldSpecError):
     """An event type this world builder does not know."""
 
 
-def _place(ctx: BuildContext, model: ActorModel, s: float, t: float, yaw: float, *,
-           event: str, moving: bool = False, headlights_always: bool = False,
-           rng: np.random.Generator | None = None, s_spread_m: float = 0.0,
-           t_spread_m: float = 0.0, tries: int = 16) -> WorldObject | None:
+def _place(
+    ctx: BuildContext,
+    model: ActorModel,
+    s: float,
+    t: float,
+    yaw: float,
+    *,
+    event: str,
+    moving: bool = False,
+    headlights_always: bool = False,
+    rng: np.random.Generator | None = None,
+    s_spread_m: float = 0.0,
+    t_spread_m: float = 0.0,
+    tries: int = 16,
+) -> WorldObject | None:
     """Place ``model`` at ``(s, t)`` or nearby, each retry a little further ahead.
 
     Moving ahead keeps an event in view when the requested spot is too close or hidden
@@ -45,8 +60,14 @@ def _place(ctx: BuildContext, model: ActorModel, s: float, t: float, yaw: float,
             t_try += float(rng.uniform(-t_spread_m, t_spread_m))
         pose, footprint = ctx.footprint_at(model, s_try, t_try, yaw)
         if ctx.is_free(footprint, EVENT_MARGIN_M) and ctx.in_view(model, pose):
-            return ctx.add(model, pose, footprint, moving=moving, event=event,
-                           headlights_always=headlights_always)
+            return ctx.add(
+                model,
+                pose,
+                footprint,
+                moving=moving,
+                event=event,
+                headlights_always=headlights_always,
+            )
     return None
 
 
@@ -80,19 +101,33 @@ def jaywalker(ctx: BuildContext, params: dict, rng: np.random.Generator) -> list
             slots = []
             for sign, car in zip((-1, 1), cars, strict=True):
                 s_car = s_person + sign * (gap / 2 + car.dimensions_m[0] / 2)
-                pose, footprint = ctx.footprint_at(car, s_car, ctx.parking_t(-1, car.dimensions_m[1]), 0.0)
+                pose, footprint = ctx.footprint_at(
+                    car, s_car, ctx.parking_t(-1, car.dimensions_m[1]), 0.0
+                )
                 slots.append((car, pose, footprint))
             pose, footprint = ctx.footprint_at(person, s_person, t_person, np.pi / 2)
-            if (all(ctx.is_free(f, EVENT_MARGIN_M) and ctx.in_view(c, p) for c, p, f in slots)
-                    and ctx.is_free(footprint, EVENT_MARGIN_M) and ctx.in_view(person, pose)):
+            if (
+                all(ctx.is_free(f, EVENT_MARGIN_M) and ctx.in_view(c, p) for c, p, f in slots)
+                and ctx.is_free(footprint, EVENT_MARGIN_M)
+                and ctx.in_view(person, pose)
+            ):
                 placed = [ctx.add(c, p, f, moving=False, event="jaywalker") for c, p, f in slots]
                 return [*placed, ctx.add(person, pose, footprint, moving=True, event="jaywalker")]
         return []
     person = ctx.make_actor("pedestrian", rng, walking=True)
-    direction = 1.0 if params.get("direction", str(rng.choice(["left", "right"]))) == "left" else -1.0
+    direction = (
+        1.0 if params.get("direction", str(rng.choice(["left", "right"]))) == "left" else -1.0
+    )
     t = layout.ego_t_m + float(rng.uniform(-1.0, 1.0))
-    obj = _place(ctx, person, d, t, direction * np.pi / 2 + float(rng.uniform(-0.2, 0.2)),
-                 event="jaywalker", moving=True)
+    obj = _place(
+        ctx,
+        person,
+        d,
+        t,
+        direction * np.pi / 2 + float(rng.uniform(-0.2, 0.2)),
+        event="jaywalker",
+        moving=True,
+    )
     return [obj] if obj is not None else []
 
 
@@ -109,15 +144,33 @@ def stalled_vehicle(ctx: BuildContext, params: dict, rng: np.random.Generator) -
     return [obj] if obj is not None else []
 
 
-def _scatter(ctx: BuildContext, rng: np.random.Generator, event: str, kinds: list[str], count: int,
-             d: float, s_spread_m: float, t_centre: float, t_spread_m: float) -> list[WorldObject]:
+def _scatter(
+    ctx: BuildContext,
+    rng: np.random.Generator,
+    event: str,
+    kinds: list[str],
+    count: int,
+    d: float,
+    s_spread_m: float,
+    t_centre: float,
+    t_spread_m: float,
+) -> list[WorldObject]:
     placed = []
     for _ in range(count):
         model = ctx.make_actor("debris", rng, kind=str(rng.choice(kinds)))
         s = d + float(rng.uniform(-s_spread_m, s_spread_m))
         t = t_centre + float(rng.uniform(-t_spread_m, t_spread_m))
-        obj = _place(ctx, model, s, t, float(rng.uniform(-np.pi, np.pi)), event=event, rng=rng,
-                     s_spread_m=s_spread_m, t_spread_m=t_spread_m)
+        obj = _place(
+            ctx,
+            model,
+            s,
+            t,
+            float(rng.uniform(-np.pi, np.pi)),
+            event=event,
+            rng=rng,
+            s_spread_m=s_spread_m,
+            t_spread_m=t_spread_m,
+        )
         if obj is not None:
             placed.append(obj)
     return placed
@@ -130,8 +183,17 @@ def debris(ctx: BuildContext, params: dict, rng: np.random.Generator) -> list[Wo
         raise WorldSpecError(f"debris kind {kind!r} is not one of {sorted(DEBRIS_KINDS)}")
     kinds = DEBRIS_KINDS[kind]
     count = int(params.get("count", 3))
-    return _scatter(ctx, rng, "debris", kinds, count, _distance(params, 25.0), 3.0,
-                    ctx.layout.ego_t_m, ctx.layout.lane_width_m * 0.35)
+    return _scatter(
+        ctx,
+        rng,
+        "debris",
+        kinds,
+        count,
+        _distance(params, 25.0),
+        3.0,
+        ctx.layout.ego_t_m,
+        ctx.layout.lane_width_m * 0.35,
+    )
 
 
 def lost_cargo(ctx: BuildContext, params: dict, rng: np.random.Generator) -> list[WorldObject]:
@@ -139,11 +201,23 @@ def lost_cargo(ctx: BuildContext, params: dict, rng: np.random.Generator) -> lis
     count = int(params.get("count", 5))
     layout = ctx.layout
     neighbour = _adjacent_lane(ctx)
-    t_centre = layout.ego_t_m if neighbour is None else (
-        layout.ego_t_m + layout.lane_center_t(neighbour)) / 2
+    t_centre = (
+        layout.ego_t_m
+        if neighbour is None
+        else (layout.ego_t_m + layout.lane_center_t(neighbour)) / 2
+    )
     spread = layout.lane_width_m * (0.4 if neighbour is None else 0.9)
-    return _scatter(ctx, rng, "lost_cargo", ["cargo", "cargo", "box"], count,
-                    _distance(params, 30.0), 6.0, t_centre, spread)
+    return _scatter(
+        ctx,
+        rng,
+        "lost_cargo",
+        ["cargo", "cargo", "box"],
+        count,
+        _distance(params, 30.0),
+        6.0,
+        t_centre,
+        spread,
+    )
 
 
 def cut_in(ctx: BuildContext, params: dict, rng: np.random.Generator) -> list[WorldObject]:
@@ -169,8 +243,16 @@ def wrong_way(ctx: BuildContext, params: dict, rng: np.random.Generator) -> list
     """A car in the ego lane driving towards the ego with its headlights on."""
     model = ctx.make_actor(str(params.get("vehicle", "car")), rng)
     t = ctx.layout.ego_t_m + float(rng.uniform(-0.3, 0.3))
-    obj = _place(ctx, model, _distance(params, 35.0), t, np.pi + float(rng.uniform(-0.05, 0.05)),
-                 event="wrong_way", moving=True, headlights_always=True)
+    obj = _place(
+        ctx,
+        model,
+        _distance(params, 35.0),
+        t,
+        np.pi + float(rng.uniform(-0.05, 0.05)),
+        event="wrong_way",
+        moving=True,
+        headlights_always=True,
+    )
     return [obj] if obj is not None else []
 
 
@@ -182,8 +264,18 @@ def animal(ctx: BuildContext, params: dict, rng: np.random.Generator) -> list[Wo
         model = ctx.make_actor("animal", rng, species=species)
         t = ctx.layout.ego_t_m + float(rng.uniform(-0.6, 0.6)) * ctx.layout.lane_width_m
         yaw = float(rng.choice([-1.0, 1.0])) * np.pi / 2 + float(rng.uniform(-0.4, 0.4))
-        obj = _place(ctx, model, _distance(params, 25.0), t, yaw, event="animal", moving=True,
-                     rng=rng, s_spread_m=3.0, t_spread_m=1.5)
+        obj = _place(
+            ctx,
+            model,
+            _distance(params, 25.0),
+            t,
+            yaw,
+            event="animal",
+            moving=True,
+            rng=rng,
+            s_spread_m=3.0,
+            t_spread_m=1.5,
+        )
         if obj is not None:
             placed.append(obj)
     return placed
@@ -196,11 +288,16 @@ def _barrier(length_m: float) -> PartsBuilder:
         b.add(box((x - 0.04, -0.3, 0.0), (x + 0.04, 0.3, 0.05)), "metal_pole")
         b.add(box((x - 0.03, -0.03, 0.05), (x + 0.03, 0.03, 1.0)), "metal_pole")
     b.add(box((-length_m / 2, -0.02, 0.6), (length_m / 2, 0.02, 0.95)), "barrier")
-    b.add(box((-length_m / 2 + 0.2, -0.025, 0.72), (length_m / 2 - 0.2, 0.025, 0.83)), "reflective_white")
+    b.add(
+        box((-length_m / 2 + 0.2, -0.025, 0.72), (length_m / 2 - 0.2, 0.025, 0.83)),
+        "reflective_white",
+    )
     return b
 
 
-def construction_zone(ctx: BuildContext, params: dict, rng: np.random.Generator) -> list[WorldObject]:
+def construction_zone(
+    ctx: BuildContext, params: dict, rng: np.random.Generator
+) -> list[WorldObject]:
     """A lane closed by a taper of cones and orange barriers along its side."""
     layout = ctx.layout
     lane = layout.ego_lane
@@ -214,8 +311,14 @@ def construction_zone(ctx: BuildContext, params: dict, rng: np.random.Generator)
     open_side = 1.0 if lane + 1 < layout.lanes else -1.0
     taper_m = 3.0 * layout.lane_width_m
     placed: list[WorldObject] = []
-    first = _place(ctx, ctx.make_actor("debris", rng, kind="cone"), d,
-                   centre - open_side * (half - 0.3), 0.0, event="construction_zone")
+    first = _place(
+        ctx,
+        ctx.make_actor("debris", rng, kind="cone"),
+        d,
+        centre - open_side * (half - 0.3),
+        0.0,
+        event="construction_zone",
+    )
     if first is None:
         return []
     placed.append(first)
@@ -240,13 +343,22 @@ def construction_zone(ctx: BuildContext, params: dict, rng: np.random.Generator)
     if ctx.is_free(footprint, 0.05):
         ctx.occupancy.add(footprint)
         builder = _barrier(board_l)
-        ctx.scenery.append(WorldObject(name="construction_barrier", semantic="fence",
-                                       parts=builder.parts(), pose_world=pose,
-                                       dimensions_m=(board_l, 0.6, 1.0), event="construction_zone"))
+        ctx.scenery.append(
+            WorldObject(
+                name="construction_barrier",
+                semantic="fence",
+                parts=builder.parts(),
+                pose_world=pose,
+                dimensions_m=(board_l, 0.6, 1.0),
+                event="construction_zone",
+            )
+        )
     return placed
 
 
-def occluded_pedestrian(ctx: BuildContext, params: dict, rng: np.random.Generator) -> list[WorldObject]:
+def occluded_pedestrian(
+    ctx: BuildContext, params: dict, rng: np.random.Generator
+) -> list[WorldObject]:
     """A pedestrian (at ``distance_m``) mostly hidden behind a parked van or car, stepping
     towards the road."""
     d = _distance(params, 20.0)
@@ -260,18 +372,32 @@ def occluded_pedestrian(ctx: BuildContext, params: dict, rng: np.random.Generato
         s_parked = d - offset + RETRY_STEP_M * attempt
         pose, footprint = ctx.footprint_at(occluder, s_parked, t_parked, 0.0)
         if ctx.is_free(footprint, EVENT_MARGIN_M) and ctx.in_view(occluder, pose):
-            placed.append(ctx.add(occluder, pose, footprint, moving=False, event="occluded_pedestrian"))
+            placed.append(
+                ctx.add(occluder, pose, footprint, moving=False, event="occluded_pedestrian")
+            )
             break
     else:
         return []
     s_person = s_parked + offset
     t_person = t_parked + float(rng.uniform(-0.1, 0.4))  # within the van's shadow
-    obj = _place(ctx, person, s_person, t_person, np.pi / 2, event="occluded_pedestrian",
-                 moving=True, rng=rng, s_spread_m=0.3, t_spread_m=0.2)
+    obj = _place(
+        ctx,
+        person,
+        s_person,
+        t_person,
+        np.pi / 2,
+        event="occluded_pedestrian",
+        moving=True,
+        rng=rng,
+        s_spread_m=0.3,
+        t_spread_m=0.2,
+    )
     return [*placed, obj] if obj is not None else placed
 
 
-EVENT_BUILDERS: dict[str, Callable[[BuildContext, dict, np.random.Generator], list[WorldObject]]] = {
+EVENT_BUILDERS: dict[
+    str, Callable[[BuildContext, dict, np.random.Generator], list[WorldObject]]
+] = {
     "jaywalker": jaywalker,
     "stalled_vehicle": stalled_vehicle,
     "debris": debris,
@@ -284,12 +410,13 @@ EVENT_BUILDERS: dict[str, Callable[[BuildContext, dict, np.random.Generator], li
 }
 
 
-def build_event(ctx: BuildContext, event_type: str, params: dict,
-                rng: np.random.Generator) -> list[WorldObject]:
+def build_event(
+    ctx: BuildContext, event_type: str, params: dict, rng: np.random.Generator
+) -> list[WorldObject]:
     """Add one event's objects to ``ctx``; returns the labelled ones it placed."""
     builder = EVENT_BUILDERS.get(event_type)
     if builder is None:
-        raise UnknownEventError(f"unknown event type {event_type!r}; expected one of "
-                                f"{sorted(EVENT_BUILDERS)}")
+        raise UnknownEventError(
+            f"unknown event type {event_type!r}; expected one of {sorted(EVENT_BUILDERS)}"
+        )
     return builder(ctx, dict(params), rng)
-

@@ -25,12 +25,18 @@ _CUBE_VERTICES = np.array(
 )
 _CUBE_FACES = np.array(
     [
-        [0, 1, 3], [0, 3, 2],  # -x
-        [4, 6, 7], [4, 7, 5],  # +x
-        [0, 4, 5], [0, 5, 1],  # -y
-        [2, 3, 7], [2, 7, 6],  # +y
-        [0, 2, 6], [0, 6, 4],  # -z
-        [1, 5, 7], [1, 7, 3],  # +z
+        [0, 1, 3],
+        [0, 3, 2],  # -x
+        [4, 6, 7],
+        [4, 7, 5],  # +x
+        [0, 4, 5],
+        [0, 5, 1],  # -y
+        [2, 3, 7],
+        [2, 7, 6],  # +y
+        [0, 2, 6],
+        [0, 6, 4],  # -z
+        [1, 5, 7],
+        [1, 7, 3],  # +z
     ],
     dtype=np.int64,
 )
@@ -38,9 +44,14 @@ _CUBE_FACES = np.array(
 
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross product of ``(..., 3)`` arrays (np.cross is slow on tiny inputs)."""
-    return np.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
-                     a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
-                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
+    return np.stack(
+        [
+            a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+            a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+            a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0],
+        ],
+        axis=-1,
+    )
 
 
 def rotation_x(angle_rad: float) -> np.ndarray:
@@ -69,8 +80,11 @@ def pose_matrix(x: float, y: float, z: float, yaw_rad: float) -> np.ndarray:
     return pose
 
 
-def transform(geometry: Geometry, rotation: np.ndarray | None = None,
-              translation: tuple[float, float, float] | np.ndarray = (0.0, 0.0, 0.0)) -> Geometry:
+def transform(
+    geometry: Geometry,
+    rotation: np.ndarray | None = None,
+    translation: tuple[float, float, float] | np.ndarray = (0.0, 0.0, 0.0),
+) -> Geometry:
     """Rotate then translate a geometry (rotations keep the winding)."""
     vertices, faces = geometry
     if rotation is not None:
@@ -85,8 +99,9 @@ def box(lo: tuple[float, float, float], hi: tuple[float, float, float]) -> Geome
     return _CUBE_VERTICES * (hi_a - lo_a) + (lo_a + hi_a) / 2.0, _CUBE_FACES
 
 
-def beam(p0: np.ndarray | tuple, p1: np.ndarray | tuple, width_m: float,
-         depth_m: float) -> Geometry:
+def beam(
+    p0: np.ndarray | tuple, p1: np.ndarray | tuple, width_m: float, depth_m: float
+) -> Geometry:
     """A box running from point ``p0`` to ``p1`` with a ``width x depth`` cross-section.
 
     ``width`` lies as close to the object's y axis as the direction allows (limbs,
@@ -120,19 +135,30 @@ def _unit_cylinder(segments: int) -> Geometry:
     vertices = np.vstack([bottom, top, [[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]]])
     i = np.arange(segments)
     j = (i + 1) % segments
-    side = np.concatenate([np.stack([i, j, j + segments], 1), np.stack([i, j + segments, i + segments], 1)])
+    side = np.concatenate(
+        [np.stack([i, j, j + segments], 1), np.stack([i, j + segments, i + segments], 1)]
+    )
     cb, ct = 2 * segments, 2 * segments + 1
-    caps = np.concatenate([np.stack([np.full(segments, cb), j, i], 1),
-                           np.stack([np.full(segments, ct), i + segments, j + segments], 1)])
+    caps = np.concatenate(
+        [
+            np.stack([np.full(segments, cb), j, i], 1),
+            np.stack([np.full(segments, ct), i + segments, j + segments], 1),
+        ]
+    )
     faces = np.concatenate([side, caps]).astype(np.int64)
     vertices.flags.writeable = False
     faces.flags.writeable = False
     return vertices, faces
 
 
-def frustum(radius_bottom_m: float, radius_top_m: float, height_m: float, segments: int,
-            center_bottom: tuple[float, float, float] = (0.0, 0.0, 0.0),
-            axis: str = "z") -> Geometry:
+def frustum(
+    radius_bottom_m: float,
+    radius_top_m: float,
+    height_m: float,
+    segments: int,
+    center_bottom: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    axis: str = "z",
+) -> Geometry:
     """Capped cone frustum (a cylinder when both radii match) along ``axis`` (x, y or z).
 
     For ``axis`` x or y the bottom cap is at ``center_bottom`` and the top cap ``height_m``
@@ -140,8 +166,9 @@ def frustum(radius_bottom_m: float, radius_top_m: float, height_m: float, segmen
     """
     vertices, faces = _unit_cylinder(segments)
     radius = radius_bottom_m + (radius_top_m - radius_bottom_m) * vertices[:, 2]
-    local = np.column_stack([vertices[:, 0] * radius, vertices[:, 1] * radius,
-                             vertices[:, 2] * height_m])
+    local = np.column_stack(
+        [vertices[:, 0] * radius, vertices[:, 1] * radius, vertices[:, 2] * height_m]
+    )
     if axis == "x":
         local = local @ rotation_y(np.pi / 2).T
     elif axis == "y":
@@ -149,11 +176,19 @@ def frustum(radius_bottom_m: float, radius_top_m: float, height_m: float, segmen
     return local + np.asarray(center_bottom, dtype=np.float64), faces
 
 
-def cylinder(radius_m: float, length_m: float, segments: int,
-             center: tuple[float, float, float], axis: str = "z") -> Geometry:
+def cylinder(
+    radius_m: float,
+    length_m: float,
+    segments: int,
+    center: tuple[float, float, float],
+    axis: str = "z",
+) -> Geometry:
     """Capped cylinder centred on ``center`` along ``axis`` (x, y or z)."""
-    offset = {"x": (length_m / 2, 0.0, 0.0), "y": (0.0, length_m / 2, 0.0),
-              "z": (0.0, 0.0, length_m / 2)}[axis]
+    offset = {
+        "x": (length_m / 2, 0.0, 0.0),
+        "y": (0.0, length_m / 2, 0.0),
+        "z": (0.0, 0.0, length_m / 2),
+    }[axis]
     start = np.asarray(center, dtype=np.float64) - offset
     return frustum(radius_m, radius_m, length_m, segments, tuple(start), axis)
 
@@ -168,8 +203,9 @@ def _unit_sphere(subdivisions: int) -> Geometry:
     return vertices, faces
 
 
-def ellipsoid(radii_m: tuple[float, float, float], center: tuple[float, float, float],
-              subdivisions: int = 1) -> Geometry:
+def ellipsoid(
+    radii_m: tuple[float, float, float], center: tuple[float, float, float], subdivisions: int = 1
+) -> Geometry:
     """Low-poly ellipsoid (an icosphere scaled per axis; 80 triangles at subdivision 1)."""
     vertices, faces = _unit_sphere(subdivisions)
     return vertices * np.asarray(radii_m) + np.asarray(center, dtype=np.float64), faces
@@ -189,8 +225,12 @@ def prism_xz(profile_xz: np.ndarray | list, y0_m: float, y1_m: float) -> Geometr
     j = (i + 1) % n
     side = np.concatenate([np.stack([i, j, j + n], 1), np.stack([i, j + n, i + n], 1)])
     fan = np.arange(1, n - 1)
-    caps = np.concatenate([np.stack([np.zeros(n - 2, int), fan, fan + 1], 1),
-                           np.stack([np.full(n - 2, n), fan + 1 + n, fan + n], 1)])
+    caps = np.concatenate(
+        [
+            np.stack([np.zeros(n - 2, int), fan, fan + 1], 1),
+            np.stack([np.full(n - 2, n), fan + 1 + n, fan + n], 1),
+        ]
+    )
     faces = np.concatenate([side, caps]).astype(np.int64)
     return vertices, orient_outward(vertices, faces)
 
@@ -215,8 +255,9 @@ def strip(a_points: np.ndarray, b_points: np.ndarray) -> Geometry:
     n = len(a_points)
     vertices = np.vstack([a_points, b_points]).astype(np.float64)
     i = np.arange(n - 1)
-    faces = np.concatenate([np.stack([i, i + 1, i + n], 1),
-                            np.stack([i + n, i + 1, i + n + 1], 1)]).astype(np.int64)
+    faces = np.concatenate(
+        [np.stack([i, i + 1, i + n], 1), np.stack([i + n, i + 1, i + n + 1], 1)]
+    ).astype(np.int64)
     return vertices, faces
 
 
@@ -250,8 +291,12 @@ class PartsBuilder:
         default_factory=dict
     )
 
-    def add(self, geometry: Geometry, material: str,
-            albedo_rgb: tuple[float, float, float] | None = None) -> None:
+    def add(
+        self,
+        geometry: Geometry,
+        material: str,
+        albedo_rgb: tuple[float, float, float] | None = None,
+    ) -> None:
         key = (material, None if albedo_rgb is None else tuple(float(c) for c in albedo_rgb))
         self._groups.setdefault(key, []).append(geometry)
 

@@ -35,7 +35,9 @@ class Footprint:
         """``(4, 2)`` float64 corners in world metres, counter-clockwise."""
         c, s = np.cos(self.yaw_rad), np.sin(self.yaw_rad)
         local = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=np.float64) * (
-            self.half_length_m, self.half_width_m)
+            self.half_length_m,
+            self.half_width_m,
+        )
         return local @ np.array([[c, s], [-s, c]]) + (self.x_m, self.y_m)
 
 
@@ -65,8 +67,7 @@ class Occupancy:
         self._centres = np.vstack([self._centres, [footprint.x_m, footprint.y_m]])
         self._axes_u = np.vstack([self._axes_u, [c, s]])
         self._axes_v = np.vstack([self._axes_v, [-s, c]])
-        self._halves = np.vstack([self._halves,
-                                  [footprint.half_length_m, footprint.half_width_m]])
+        self._halves = np.vstack([self._halves, [footprint.half_length_m, footprint.half_width_m]])
         self.footprints.append(footprint)
 
     def is_free(self, footprint: Footprint, margin_m: float = 0.0) -> bool:

@@ -142,8 +142,11 @@ class RoadLayout:
         s0 = self.s_start_m if s0_m is None else s0_m
         s1 = self.s_end_m if s1_m is None else s1_m
         length = s1 - s0
-        n = max(1, math.ceil(abs(self.curvature_1_m) * length / MAX_SEGMENT_TURN_RAD),
-                math.ceil(length / MAX_SEGMENT_LENGTH_M))
+        n = max(
+            1,
+            math.ceil(abs(self.curvature_1_m) * length / MAX_SEGMENT_TURN_RAD),
+            math.ceil(length / MAX_SEGMENT_LENGTH_M),
+        )
         return np.linspace(s0, s1, n + 1)
 
     def polyline(self, s: np.ndarray, t_m: float, z_m: float) -> np.ndarray:
@@ -218,23 +221,33 @@ def _marking_geometry(layout: RoadLayout, rng: np.random.Generator) -> meshes.Ge
             starts = np.arange(start, layout.s_end_m - dash_m, dash_m + gap_m)
             for s0 in starts:
                 s = layout.samples_s(s0, s0 + dash_m)
-                pieces.append(meshes.strip(layout.polyline(s, t - half, MARKING_Z_M),
-                                           layout.polyline(s, t + half, MARKING_Z_M)))
+                pieces.append(
+                    meshes.strip(
+                        layout.polyline(s, t - half, MARKING_Z_M),
+                        layout.polyline(s, t + half, MARKING_Z_M),
+                    )
+                )
         else:
             s = layout.samples_s()
-            pieces.append(meshes.strip(layout.polyline(s, t - half, MARKING_Z_M),
-                                       layout.polyline(s, t + half, MARKING_Z_M)))
+            pieces.append(
+                meshes.strip(
+                    layout.polyline(s, t - half, MARKING_Z_M),
+                    layout.polyline(s, t + half, MARKING_Z_M),
+                )
+            )
     return meshes.merge(pieces)
 
 
-def _flat(layout: RoadLayout, s: np.ndarray, t_right: float, t_left: float,
-          z_m: float) -> meshes.Geometry:
+def _flat(
+    layout: RoadLayout, s: np.ndarray, t_right: float, t_left: float, z_m: float
+) -> meshes.Geometry:
     """Upward-facing strip between two lateral offsets."""
     return meshes.strip(layout.polyline(s, t_right, z_m), layout.polyline(s, t_left, z_m))
 
 
-def _wall(layout: RoadLayout, s: np.ndarray, t_m: float, z0_m: float, z1_m: float,
-          facing: int) -> meshes.Geometry:
+def _wall(
+    layout: RoadLayout, s: np.ndarray, t_m: float, z0_m: float, z1_m: float, facing: int
+) -> meshes.Geometry:
     """Vertical strip at ``t_m`` facing +t (``facing=1``) or -t (``facing=-1``)."""
     low, high = layout.polyline(s, t_m, z0_m), layout.polyline(s, t_m, z1_m)
     return meshes.strip(low, high) if facing < 0 else meshes.strip(high, low)

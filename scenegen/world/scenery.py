@@ -16,8 +16,12 @@ from scenegen.world.road import RoadLayout
 from scenegen.world.types import WorldObject
 
 BUILDING_COLOURS = (
-    (0.45, 0.40, 0.35), (0.62, 0.58, 0.52), (0.38, 0.20, 0.14), (0.70, 0.66, 0.56),
-    (0.30, 0.30, 0.32), (0.55, 0.48, 0.38),
+    (0.45, 0.40, 0.35),
+    (0.62, 0.58, 0.52),
+    (0.38, 0.20, 0.14),
+    (0.70, 0.66, 0.56),
+    (0.30, 0.30, 0.32),
+    (0.55, 0.48, 0.38),
 )
 FLOOR_HEIGHT_M = 3.2
 
@@ -57,20 +61,28 @@ def _buildings(layout: RoadLayout, rng: np.random.Generator) -> PartsBuilder:
             t_face = base_t + side * (float(rng.uniform(0.3, 2.0)) + bulge)
             pose = layout.pose(s + width / 2, t_face + side * depth / 2, 0.0)
             colour = BUILDING_COLOURS[int(rng.integers(len(BUILDING_COLOURS)))]
-            b.add(_to_world(box((-width / 2, -depth / 2, 0.0), (width / 2, depth / 2, height)), pose),
-                  "building", colour)
+            b.add(
+                _to_world(box((-width / 2, -depth / 2, 0.0), (width / 2, depth / 2, height)), pose),
+                "building",
+                colour,
+            )
             face_y = -side * depth / 2  # the facade that looks at the road
             lo_y, hi_y = sorted((face_y, face_y - side * 0.04))
             for floor in range(floors):
                 z0 = floor * FLOOR_HEIGHT_M + 0.9
-                b.add(_to_world(box((-width / 2 + 0.6, lo_y, z0), (width / 2 - 0.6, hi_y, z0 + 1.4)),
-                                pose), "building_window")
+                b.add(
+                    _to_world(
+                        box((-width / 2 + 0.6, lo_y, z0), (width / 2 - 0.6, hi_y, z0 + 1.4)), pose
+                    ),
+                    "building_window",
+                )
             s += width + float(rng.uniform(0.0, 3.0))
     return b
 
 
-def _tree(rng: np.random.Generator, x: float, y: float, trunks: PartsBuilder,
-          crowns: PartsBuilder) -> float:
+def _tree(
+    rng: np.random.Generator, x: float, y: float, trunks: PartsBuilder, crowns: PartsBuilder
+) -> float:
     """Add one tree at world ``(x, y)``; returns its trunk radius."""
     trunk_r = float(rng.uniform(0.12, 0.22))
     trunk_h = float(rng.uniform(1.8, 3.2))
@@ -78,17 +90,31 @@ def _tree(rng: np.random.Generator, x: float, y: float, trunks: PartsBuilder,
     green = tuple(float(c) for c in np.array((0.07, 0.18, 0.05)) * rng.uniform(0.7, 1.3))
     if rng.random() < 0.3:  # conifer
         crown_h = float(rng.uniform(4.0, 9.0))
-        crowns.add(frustum(float(rng.uniform(1.3, 2.4)), 0.05, crown_h, 8,
-                           (x, y, trunk_h * 0.6)), "foliage", green)
+        crowns.add(
+            frustum(float(rng.uniform(1.3, 2.4)), 0.05, crown_h, 8, (x, y, trunk_h * 0.6)),
+            "foliage",
+            green,
+        )
     else:
         rh, rv = float(rng.uniform(1.4, 3.0)), float(rng.uniform(1.5, 2.6))
-        crowns.add(ellipsoid((rh, rh * float(rng.uniform(0.85, 1.0)), rv), (x, y, trunk_h + rv * 0.8)),
-                   "foliage", green)
+        crowns.add(
+            ellipsoid((rh, rh * float(rng.uniform(0.85, 1.0)), rv), (x, y, trunk_h + rv * 0.8)),
+            "foliage",
+            green,
+        )
     return trunk_r
 
 
-def _street_lamp(layout: RoadLayout, s: float, t: float, side: int, height: float,
-                 arm_m: float, poles: PartsBuilder, heads: PartsBuilder) -> np.ndarray:
+def _street_lamp(
+    layout: RoadLayout,
+    s: float,
+    t: float,
+    side: int,
+    height: float,
+    arm_m: float,
+    poles: PartsBuilder,
+    heads: PartsBuilder,
+) -> np.ndarray:
     """A pole with an arm reaching over the road; returns the lamp head's underside (world)."""
     pose = layout.pose(s, t, 0.0)
     to_road = -side  # local y direction that points over the road
@@ -96,7 +122,9 @@ def _street_lamp(layout: RoadLayout, s: float, t: float, side: int, height: floa
     arm_end = np.array([0.0, to_road * arm_m, height + 0.15])
     poles.add(_to_world(beam((0.0, 0.0, height - 0.3), arm_end, 0.08, 0.08), pose), "metal_pole")
     lo_y, hi_y = sorted((arm_end[1] - to_road * 0.2, arm_end[1] + to_road * 0.35))
-    heads.add(_to_world(box((-0.15, lo_y, height + 0.02), (0.15, hi_y, height + 0.16)), pose), "lamp")
+    heads.add(
+        _to_world(box((-0.15, lo_y, height + 0.02), (0.15, hi_y, height + 0.16)), pose), "lamp"
+    )
     centre = np.array([0.0, (lo_y + hi_y) / 2, height + 0.01, 1.0])
     return (pose @ centre)[:3]
 
@@ -112,15 +140,26 @@ def _guard_rail(layout: RoadLayout, t: float, facing: int, rails: PartsBuilder) 
         rails.add(_to_world(box((-0.05, -0.05, 0.0), (0.05, 0.05, 0.75)), pose), "metal_pole")
 
 
-def _sign(layout: RoadLayout, rng: np.random.Generator, s: float, t: float,
-          poles: PartsBuilder, plates: PartsBuilder) -> None:
+def _sign(
+    layout: RoadLayout,
+    rng: np.random.Generator,
+    s: float,
+    t: float,
+    poles: PartsBuilder,
+    plates: PartsBuilder,
+) -> None:
     pose = layout.pose(s, t, 0.0, yaw_offset_rad=np.pi)  # faces oncoming ego traffic
     height = float(rng.uniform(2.2, 2.8))
     poles.add(_to_world(cylinder(0.04, height, 6, (0.0, 0.0, height / 2)), pose), "metal_pole")
     colour = ((0.7, 0.05, 0.05), (0.05, 0.15, 0.55), (0.8, 0.65, 0.05))[int(rng.integers(3))]
     size = float(rng.uniform(0.6, 0.9))
-    plates.add(_to_world(box((-0.06, -size / 2, height - 0.1), (-0.03, size / 2, height - 0.1 + size)),
-                         pose), "reflective_white", colour)
+    plates.add(
+        _to_world(
+            box((-0.06, -size / 2, height - 0.1), (-0.03, size / 2, height - 0.1 + size)), pose
+        ),
+        "reflective_white",
+        colour,
+    )
 
 
 def build_scenery(layout: RoadLayout, rng: np.random.Generator) -> Scenery:
@@ -128,7 +167,12 @@ def build_scenery(layout: RoadLayout, rng: np.random.Generator) -> Scenery:
     rural roads trees and signs; highways guard rails, lamps and distant trees."""
     buildings = _buildings(layout, rng) if layout.type == "urban" else PartsBuilder()
     trunks, crowns = PartsBuilder(), PartsBuilder()
-    poles, lamp_heads, plates, rails = PartsBuilder(), PartsBuilder(), PartsBuilder(), PartsBuilder()
+    poles, lamp_heads, plates, rails = (
+        PartsBuilder(),
+        PartsBuilder(),
+        PartsBuilder(),
+        PartsBuilder(),
+    )
     obstacles: list[Footprint] = []
     heads: list[np.ndarray] = []
 
@@ -139,8 +183,9 @@ def build_scenery(layout: RoadLayout, rng: np.random.Generator) -> Scenery:
 
     lamp_spacing = {"urban": 30.0, "highway": 45.0}.get(layout.type)
     if lamp_spacing is not None:
-        for index, s in enumerate(np.arange(layout.s_start_m + float(rng.uniform(0, 10)),
-                                            layout.s_end_m, lamp_spacing)):
+        for index, s in enumerate(
+            np.arange(layout.s_start_m + float(rng.uniform(0, 10)), layout.s_end_m, lamp_spacing)
+        ):
             side = -1 if index % 2 == 0 or layout.type == "highway" else 1
             if layout.sidewalks:
                 t = layout.sidewalk_span_t(side)[0] + side * 0.4
@@ -178,18 +223,30 @@ def build_scenery(layout: RoadLayout, rng: np.random.Generator) -> Scenery:
     n_signs = int(rng.integers(1, 4))
     for _ in range(n_signs):
         s = float(rng.uniform(10.0, min(90.0, layout.s_end_m)))
-        t = (layout.sidewalk_span_t(-1)[0] - 0.5) if layout.sidewalks else layout.roadside_t(-1) - 1.2
+        t = (
+            (layout.sidewalk_span_t(-1)[0] - 0.5)
+            if layout.sidewalks
+            else layout.roadside_t(-1) - 1.2
+        )
         _sign(layout, rng, s, t, poles, plates)
         x, y, _ = layout.road_pose(s, t)
         obstacles.append(Footprint(x, y, 0.0, 0.1, 0.5))
 
     objects = []
-    for name, semantic, builder in (("buildings", "building", buildings), ("tree_trunks", "vegetation", trunks),
-                                    ("tree_crowns", "vegetation", crowns), ("poles", "pole", poles),
-                                    ("lamp_heads", "pole", lamp_heads), ("signs", "traffic-sign", plates),
-                                    ("guard_rails", "fence", rails)):
+    for name, semantic, builder in (
+        ("buildings", "building", buildings),
+        ("tree_trunks", "vegetation", trunks),
+        ("tree_crowns", "vegetation", crowns),
+        ("poles", "pole", poles),
+        ("lamp_heads", "pole", lamp_heads),
+        ("signs", "traffic-sign", plates),
+        ("guard_rails", "fence", rails),
+    ):
         if builder.face_count():
-            objects.append(WorldObject(name=name, semantic=semantic, parts=builder.parts(),
-                                       pose_world=np.eye(4)))
+            objects.append(
+                WorldObject(
+                    name=name, semantic=semantic, parts=builder.parts(), pose_world=np.eye(4)
+                )
+            )
     lamps = np.array(heads, dtype=np.float64).reshape(-1, 3)
     return Scenery(objects=objects, obstacles=obstacles, lamp_heads_world=lamps)

@@ -24,8 +24,15 @@ PLACEMENTS = ("road", "sidewalk", "parked", "any")
 class _Slot:
     """A candidate spot: road coordinates, yaw relative to the road, and spacing rules."""
 
-    def __init__(self, s: float, t: float, yaw: float, moving: bool, gap_m: float = 0.0,
-                 margin_m: float = 0.3) -> None:
+    def __init__(
+        self,
+        s: float,
+        t: float,
+        yaw: float,
+        moving: bool,
+        gap_m: float = 0.0,
+        margin_m: float = 0.3,
+    ) -> None:
         self.s, self.t, self.yaw, self.moving = s, t, yaw, moving
         self.gap_m, self.margin_m = gap_m, margin_m
 
@@ -81,12 +88,14 @@ def _cyclist_on_road(ctx: BuildContext, model: ActorModel, rng: np.random.Genera
         return _Slot(float(rng.uniform(NEAR_S_M + 5, FAR_S_M)), t, np.pi, moving=True, gap_m=1.0)
     t = -layout.lanes_width_m / 2 + 0.4 + half_w + float(rng.uniform(0.0, 0.4))
     near = 8.0 if layout.ego_lane == 0 else NEAR_S_M
-    return _Slot(float(rng.uniform(near, FAR_S_M)), t, float(rng.normal(0.0, 0.03)), moving=True,
-                 gap_m=1.0)
+    return _Slot(
+        float(rng.uniform(near, FAR_S_M)), t, float(rng.normal(0.0, 0.03)), moving=True, gap_m=1.0
+    )
 
 
-def _animal_slot(ctx: BuildContext, model: ActorModel, rng: np.random.Generator,
-                 on_road: bool) -> _Slot:
+def _animal_slot(
+    ctx: BuildContext, model: ActorModel, rng: np.random.Generator, on_road: bool
+) -> _Slot:
     layout = ctx.layout
     if on_road:
         t = float(rng.uniform(layout.asphalt_right_t_m + 0.5, layout.asphalt_left_t_m - 0.5))
@@ -96,8 +105,13 @@ def _animal_slot(ctx: BuildContext, model: ActorModel, rng: np.random.Generator,
     return _Slot(float(rng.uniform(10.0, 70.0)), t, float(rng.uniform(-np.pi, np.pi)), moving=False)
 
 
-def _slot_for(ctx: BuildContext, group: ActorGroupSpec, model: ActorModel, parked: bool,
-              rng: np.random.Generator) -> _Slot:
+def _slot_for(
+    ctx: BuildContext,
+    group: ActorGroupSpec,
+    model: ActorModel,
+    parked: bool,
+    rng: np.random.Generator,
+) -> _Slot:
     cls, placement = group.cls, group.placement
     if cls in VEHICLES:
         return _parked_vehicle(ctx, model, rng) if parked else _moving_vehicle(ctx, model, rng)
@@ -105,10 +119,18 @@ def _slot_for(ctx: BuildContext, group: ActorGroupSpec, model: ActorModel, parke
         on_road = placement == "road" or (placement == "any" and rng.random() < 0.2)
         return _crossing(ctx, model, rng) if on_road else _on_sidewalk(ctx, model, rng)
     if cls == "cyclist":
-        return _on_sidewalk(ctx, model, rng) if placement == "sidewalk" else _cyclist_on_road(ctx, model, rng)
+        return (
+            _on_sidewalk(ctx, model, rng)
+            if placement == "sidewalk"
+            else _cyclist_on_road(ctx, model, rng)
+        )
     if cls == "animal":
-        return _animal_slot(ctx, model, rng, on_road=placement == "road" or
-                            (placement == "any" and rng.random() < 0.3))
+        return _animal_slot(
+            ctx,
+            model,
+            rng,
+            on_road=placement == "road" or (placement == "any" and rng.random() < 0.3),
+        )
     return _animal_slot(ctx, model, rng, on_road=True)  # debris lies on the road
 
 
@@ -119,8 +141,11 @@ def populate_group(ctx: BuildContext, group: ActorGroupSpec, rng: np.random.Gene
     if group.placement not in PLACEMENTS:
         raise WorldSpecError(f"actor placement {group.placement!r} is not one of {PLACEMENTS}")
     parkable = group.cls in PARKABLE
-    n_parked = group.count if (parkable and group.placement == "parked") else (
-        round(group.count * group.parked_fraction) if parkable else 0)
+    n_parked = (
+        group.count
+        if (parkable and group.placement == "parked")
+        else (round(group.count * group.parked_fraction) if parkable else 0)
+    )
     skipped = 0
     for index in range(group.count):
         parked = index < n_parked

@@ -43,7 +43,7 @@ MATERIALS: dict[str, Material] = {
         (0.05, 0.07, 0.09),
         lidar_reflectivity=0.05,
         specular=0.6,
-        emissive_rgb=(1.2, 1.0, 0.6),
+        emissive_rgb=(0.05, 0.04, 0.025),  # lit rooms behind glass: dim next to lamps
         glass=True,
     ),
     "foliage": Material((0.07, 0.18, 0.05), lidar_reflectivity=0.30),
