@@ -2,12 +2,15 @@
 
     python benchmarks/bench_lidar.py              # speed: clear / fog scans, fog on a real scan
     python benchmarks/bench_lidar.py --realism    # synthetic vs real KITTI scans
+    python benchmarks/bench_lidar.py --realism --scenes 10   # more build_world scenes
 
 Speed: a full 64 x 2048 labelled HDL-64 scan of an urban street with and without fog
 (median ms per scan over ``--repeat`` runs), and the fog model alone on a real ~120k point
 KITTI scan. Realism: points per scan, the histogram of point elevations in 1 degree bins
 (Jensen-Shannon distance to each real scan) and the intensity mean / spread, against
-``shared/data/kitti/training/velodyne/00000{0,1}.bin``. Prints markdown.
+``shared/data/kitti/training/velodyne/00000{0,1}.bin``, for a hand-built street and for
+the first ``--scenes`` scenes of ``scenarios/clear_day_urban.yaml`` as ``build_world``
+makes them (each scene, then their mean and spread). Prints markdown.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from scenegen.sensors.rig import T_world_from_lidar  # noqa: E402
 from scenegen.world.types import MeshPart, World, WorldObject  # noqa: E402
 
 KITTI_VELODYNE = REPO.parent / "shared" / "data" / "kitti" / "training" / "velodyne"
+URBAN_SCENARIO = REPO / "scenarios" / "clear_day_urban.yaml"
 REAL_SCANS = ("000000.bin", "000001.bin")
 ELEVATION_BINS_DEG = np.arange(-27.0, 6.0, 1.0)
 
@@ -161,22 +165,17 @@ def urban_world(seed: int = 0) -> World:
     return World(objects=objects)
 
 
-def built_world() -> World | None:
-    """The project's own world builder on a default urban scene, when it exists."""
-    try:
-        from scenegen.world.build import build_world
+def scenario_worlds(scenario_path: Path, frames: int) -> dict[str, World]:
+    """Worlds of the first ``frames`` scenes of a scenario file, built by ``build_world``."""
+    from scenegen.scenario import load_scenario, sample_scene
+    from scenegen.world.build import build_world
 
-        from scenegen.scenario.spec import ActorGroupSpec, SceneSpec
-    except ImportError:
-        return None
-    spec = SceneSpec(
-        scenario_name="bench_lidar",
-        frame_index=0,
-        seed=0,
-        lidar=LidarSpec(),
-        actors=(ActorGroupSpec("car", 10, parked_fraction=0.5),),
-    )
-    return build_world(spec)
+    scenario = load_scenario(scenario_path)
+    worlds = {}
+    for index in range(frames):
+        spec = sample_scene(scenario, index, scenario.default_seed, frames)
+        worlds[f"{scenario_path.stem} #{index}"] = build_world(spec)
+    return worlds
 
 
 # ------------------------------------------------------------------------------ metrics
@@ -230,23 +229,48 @@ def uniform_pattern(lidar: LidarSpec) -> LidarSpec:
     return replace(lidar, vertical_angles_deg=tuple(np.linspace(2.0, -24.9, 64)))
 
 
-def realism(worlds: dict[str, World], seed: int = 0) -> tuple[list[ScanStats], list[str]]:
+def load_real_scans() -> tuple[list[np.ndarray], list[str]]:
+    """The real KITTI scans present on disk and their names."""
+    paths = [KITTI_VELODYNE / name for name in REAL_SCANS if (KITTI_VELODYNE / name).exists()]
+    return [load_kitti_scan(p) for p in paths], [p.stem for p in paths]
+
+
+def realism(
+    worlds: dict[str, World], seed: int = 0, *, with_uniform: bool = True
+) -> tuple[list[ScanStats], list[str]]:
     """Stats of real scans (each against the others) and of synthetic scans of ``worlds``."""
-    real_paths = [KITTI_VELODYNE / name for name in REAL_SCANS if (KITTI_VELODYNE / name).exists()]
-    real = [load_kitti_scan(p) for p in real_paths]
-    rows = [scan_stats(f"real {p.stem}", r, real) for p, r in zip(real_paths, real, strict=True)]
+    real, names = load_real_scans()
+    rows = [scan_stats(f"real {n}", r, real) for n, r in zip(names, real, strict=True)]
     lidar = LidarSpec()
     pose = T_world_from_lidar(CameraSpec(), lidar)
     for world_name, world in worlds.items():
         scanner = LidarScanner(world)
         scan = scanner.scan(lidar, pose, np.random.default_rng(seed))
         rows.append(scan_stats(f"synthetic hdl64, {world_name}", scan.points_lidar, real))
-        uniform = scanner.scan(uniform_pattern(lidar), pose, np.random.default_rng(seed))
-        rows.append(scan_stats(f"uniform 64-beam, {world_name}", uniform.points_lidar, real))
-    return rows, [p.stem for p in real_paths]
+        if with_uniform:
+            uniform = scanner.scan(uniform_pattern(lidar), pose, np.random.default_rng(seed))
+            rows.append(scan_stats(f"uniform 64-beam, {world_name}", uniform.points_lidar, real))
+    return rows, names
 
 
-def realism_markdown(rows: list[ScanStats], real_names: list[str]) -> str:
+def summary_row(name: str, rows: list[ScanStats]) -> str:
+    """One markdown row: mean +- standard deviation of ``rows``' statistics."""
+
+    def ms(values: list[float], fmt: str) -> str:
+        return f"{np.mean(values):{fmt}} ± {np.std(values):{fmt}}"
+
+    n_real = len(rows[0].js_to_real)
+    js = " | ".join(ms([r.js_to_real[k] for r in rows], ".3f") for k in range(n_real))
+    return (
+        f"| **{name}** (mean ± std of {len(rows)}) | {ms([r.points for r in rows], '.0f')} | "
+        f"{js} | {ms([r.intensity_mean for r in rows], '.3f')} | "
+        f"{ms([r.intensity_std for r in rows], '.3f')} |"
+    )
+
+
+def realism_markdown(
+    rows: list[ScanStats], real_names: list[str], summaries: list[str] = ()
+) -> str:
     head = "| scan | points | " + " | ".join(f"JS elevation vs {n}" for n in real_names)
     lines = [
         head + " | intensity mean | intensity std |",
@@ -257,6 +281,7 @@ def realism_markdown(rows: list[ScanStats], real_names: list[str]) -> str:
         lines.append(
             f"| {r.name} | {r.points} | {js} | {r.intensity_mean:.3f} | {r.intensity_std:.3f} |"
         )
+    lines.extend(summaries)
     return "\n".join(lines)
 
 
@@ -318,15 +343,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realism", action="store_true", help="compare with real KITTI scans")
     parser.add_argument("--repeat", type=int, default=20, help="runs per timing")
+    parser.add_argument("--scenes", type=int, default=6, help="build_world scenes for --realism")
     parser.add_argument("--threads", type=int, default=0, help="open3d threads (0 = all)")
     args = parser.parse_args()
     if args.realism:
-        worlds = {"hand-built street": urban_world()}
-        built = built_world()
-        if built is not None:
-            worlds["build_world"] = built
-        rows, names = realism(worlds)
-        print(realism_markdown(rows, names))
+        rows, names = realism({"hand-built street": urban_world()})
+        built_rows, _ = realism(scenario_worlds(URBAN_SCENARIO, args.scenes), with_uniform=False)
+        built = [r for r in built_rows if not r.name.startswith("real")]
+        print(
+            realism_markdown(
+                rows + built, names, [summary_row(f"build_world, {URBAN_SCENARIO.name}", built)]
+            )
+        )
     else:
         print(speed_markdown(args.repeat, args.threads))
 

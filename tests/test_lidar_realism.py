@@ -46,3 +46,21 @@ def test_synthetic_street_scan_looks_like_real_kitti():
     real_mean = np.mean([r.intensity_mean for r in real])
     assert abs(synthetic.intensity_mean - real_mean) < 0.05
     assert 0.5 < synthetic.intensity_std / np.mean([r.intensity_std for r in real]) < 1.5
+
+
+def test_build_world_urban_scans_look_like_real_kitti():
+    """The scenes the product renders, not only a hand-built street: the urban scenario's
+    worlds must surround the sensor (street behind the car, facades not hidden by glass)."""
+    bench = _bench()
+    worlds = bench.scenario_worlds(bench.URBAN_SCENARIO, 3)
+    rows, _ = bench.realism(worlds, with_uniform=False)
+    real = [r for r in rows if r.name.startswith("real")]
+    synthetic = [r for r in rows if r.name.startswith("synthetic")]
+    assert len(synthetic) == 3
+    real_points = np.mean([r.points for r in real])
+    for row in synthetic:
+        assert abs(row.points - real_points) < 0.3 * real_points, row
+        assert max(row.js_to_real) <= 0.18, row
+    assert np.mean([max(r.js_to_real) for r in synthetic]) <= 0.15
+    real_mean = np.mean([r.intensity_mean for r in real])
+    assert abs(np.mean([r.intensity_mean for r in synthetic]) - real_mean) < 0.05

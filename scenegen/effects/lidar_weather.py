@@ -32,6 +32,7 @@ Weather returns get class id 0 and instance id 0 and are told apart by ``clutter
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -121,11 +122,15 @@ def _lookup_uniform(x: np.ndarray, start: float, step: float, table: np.ndarray)
     ``np.interp`` bisects for every value; on a uniform grid the index is arithmetic.
     """
     last = len(table) - 1
-    f = np.clip((x - np.float32(start)) * np.float32(1.0 / step), 0.0, last).astype(np.float32)
-    i = np.minimum(f.astype(np.int32), last - 1)
-    w = f - i
+    f = (np.asarray(x, np.float32) - np.float32(start)) * np.float32(1.0 / step)
+    np.clip(f, 0.0, last, out=f)
+    i = f.astype(np.int32)
+    np.minimum(i, last - 1, out=i)
+    f -= i.astype(np.float32)  # the weight; exact in float32
     t = table.astype(np.float32, copy=False)
-    return t[i] + w * (t[i + 1] - t[i])
+    out = t.take(i)
+    out += f * np.diff(t).take(i)
+    return out
 
 
 # --------------------------------------------------------------------------- coefficients
@@ -256,6 +261,15 @@ def fog_response(visibility_m: float, optics: FogOptics | None = None) -> FogRes
     )
 
 
+@lru_cache(maxsize=16)
+def _shared_fog_response(visibility_m: float, optics: FogOptics | None) -> FogResponse:
+    """:func:`fog_response`, computed once per visibility (read-only arrays)."""
+    response = fog_response(visibility_m, optics)
+    for table in vars(response).values():
+        table.setflags(write=False)
+    return response
+
+
 # ------------------------------------------------------------------- particles (rain/snow)
 
 
@@ -354,6 +368,7 @@ class WeatheredPoints:
       -1 for weather returns (use it to carry any other per-point array).
     * ``clutter_kind``: uint8 ``(N,)`` one of HARD_RETURN, FOG_RETURN, RAIN_RETURN,
       SNOW_RETURN, SPRAY_RETURN.
+    * ``range_m``: float32 ``(N,)`` distance of each point from the sensor origin, m.
     """
 
     points_lidar: np.ndarray
@@ -362,6 +377,7 @@ class WeatheredPoints:
     instance_ids: np.ndarray
     source_index: np.ndarray
     clutter_kind: np.ndarray
+    range_m: np.ndarray
 
 
 class WeatherLike(Protocol):
@@ -499,6 +515,7 @@ def apply_lidar_weather(
             inst_in,
             np.arange(n, dtype=np.int64),
             np.zeros(n, np.uint8),
+            np.sqrt(np.einsum("ij,ij->i", pts[:, :3], pts[:, :3])).astype(np.float32),
         )
     rad = radiometry or LidarRadiometry()
     fog_visibility_m = float(weather.fog_visibility_m)
@@ -562,16 +579,16 @@ def apply_lidar_weather(
 
     # 4a. fog soft target
     if np.isfinite(fog_visibility_m):
-        response = fog_response(fog_visibility_m, fog_optics)
+        response = _shared_fog_response(fog_visibility_m, fog_optics)
         grid = response.hard_range_m
         fog_power = _lookup_uniform(limit, 0.0, float(grid[1] - grid[0]), response.peak_power)
         fog_range = _lookup_uniform(
             rng.random(n_beams, dtype=np.float32), 0.0, 1.0 / 256, response.range_quantiles_m
         )
-        fog_range = np.minimum(fog_range, np.maximum(limit - 0.1, 0.05))
+        np.minimum(fog_range, np.maximum(limit - np.float32(0.1), np.float32(0.05)), out=fog_range)
         stronger = fog_power > best_power
-        best_power = np.where(stronger, fog_power, best_power)
-        best_range = np.where(stronger, fog_range, best_range)
+        np.copyto(best_power, fog_power, where=stronger)
+        np.copyto(best_range, fog_range, where=stronger)
         best_kind[stronger] = FOG_RETURN
 
     # 4b. rain drops and snow flakes
@@ -585,8 +602,8 @@ def apply_lidar_weather(
         has, p_range, p_power = _sample_particle_returns(clutter, rad, limit, rng)
         p_power *= np.exp(np.float32(-2.0 * alpha) * p_range)
         stronger = has & (p_power > best_power)
-        best_power = np.where(stronger, p_power, best_power)
-        best_range = np.where(stronger, p_range, best_range)
+        np.copyto(best_power, p_power, where=stronger)
+        np.copyto(best_range, p_range, where=stronger)
         best_kind[stronger] = kind
 
     # Detection of each beam's strongest echo: hard echoes were detected in clear air
@@ -598,51 +615,69 @@ def apply_lidar_weather(
     keep_prob[n:][is_hard[n:]] = 0.0  # a missed beam has no hard echo
     detected = (u < keep_prob) & ((best_kind == HARD_RETURN) | (best_range >= min_range_m))
 
-    # 5. rain range noise on hard returns
+    # 5. rain range noise on hard returns. Outputs are written column by column into one
+    # array: 2-D fancy indexing and strided broadcasts cost several times more.
     hard_keep = np.flatnonzero(detected[:n] & is_hard[:n])
-    out_xyz = xyz[hard_keep]
-    out_range = range_m[hard_keep]
+    weather_beams = np.flatnonzero(detected & ~is_hard)
+    out_range = range_m.take(hard_keep)
+    measured = out_range
     if rain_rate_mm_h > 0 and len(hard_keep):
         sigma = rain_range_noise_m(out_range, rain_rate_mm_h)
         noisy = out_range + sigma * rng.standard_normal(len(hard_keep), dtype=np.float32)
-        out_xyz = out_xyz * (np.maximum(noisy, 0.01) / np.maximum(out_range, 1e-6))[:, None]
-    out_intensity = rad.intensity_from_power(hard_power[hard_keep], out_range)
-
-    weather = np.flatnonzero(detected & ~is_hard)
-    dirs = np.concatenate([xyz / np.maximum(range_m, 1e-6)[:, None], missed_dirs])[weather]
-    w_range = best_range[weather]
-    w_xyz = dirs * w_range[:, None]
-    w_intensity = rad.intensity_from_power(best_power[weather], w_range)
-    w_ring = np.concatenate([ring_in, missed_ring_arr])[weather]
-
+        measured = np.maximum(noisy, np.float32(0.01))
     spray_keep = rng.random(len(spray_xyz), dtype=np.float32) < rad.detection_probability(
         spray_power * np.exp(np.float32(-2.0 * alpha) * spray_range)
     )
     spray_keep &= spray_range >= min_range_m
-    s_xyz = spray_xyz[spray_keep]
-    s_intensity = rad.intensity_from_power(spray_power[spray_keep], spray_range[spray_keep])
+    n_h, n_w, n_s = len(hard_keep), len(weather_beams), int(np.count_nonzero(spray_keep))
+    points_out = np.empty((n_h + n_w + n_s, 4), np.float32)
+    range_out = np.empty(n_h + n_w + n_s, np.float32)
 
-    n_w, n_s = len(weather), len(s_xyz)
-    points_out = np.concatenate(
-        [
-            np.column_stack([out_xyz, out_intensity]),
-            np.column_stack([w_xyz, w_intensity]),
-            np.column_stack([s_xyz, s_intensity]),
-        ]
-    ).astype(np.float32)
+    for axis in range(3):
+        np.take(pts[:, axis], hard_keep, out=points_out[:n_h, axis])
+    if measured is not out_range:
+        scale = measured / np.maximum(out_range, np.float32(1e-6))
+        for axis in range(3):
+            points_out[:n_h, axis] *= scale
+    range_out[:n_h] = measured
+    points_out[:n_h, 3] = rad.intensity_from_power(hard_power.take(hard_keep), out_range)
+
+    # Weather echoes along their beam: a hard point's direction or a missed beam's.
+    split = int(np.searchsorted(weather_beams, n))
+    from_points, from_missed = weather_beams[:split], weather_beams[split:] - n
+    w_range = best_range.take(weather_beams)
+    w_rows = slice(n_h, n_h + n_w)
+    norm = np.maximum(range_m.take(from_points), np.float32(1e-6))
+    for axis in range(3):
+        dirs = np.concatenate(
+            [pts[:, axis].take(from_points) / norm, missed_dirs[:, axis].take(from_missed)]
+        )
+        np.multiply(dirs, w_range, out=points_out[w_rows, axis])
+    points_out[w_rows, 3] = rad.intensity_from_power(best_power.take(weather_beams), w_range)
+    range_out[w_rows] = w_range
+    w_ring = np.concatenate([ring_in.take(from_points), missed_ring_arr.take(from_missed)])
+
+    s_rows = slice(n_h + n_w, None)
+    points_out[s_rows, :3] = spray_xyz[spray_keep]
+    points_out[s_rows, 3] = rad.intensity_from_power(
+        spray_power[spray_keep], spray_range[spray_keep]
+    )
+    range_out[s_rows] = spray_range[spray_keep]
+
     return WeatheredPoints(
         points_lidar=points_out,
-        ring=np.concatenate([ring_in[hard_keep], w_ring, np.full(n_s, -1, np.int32)]),
-        class_ids=np.concatenate([class_in[hard_keep], np.zeros(n_w + n_s, np.int32)]),
-        instance_ids=np.concatenate([inst_in[hard_keep], np.zeros(n_w + n_s, np.int32)]),
+        ring=np.concatenate([ring_in.take(hard_keep), w_ring, np.full(n_s, -1, np.int32)]),
+        class_ids=np.concatenate([class_in.take(hard_keep), np.zeros(n_w + n_s, np.int32)]),
+        instance_ids=np.concatenate([inst_in.take(hard_keep), np.zeros(n_w + n_s, np.int32)]),
         source_index=np.concatenate([hard_keep.astype(np.int64), np.full(n_w + n_s, -1, np.int64)]),
         clutter_kind=np.concatenate(
             [
-                np.zeros(len(hard_keep), np.uint8),
-                best_kind[weather],
+                np.zeros(n_h, np.uint8),
+                best_kind.take(weather_beams),
                 np.full(n_s, SPRAY_RETURN, np.uint8),
             ]
         ),
+        range_m=range_out,
     )
 
 

@@ -178,6 +178,19 @@ class LidarScan:
         return len(self.points_lidar)
 
 
+@dataclass(frozen=True)
+class _SweepRays:
+    """One sensor pose's rays, cached between sweeps (float32 unless noted)."""
+
+    key: tuple
+    rays: o3d.core.Tensor  # (N, 6) world-frame origins and unit directions
+    dirs_lidar: np.ndarray  # (N, 3) unit directions, lidar frame
+    dirs_lidar_axes: tuple[np.ndarray, np.ndarray, np.ndarray]  # its (N,) columns
+    dirs_world: np.ndarray  # (N, 3) unit directions, world frame
+    ring: np.ndarray  # int32 (N,)
+    beam_height_m: np.ndarray  # (B,) origin height of each ring above the sensor
+
+
 class LidarScanner:
     """All of a world's triangles in one ray-casting scene, with per-geometry labels.
 
@@ -201,32 +214,32 @@ class LidarScanner:
         self._semantic = rc.semantic
         self._reflectivity = rc.reflectivity
         self._returns = rc.returns
-        self._rays_key: tuple | None = None
-        self._rays: tuple | None = None
+        self._rays: _SweepRays | None = None
 
-    def _rays_for(self, lidar: LidarSpec, T_world_from_lidar: np.ndarray):
+    def _rays_for(self, lidar: LidarSpec, T_world_from_lidar: np.ndarray) -> _SweepRays:
         angles = resolve_vertical_angles_deg(lidar)
         offsets = resolve_beam_height_offsets_m(lidar)
         T = np.asarray(T_world_from_lidar, np.float64)
         if T.shape != (4, 4):
             raise ValueError(f"T_world_from_lidar must be a 4x4 transform, got shape {T.shape}")
-        key = (angles.tobytes(), lidar.azimuth_steps, T.tobytes())
-        if key != self._rays_key:
+        key = (angles.tobytes(), offsets.tobytes(), lidar.azimuth_steps, T.tobytes())
+        if self._rays is None or key != self._rays.key:
             dirs_lidar, ring = beam_directions_lidar(angles, lidar.azimuth_steps)
             dirs_world = (dirs_lidar @ T[:3, :3].T.astype(np.float32)).astype(np.float32)
             origins_lidar = np.zeros_like(dirs_lidar)
             origins_lidar[:, 2] = offsets[ring]
             origins_world = (origins_lidar @ T[:3, :3].T + T[:3, 3]).astype(np.float32)
             rays = np.ascontiguousarray(np.concatenate([origins_world, dirs_world], axis=1))
-            # Per-axis contiguous columns: gathering 1-D arrays is several times faster.
-            self._rays = (
-                o3d.core.Tensor(rays),
-                tuple(np.ascontiguousarray(dirs_lidar[:, k]) for k in range(3)),
-                dirs_world,
-                ring,
-                tuple(np.ascontiguousarray(origins_lidar[:, k]) for k in range(3)),
+            self._rays = _SweepRays(
+                key=key,
+                rays=o3d.core.Tensor(rays),
+                dirs_lidar=np.ascontiguousarray(dirs_lidar),
+                # Per-axis contiguous columns: gathering 1-D arrays is several times faster.
+                dirs_lidar_axes=tuple(np.ascontiguousarray(dirs_lidar[:, k]) for k in range(3)),
+                dirs_world=np.ascontiguousarray(dirs_world),
+                ring=ring,
+                beam_height_m=offsets.astype(np.float32),
             )
-            self._rays_key = key
         return self._rays
 
     def scan(
@@ -248,51 +261,57 @@ class LidarScanner:
             )
         if lidar.range_noise_m < 0:
             raise ValueError(f"lidar.range_noise_m must be >= 0, got {lidar.range_noise_m}")
-        rays, dirs_lidar, dirs_world, ring_all, origins_lidar = self._rays_for(
-            lidar, T_world_from_lidar
-        )
-        hits = self._scene.cast_rays(rays, nthreads=self.n_threads)
+        sweep = self._rays_for(lidar, T_world_from_lidar)
+        hits = self._scene.cast_rays(sweep.rays, nthreads=self.n_threads)
         t_hit = hits["t_hit"].numpy()
-        normals = hits["primitive_normals"].numpy()
         # open3d's "no geometry" id (INVALID_ID) maps to the extra, non-returning last row.
         geometry = np.minimum(hits["geometry_ids"].numpy(), np.uint32(len(self._instance) - 1))
 
         candidate = np.flatnonzero(self._returns[geometry])
         g = geometry[candidate]
         range_m = t_hit[candidate]
-        cos_all = np.abs(np.einsum("ij,ij->i", normals, dirs_world))
-        cos_incidence = cos_all[candidate]
+        normals = hits["primitive_normals"].numpy()
+        cos_all = np.einsum("ij,ij->i", normals, sweep.dirs_world)
+        cos_incidence = np.abs(cos_all.take(candidate))
         power = self.radiometry.received_power(self._reflectivity[g], cos_incidence, range_m)
         power *= self.radiometry.fading(rng.random(len(candidate), dtype=np.float32))
         detected = power >= np.float32(self.radiometry.detection_power)
-        detected &= (range_m >= lidar.min_range_m) & (range_m <= lidar.max_range_m)
-        keep = candidate[detected]
-        g = g[detected]
-        range_m = range_m[detected]
-        cos_incidence = cos_incidence[detected]
+        detected &= range_m >= lidar.min_range_m
+        detected &= range_m <= lidar.max_range_m
+        keep_at = np.flatnonzero(detected)
+        keep = candidate[keep_at]
+        g = g[keep_at]
+        range_m = range_m[keep_at]
+        cos_incidence = cos_incidence[keep_at]
+        ring = sweep.ring[keep]
+        points = np.empty((len(keep), 4), np.float32)
         # Reported like the HDL-64's reflectance byte: two decimals.
-        intensity = np.round(self.radiometry.intensity_from_power(power[detected], range_m), 2)
+        intensity = self.radiometry.intensity_from_power(power[keep_at], range_m)
+        np.round(intensity, 2, out=points[:, 3])
         if lidar.range_noise_m > 0:
             noise = rng.standard_normal(len(keep), dtype=np.float32)
-            measured = np.maximum(range_m + np.float32(lidar.range_noise_m) * noise, 0.0)
+            noise *= np.float32(lidar.range_noise_m)
+            measured = np.maximum(range_m + noise, np.float32(0.0))
         else:
             measured = range_m
-        points = np.empty((len(keep), 4), np.float32)
+        # A beam leaves the head at its own height: origin (0, 0, beam_height_m[ring]).
+        # Column by column: 2-D fancy indexing and strided broadcasts are several times slower.
         for axis in range(3):
-            points[:, axis] = dirs_lidar[axis][keep] * measured + origins_lidar[axis][keep]
-        points[:, 3] = intensity
+            np.multiply(sweep.dirs_lidar_axes[axis].take(keep), measured, out=points[:, axis])
+        points[:, 2] += sweep.beam_height_m.take(ring)
 
         missed = np.ones(len(t_hit), bool)
         missed[keep] = False
+        missed = np.flatnonzero(missed)
         return LidarScan(
             points_lidar=points,
-            ring=ring_all[keep],
+            ring=ring,
             class_ids=self._semantic[g],
             instance_ids=self._instance[g],
-            range_m=measured.astype(np.float32, copy=False),
+            range_m=measured,
             cos_incidence=cos_incidence,
-            missed_dirs_lidar=np.column_stack([d[missed] for d in dirs_lidar]),
-            missed_ring=ring_all[missed],
+            missed_dirs_lidar=np.take(sweep.dirs_lidar, missed, axis=0),
+            missed_ring=sweep.ring[missed],
             missed_range_m=t_hit[missed],
         )
 
@@ -319,7 +338,11 @@ def apply_weather_to_scan(
     nothing let fog and particles add echoes there. Weather echoes get class and instance
     id 0, ``cos_incidence`` 1. ``vehicle_boxes_lidar``: see ``spray_points``.
     """
-    ground_ids = np.asarray([SEMANTIC_IDS[s] for s in GROUND_SEMANTICS], np.int32)
+    # A lookup table instead of np.isin: one gather per point.
+    is_ground = np.zeros(
+        max(max(SEMANTIC_IDS.values()), int(scan.class_ids.max(initial=0))) + 1, bool
+    )
+    is_ground[[SEMANTIC_IDS[s] for s in GROUND_SEMANTICS]] = True
     out = apply_lidar_weather(
         scan.points_lidar,
         weather,
@@ -327,7 +350,7 @@ def apply_weather_to_scan(
         ring=scan.ring,
         class_ids=scan.class_ids,
         instance_ids=scan.instance_ids,
-        ground_mask=np.isin(scan.class_ids, ground_ids),
+        ground_mask=is_ground.take(scan.class_ids),
         missed_dirs_lidar=scan.missed_dirs_lidar,
         missed_range_m=scan.missed_range_m,
         missed_ring=scan.missed_ring,
@@ -343,7 +366,7 @@ def apply_weather_to_scan(
         ring=out.ring,
         class_ids=out.class_ids,
         instance_ids=out.instance_ids,
-        range_m=np.linalg.norm(out.points_lidar[:, :3], axis=1).astype(np.float32),
+        range_m=out.range_m,
         cos_incidence=cos_incidence,
         missed_dirs_lidar=np.zeros((0, 3), np.float32),
         missed_ring=np.zeros(0, np.int32),

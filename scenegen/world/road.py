@@ -29,6 +29,9 @@ MARKING_Z_M = 0.01  # above the asphalt, so the marking wins the depth test
 VERGE_WIDTH_M = 40.0  # grass/terrain beyond the road, out to where the scene fades
 MAX_SEGMENT_TURN_RAD = 0.03  # ~1.7 degrees per segment looks smooth at 1242 px
 MAX_SEGMENT_LENGTH_M = 20.0
+# The road and its scenery continue this far behind the ego: the camera never looks there,
+# but a spinning LiDAR does (KITTI scans see the street behind the car).
+ROAD_BEHIND_EGO_M = 60.0
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,7 @@ def road_layout_from_spec(road: RoadSpec, rng: np.random.Generator) -> RoadLayou
         left_shoulder_m=left_shoulder,
         sidewalks=bool(road.sidewalks),
         sidewalk_width_m=sidewalk_width,
-        s_start_m=-10.0,
+        s_start_m=-ROAD_BEHIND_EGO_M,
         s_end_m=max(20.0, float(road.length_m) - 10.0),
     )
 

@@ -5,7 +5,7 @@ semantic class so a scene stays cheap to build, render and ray-cast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,6 +24,8 @@ BUILDING_COLOURS = (
     (0.55, 0.48, 0.38),
 )
 FLOOR_HEIGHT_M = 3.2
+# Scenery from here on (road s, metres) is what the camera sees; before it, only the LiDAR.
+SCENERY_VIEW_START_S_M = -10.0
 
 
 @dataclass
@@ -43,8 +45,15 @@ def _to_world(geometry: meshes.Geometry, pose: np.ndarray) -> meshes.Geometry:
     return meshes.transform(geometry, pose[:3, :3], pose[:3, 3])
 
 
-def _buildings(layout: RoadLayout, rng: np.random.Generator) -> PartsBuilder:
-    b = PartsBuilder()
+def _buildings(
+    layout: RoadLayout,
+    rng: np.random.Generator,
+    windows_rng: np.random.Generator,
+    b: PartsBuilder,
+    *,
+    end_inside: bool,
+) -> None:
+    """Rows of buildings along both sides; ``end_inside`` keeps them short of ``s_end_m``."""
     k = abs(layout.curvature_1_m)
     max_width = 22.0 if k < 1e-6 else float(np.clip(np.sqrt(1.6 / k), 6.0, 22.0))
     for side in (-1, 1):
@@ -53,6 +62,10 @@ def _buildings(layout: RoadLayout, rng: np.random.Generator) -> PartsBuilder:
         while s < layout.s_end_m:
             width = float(rng.uniform(8.0, 20.0)) if max_width > 8.0 else max_width
             width = min(width, max_width)
+            if end_inside and s + width > layout.s_end_m:
+                width = layout.s_end_m - s
+                if width < 4.0:
+                    break
             depth = float(rng.uniform(8.0, 14.0))
             floors = int(rng.integers(2, 8))
             height = floors * FLOOR_HEIGHT_M + float(rng.uniform(0.3, 1.2))
@@ -67,17 +80,34 @@ def _buildings(layout: RoadLayout, rng: np.random.Generator) -> PartsBuilder:
                 colour,
             )
             face_y = -side * depth / 2  # the facade that looks at the road
-            lo_y, hi_y = sorted((face_y, face_y - side * 0.04))
-            for floor in range(floors):
-                z0 = floor * FLOOR_HEIGHT_M + 0.9
-                b.add(
-                    _to_world(
-                        box((-width / 2 + 0.6, lo_y, z0), (width / 2 - 0.6, hi_y, z0 + 1.4)), pose
-                    ),
-                    "building_window",
-                )
+            panes = _window_grid(width, face_y, side, floors, windows_rng)
+            b.add(_to_world(panes, pose), "building_window")
             s += width + float(rng.uniform(0.0, 3.0))
-    return b
+
+
+def _window_grid(
+    width_m: float, face_y_m: float, side: int, floors: int, rng: np.random.Generator
+) -> meshes.Geometry:
+    """Separate window panes on a facade (building frame), a quarter of its area or so.
+
+    Panes stand 4 cm proud of the facade at ``face_y_m``, towards the road (``-side``).
+    Piers between them matter beyond looks: glass gives no LiDAR return, so continuous
+    window bands would hide a third of the facade from the beams that look level.
+    """
+    pane_w = float(rng.uniform(1.0, 1.5))
+    pitch = pane_w + float(rng.uniform(1.2, 2.0))
+    n_cols = max(1, int((width_m - 1.2) // pitch))
+    first = -n_cols * pitch / 2 + (pitch - pane_w) / 2
+    lo_y, hi_y = sorted((face_y_m, face_y_m - side * 0.04))
+    panes = [
+        box(
+            (first + c * pitch, lo_y, f * FLOOR_HEIGHT_M + 0.9),
+            (first + c * pitch + pane_w, hi_y, f * FLOOR_HEIGHT_M + 2.3),
+        )
+        for f in range(floors)
+        for c in range(n_cols)
+    ]
+    return meshes.merge(panes)
 
 
 def _tree(
@@ -162,19 +192,29 @@ def _sign(
     )
 
 
-def build_scenery(layout: RoadLayout, rng: np.random.Generator) -> Scenery:
-    """Scenery for the road type: urban streets get buildings, lamps and street trees;
-    rural roads trees and signs; highways guard rails, lamps and distant trees."""
-    buildings = _buildings(layout, rng) if layout.type == "urban" else PartsBuilder()
-    trunks, crowns = PartsBuilder(), PartsBuilder()
-    poles, lamp_heads, plates, rails = (
-        PartsBuilder(),
-        PartsBuilder(),
-        PartsBuilder(),
-        PartsBuilder(),
+def _populate(
+    layout: RoadLayout,
+    rng: np.random.Generator,
+    windows_rng: np.random.Generator,
+    parts: _Builders,
+    *,
+    in_view: bool,
+) -> None:
+    """Buildings, lamps and trees along ``layout``'s s range; signs when ``in_view``.
+
+    Out of view (behind the ego) buildings stop short of the stretch in view and rural
+    trees keep the density of the stretch in view.
+    """
+    if layout.type == "urban":
+        _buildings(layout, rng, windows_rng, parts.buildings, end_inside=not in_view)
+    trunks, crowns, poles, lamp_heads, plates = (
+        parts.trunks,
+        parts.crowns,
+        parts.poles,
+        parts.lamp_heads,
+        parts.plates,
     )
-    obstacles: list[Footprint] = []
-    heads: list[np.ndarray] = []
+    obstacles, heads = parts.obstacles, parts.heads
 
     def tree_at(s: float, t: float) -> None:
         x, y, _ = layout.road_pose(s, t)
@@ -206,6 +246,8 @@ def build_scenery(layout: RoadLayout, rng: np.random.Generator) -> Scenery:
                     tree_at(float(s) + float(rng.uniform(-2, 2)), outer - side * 0.7)
     else:
         near, count = (3.0, 22) if layout.type == "rural" else (6.0, 14)
+        if not in_view:  # the counts above are per road in view (~150 m)
+            count = round(count * (layout.s_end_m - layout.s_start_m) / 150.0)
         for side in (-1, 1):
             start = layout.roadside_t(side)
             for _ in range(count):
@@ -215,22 +257,55 @@ def build_scenery(layout: RoadLayout, rng: np.random.Generator) -> Scenery:
                     dist = min(dist, 0.6 / abs(layout.curvature_1_m) - abs(start))
                 tree_at(s, start + side * max(near, dist))
 
+    if in_view:
+        n_signs = int(rng.integers(1, 4))
+        for _ in range(n_signs):
+            s = float(rng.uniform(10.0, min(90.0, layout.s_end_m)))
+            t = (
+                (layout.sidewalk_span_t(-1)[0] - 0.5)
+                if layout.sidewalks
+                else layout.roadside_t(-1) - 1.2
+            )
+            _sign(layout, rng, s, t, poles, plates)
+            x, y, _ = layout.road_pose(s, t)
+            obstacles.append(Footprint(x, y, 0.0, 0.1, 0.5))
+
+
+@dataclass
+class _Builders:
+    buildings: PartsBuilder = field(default_factory=PartsBuilder)
+    trunks: PartsBuilder = field(default_factory=PartsBuilder)
+    crowns: PartsBuilder = field(default_factory=PartsBuilder)
+    poles: PartsBuilder = field(default_factory=PartsBuilder)
+    lamp_heads: PartsBuilder = field(default_factory=PartsBuilder)
+    plates: PartsBuilder = field(default_factory=PartsBuilder)
+    rails: PartsBuilder = field(default_factory=PartsBuilder)
+    obstacles: list[Footprint] = field(default_factory=list)
+    heads: list[np.ndarray] = field(default_factory=list)
+
+
+def build_scenery(layout: RoadLayout, rng: np.random.Generator) -> Scenery:
+    """Scenery for the road type: urban streets get buildings, lamps and street trees;
+    rural roads trees and signs; highways guard rails, lamps and distant trees.
+
+    The stretch the camera sees (from ``SCENERY_VIEW_START_S_M`` on) draws from ``rng``
+    first; the stretch behind the ego (for the LiDAR) and the window panes draw from
+    generators spawned off it, so neither moves anything in view.
+    """
+    windows_rng, behind_rng = rng.spawn(2)
+    parts = _Builders()
+    view_start = max(layout.s_start_m, min(SCENERY_VIEW_START_S_M, layout.s_end_m))
+    _populate(replace(layout, s_start_m=view_start), rng, windows_rng, parts, in_view=True)
+    if layout.s_start_m < view_start:
+        behind = replace(layout, s_end_m=view_start)
+        _populate(behind, behind_rng, windows_rng, parts, in_view=False)
     if layout.type == "highway":
         for side in (-1, 1):
             edge = layout.asphalt_left_t_m if side > 0 else layout.asphalt_right_t_m
-            _guard_rail(layout, edge + side * 0.6, facing=-side, rails=rails)
-
-    n_signs = int(rng.integers(1, 4))
-    for _ in range(n_signs):
-        s = float(rng.uniform(10.0, min(90.0, layout.s_end_m)))
-        t = (
-            (layout.sidewalk_span_t(-1)[0] - 0.5)
-            if layout.sidewalks
-            else layout.roadside_t(-1) - 1.2
-        )
-        _sign(layout, rng, s, t, poles, plates)
-        x, y, _ = layout.road_pose(s, t)
-        obstacles.append(Footprint(x, y, 0.0, 0.1, 0.5))
+            _guard_rail(layout, edge + side * 0.6, facing=-side, rails=parts.rails)
+    buildings, trunks, crowns = parts.buildings, parts.trunks, parts.crowns
+    poles, lamp_heads, plates, rails = parts.poles, parts.lamp_heads, parts.plates, parts.rails
+    obstacles, heads = parts.obstacles, parts.heads
 
     objects = []
     for name, semantic, builder in (
