@@ -175,6 +175,45 @@ def render(
     gl_backend: Annotated[
         str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
     ] = "auto",
+    pointcloud: Annotated[
+        str | None,
+        typer.Option(
+            "--pointcloud",
+            help="Also write each LiDAR scan as OUT/pointcloud/NNNNNN.ply or .pcd "
+            "(x, y, z, intensity, class_id, instance_id, ring): ply or pcd.",
+        ),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Where frames are rendered: process (worker processes on this machine) or "
+            "ray (actors on a Ray cluster; needs the ray extra). Same bytes either way.",
+        ),
+    ] = "process",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="With --engine ray: the cluster to use, auto (the cluster this machine belongs "
+            "to) or ray://HOST:10001 (Ray Client); unset starts a private local Ray instance.",
+        ),
+    ] = None,
+    ray_cpus_per_task: Annotated[
+        float,
+        typer.Option(
+            "--ray-cpus-per-task", min=0, help="With --engine ray: CPUs each Ray worker reserves."
+        ),
+    ] = 1.0,
+    ray_gpus_per_task: Annotated[
+        float,
+        typer.Option(
+            "--ray-gpus-per-task",
+            min=0,
+            help="With --engine ray: GPUs each Ray worker reserves; a fraction shares one GPU "
+            "(0.25: four workers per GPU), which then renders with EGL.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Render scenario files to a labelled dataset (KITTI, COCO, YOLO and a manifest)."""
     from scenegen.batch.runner import default_workers, plan_batch, render_batch
@@ -187,6 +226,10 @@ def render(
             f"--formats {formats!r}: unknown {', '.join(unknown) or 'empty list'}; expected kitti, coco, yolo",
             EXIT_INVALID_INPUT,
         )
+    if pointcloud is not None:
+        if pointcloud not in ("ply", "pcd"):
+            _fail(f"--pointcloud {pointcloud!r}: expected ply or pcd", EXIT_INVALID_INPUT)
+        format_list = (*format_list, pointcloud)
     shard_kn = _parse_shard(shard)
     try:
         plan = plan_batch(scenarios, frames, seed)
@@ -196,15 +239,37 @@ def render(
         raise typer.Exit(EXIT_INVALID_INPUT) from None
     if shard_kn is not None:
         plan = plan.shard(*shard_kn)
+    if engine not in ("process", "ray"):
+        _fail(f"--engine {engine!r}: expected process or ray", EXIT_INVALID_INPUT)
     n_workers = workers or default_workers()
-    try:
-        backend = configure_backend(gl_backend)
-    except ScenegenError as exc:
-        _fail(str(exc))
-    err.print(
-        f"rendering {len(plan.tasks)} frames with {n_workers} worker(s), GL: {backend.kind} ({backend.renderer})",
-        highlight=False,
-    )
+    ray_options = None
+    if engine == "ray" and address is not None:
+        # Workers run on other machines: each picks its own GL backend there.
+        where = f"Ray cluster {address}"
+        gl_text = f"{gl_backend}, chosen on each Ray worker's node"
+    else:
+        try:
+            backend = configure_backend(gl_backend)
+        except ScenegenError as exc:
+            _fail(str(exc))
+        where = "a local Ray instance" if engine == "ray" else f"{n_workers} worker(s)"
+        gl_text = f"{backend.kind} ({backend.renderer})"
+        gl_backend = backend.name
+    if engine == "ray":
+        from scenegen.batch.ray_engine import RayOptions
+
+        try:
+            ray_options = RayOptions(
+                address=address,
+                actors=workers,
+                cpus_per_task=ray_cpus_per_task,
+                gpus_per_task=ray_gpus_per_task,
+                gl_backend=gl_backend,
+                init_kwargs={"include_dashboard": False} if address is None else {},
+            )
+        except ScenegenError as exc:
+            _fail(str(exc), EXIT_INVALID_INPUT)
+    err.print(f"rendering {len(plan.tasks)} frames on {where}, GL: {gl_text}", highlight=False)
 
     progress = Progress(
         TextColumn("[bold]render"),
@@ -237,15 +302,15 @@ def render(
                 overwrite=overwrite,
                 force=force,
                 on_frame=advance,
+                engine=engine,
+                ray_options=ray_options,
             )
     except ScenegenError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted; completed frames are kept, continue with --resume", 130)
     except OSError as exc:
-        _fail(
-            f"{exc.filename or out_dir}: {exc.strerror or exc}; completed frames are kept, continue with --resume"
-        )
+        _fail(_write_error_message(exc, out_dir))
 
     table = Table(title=f"{out_dir}", show_header=True)
     table.add_column("class")
@@ -264,6 +329,26 @@ def render(
     )
     if preview:
         _write_preview(out_dir, out_dir / "preview.png", 24, 3)
+
+
+def _write_error_message(exc: OSError, out_dir: Path) -> str:
+    """One line for a failed write: the path, what went wrong in words, what to do."""
+    import errno
+
+    where = exc.filename or out_dir
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = "the disk is full (no space left on device)"
+        advice = "free space or move the folder to a bigger disk, then continue with --resume"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        reason = "permission denied, the output folder is not writable"
+        advice = "choose a writable --out or fix its permissions, then continue with --resume"
+    elif exc.errno == errno.EROFS:
+        reason = "the file system is read-only"
+        advice = "choose a writable --out, then continue with --resume"
+    else:
+        reason = exc.strerror or str(exc)
+        advice = "continue with --resume"
+    return f"{where}: {reason}; completed frames are kept; {advice}"
 
 
 def _write_preview(dataset: Path, output: Path, max_frames: int, columns: int) -> None:
@@ -381,6 +466,182 @@ def doctor(
     )
     if not working:
         raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command()
+def augment(
+    input_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="Input dataset: a KITTI folder (with training/ or image_2/), a COCO annotations "
+            "file or folder, or a YOLO folder. Opened read-only.",
+            show_default=False,
+        ),
+    ],
+    input_format: Annotated[
+        str, typer.Option("--format", "-f", help="Input (and output) format: kitti, coco or yolo.")
+    ] = "kitti",
+    corruptions: Annotated[
+        str,
+        typer.Option(
+            "--corruptions",
+            "-c",
+            help="Comma-separated corruptions (fog, rain, snow, night, sun_glare, wet_road, "
+            "sensor faults, ic_* ImageNet-C, lidar_*) or groups: all, weather, sensor, "
+            "imagenet-c, lidar.",
+        ),
+    ] = "weather",
+    severities: Annotated[
+        str, typer.Option("--severities", "-s", help="Severities 1-5, e.g. 1-5 or 1,3,5.")
+    ] = "1-5",
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder: OUT/<corruption>/<severity>/.")
+    ] = Path("out_augment"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw.")] = 0,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace augmented datasets already in --out.")
+    ] = False,
+    contact_sheet: Annotated[
+        Path | None,
+        typer.Option(
+            "--contact-sheet",
+            help="Also write a PNG of the first readable frame through every camera corruption "
+            "and severity.",
+        ),
+    ] = None,
+) -> None:
+    """Corrupt a real dataset with physical weather and sensor faults (KITTI-C style output)."""
+    from scenegen.augment.run import (
+        augment_dataset,
+        iter_input_frames,
+        parse_severities,
+        resolve_corruptions,
+    )
+    from scenegen.augment.run import (
+        contact_sheet as make_contact_sheet,
+    )
+
+    try:
+        names = resolve_corruptions(corruptions)
+        levels = parse_severities(severities)
+        frames = list(iter_input_frames(input_dir, input_format))
+    except ScenegenError as exc:
+        _fail(str(exc), EXIT_INVALID_INPUT)
+    progress = Progress(
+        TextColumn("[bold]augment"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[name]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+    )
+    try:
+        with progress:
+            bar = progress.add_task("augment", total=len(frames), name="")
+
+            def advance(source: str, _written: int) -> None:
+                progress.update(bar, advance=1, name=Path(source).name)
+
+            summary = augment_dataset(
+                input_dir, input_format, names, levels, out_dir, seed, advance, overwrite=overwrite
+            )
+        if contact_sheet is not None:
+            import cv2
+
+            from scenegen.frame import Frame
+
+            first = next((item for _, item in frames if isinstance(item, Frame)), None)
+            if first is not None:
+                sheet = make_contact_sheet(first, names, levels, seed)
+                contact_sheet.parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(contact_sheet), sheet[..., ::-1])
+                out.print(f"contact sheet: {contact_sheet}", highlight=False)
+    except ScenegenError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or out_dir}: {exc.strerror or exc}")
+
+    table = Table(title=f"{out_dir}", show_header=True)
+    table.add_column("corruption")
+    table.add_column("severities")
+    table.add_column("frames", justify="right")
+    for name in names:
+        table.add_row(name, ",".join(map(str, levels)), str(summary.frames_read))
+    out.print(table)
+    out.print(
+        f"{summary.frames_read} input frames, {summary.frames_written} frames written in "
+        f"{summary.seconds:.1f} s; {len(summary.failed)} input(s) failed",
+        highlight=False,
+    )
+    if summary.failed:
+        failed = Table(title="failed inputs (skipped)", show_header=True)
+        failed.add_column("file")
+        failed.add_column("reason")
+        for path, reason in summary.failed:
+            failed.add_row(path, reason)
+        err.print(failed)
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command()
+def bench(
+    config: Annotated[
+        Path, typer.Argument(help="Bench config (YAML): scenarios, corruptions, model, budget.")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Report folder (rendered data is cached here).")
+    ] = Path("reports/run1"),
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Train from scratch instead of resuming OUT/model."),
+    ] = False,
+    gl_backend: Annotated[
+        str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
+    ] = "auto",
+) -> None:
+    """Render, train a detector, measure it on every edge case and corruption; write a report."""
+    from scenegen.harness.bench import BenchConfigError, load_bench_config, run_bench
+    from scenegen.sensors.gl import configure_backend
+
+    try:
+        bench_config = load_bench_config(config)
+    except BenchConfigError as exc:
+        _fail(str(exc), EXIT_INVALID_INPUT)
+    try:
+        configure_backend(gl_backend)
+    except ScenegenError as exc:
+        _fail(str(exc))
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    bars: dict[str, object] = {}
+
+    def advance(p: object) -> None:
+        stage = p.stage  # type: ignore[attr-defined]
+        if stage not in bars:
+            bars[stage] = progress.add_task(stage, total=p.total, detail="")  # type: ignore[attr-defined]
+        progress.update(bars[stage], completed=p.done, total=p.total, detail=p.detail)  # type: ignore[attr-defined]
+
+    try:
+        with progress:
+            metrics = run_bench(bench_config, out_dir, on_progress=advance, resume=not fresh)
+    except ScenegenError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; rendered data and the last epoch's checkpoint are kept", 130)
+    r = metrics["robustness"]
+    out.print(
+        f"clean AP50 (P) {r['P']:.3f}, mPC {r['mPC']:.3f}, rPC {r['rPC']:.3f}; "
+        f"report: {out_dir / 'report.md'}",
+        highlight=False,
+    )
 
 
 def main() -> None:
