@@ -8,8 +8,9 @@ Measures, on the same sampled worlds (one process, one GL context each):
 * ``scenegen camera + weather``: the same scenario with its fog / rain / wet road on;
 * ``scenegen full frame``: camera + weather + 64x2000 LiDAR + labels + KITTI/COCO/YOLO writers.
 
-Usage:  python benchmarks/bench_render.py [--frames 30] [--scenario scenarios/x.yaml]
-Prints a markdown table (frames/s and ms per frame, median of per-frame times).
+Usage:  python benchmarks/bench_render.py [--frames 30] [--scenario scenarios/x.yaml] [--no-naive]
+Prints a markdown table (frames/s and ms per frame, median of per-frame times, wall clock
+and CPU time of this process - the CPU column is the steadier one on a shared machine).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from scenegen.sensors.gl import configure_backend
 REPO = Path(__file__).resolve().parents[1]
 
 
-def naive_renderer(world, calibration, renderer, pr):  # noqa: ANN001
+def naive_renderer(world, calibration, renderer, pr):
     """The peer: pyrender's own lit colour pass, then a segmentation pass."""
     import trimesh
 
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument(
         "--clear-scenario", type=Path, default=REPO / "scenarios" / "clear_day_urban.yaml"
     )
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive pyrender row")
     args = parser.parse_args()
     backend = configure_backend("auto")
 
@@ -86,15 +88,17 @@ def main() -> None:
     worlds = [build_world(s) for s in clear_specs]
     triangles = [sum(len(p.mesh.faces) for o in w.objects for p in o.parts) for w in worlds]
 
-    naive = pr.OffscreenRenderer(1242, 375)
-    times = []
-    for spec, world in zip(clear_specs, worlds, strict=True):
-        calib = calibration_from_spec(spec.camera, spec.lidar)
-        t = time.perf_counter()
-        naive_renderer(world, calib, naive, pr)
-        times.append(time.perf_counter() - t)
-    naive.delete()
-    rows.append(("naive pyrender (lit colour + seg pass), clear", times, None))
+    if not args.no_naive:
+        naive = pr.OffscreenRenderer(1242, 375)
+        times, cpu = [], []
+        for spec, world in zip(clear_specs, worlds, strict=True):
+            calib = calibration_from_spec(spec.camera, spec.lidar)
+            t, c = time.perf_counter(), time.process_time()
+            naive_renderer(world, calib, naive, pr)
+            times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        naive.delete()
+        rows.append(("naive pyrender (lit colour + seg pass), clear", times, cpu))
 
     stage_totals: dict[str, list[float]] = {}
     with FrameRenderer(lidar=False) as renderer:
@@ -102,28 +106,30 @@ def main() -> None:
             ("scenegen camera, clear", clear_specs),
             ("scenegen camera + weather", weather_specs),
         ):
-            times = []
+            times, cpu = [], []
             for spec in specs:
                 st = StageTimes()
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 renderer.render(spec, st)
                 times.append(time.perf_counter() - t)
-            rows.append((label, times, None))
+                cpu.append(time.process_time() - c)
+            rows.append((label, times, cpu))
     with tempfile.TemporaryDirectory() as tmp, FrameRenderer(lidar=True) as renderer:
         writer = DatasetWriter(Path(tmp), ("kitti", "coco", "yolo"))
-        times = []
+        times, cpu = [], []
         for i, spec in enumerate(weather_specs):
             st = StageTimes()
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             frame = renderer.render(spec, st)
             t_w = time.perf_counter()
             writer.write_frame(frame, i)
             st.add("write", t_w)
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
             for k, v in st.seconds.items():
                 stage_totals.setdefault(k, []).append(v)
         rows.append(
-            ("scenegen full frame (camera + weather + LiDAR + labels + 3 writers)", times, None)
+            ("scenegen full frame (camera + weather + LiDAR + labels + 3 writers)", times, cpu)
         )
 
     print(
@@ -131,11 +137,14 @@ def main() -> None:
         f"clear scenes {int(np.median(triangles))} triangles median"
     )
     print()
-    print("| pipeline | frames/s | ms/frame (median) |")
-    print("|---|---:|---:|")
-    for label, times, _ in rows:
+    print("| pipeline | frames/s | ms/frame (median) | CPU ms/frame (median) |")
+    print("|---|---:|---:|---:|")
+    for label, times, cpu in rows:
         med = statistics.median(times)
-        print(f"| {label} | {len(times) / sum(times):.2f} | {1e3 * med:.0f} |")
+        print(
+            f"| {label} | {len(times) / sum(times):.2f} | {1e3 * med:.0f} "
+            f"| {1e3 * statistics.median(cpu):.0f} |"
+        )
     print()
     print("Full frame, per stage (ms, median):")
     print()

@@ -72,8 +72,16 @@ def filmic_tone_map(radiance_lin: np.ndarray) -> np.ndarray:
     x = np.asarray(radiance_lin, dtype=np.float32)
     k = np.float32(FILMIC_KNEE)
     span = np.float32(1.0 - FILMIC_KNEE)
-    shoulder = k + span * (1.0 - np.exp(-(np.maximum(x, k) - k) / span))
-    return np.where(x <= k, x, shoulder).astype(np.float32, copy=False)
+    # The shoulder is <= x above the knee and == k at or below it, so the curve is
+    # min(x, shoulder(max(x, k))): one pass each, no select.
+    shoulder = np.maximum(x, k)
+    shoulder -= k
+    shoulder /= -span
+    np.exp(shoulder, out=shoulder)
+    np.subtract(np.float32(1.0), shoulder, out=shoulder)
+    shoulder *= span
+    shoulder += k
+    return np.minimum(x, shoulder, out=shoulder)
 
 
 def linear_to_srgb_u8(
@@ -104,9 +112,9 @@ def linear_to_srgb_u8(
     )
     if tone_map == "filmic":
         scaled = filmic_tone_map(scaled)
-    # NaN would index garbage; treat it as black.
-    np.nan_to_num(scaled, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
-    np.clip(scaled, 0.0, 1.0, out=scaled)
+    # NaN would index garbage; treat it as black (fmax ignores NaN), +inf as white.
+    np.fmax(scaled, np.float32(0.0), out=scaled)
+    np.minimum(scaled, np.float32(1.0), out=scaled)
     scaled *= np.float32(_ENCODE_LEVELS - 1)
     scaled += np.float32(0.5)
-    return _LINEAR_U16_TO_SRGB_U8[scaled.astype(np.uint16)]
+    return np.take(_LINEAR_U16_TO_SRGB_U8, scaled.astype(np.uint16))

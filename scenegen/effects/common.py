@@ -141,3 +141,68 @@ def luminance(radiance_lin: np.ndarray) -> np.ndarray:
     """Rec. 709 relative luminance of ``(..., 3)`` linear RGB; float32 ``(...)``."""
     r = np.asarray(radiance_lin, dtype=np.float32)
     return 0.2126 * r[..., 0] + 0.7152 * r[..., 1] + 0.0722 * r[..., 2]
+
+
+def expand_to_rgb(plane: np.ndarray) -> np.ndarray:
+    """A float32 ``(H, W)`` image repeated into 3 channels, ``(H, W, 3)``.
+
+    Multiplying by this is much faster than numpy's broadcast of ``plane[..., None]``.
+    """
+    p = np.asarray(plane, dtype=np.float32)
+    return cv2.merge([p, p, p])
+
+
+def times_rgb(plane: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """``plane[..., None] * rgb`` (a float32 ``(H, W)`` image times a colour) as float32
+    ``(H, W, 3)``, with the same rounding, computed channel by channel."""
+    p = np.asarray(plane, dtype=np.float32)
+    c = np.asarray(rgb, dtype=np.float32).reshape(3)
+    return cv2.merge([p * c[0], p * c[1], p * c[2]])
+
+
+def _blur_reach_px(sigma_x_px: float, sigma_y_px: float) -> tuple[int, int]:
+    """How far (pixels) :func:`gaussian_blur` spreads a pixel, per axis."""
+    reach = []
+    for s in (sigma_x_px, sigma_y_px):
+        if max(sigma_x_px, sigma_y_px) < _BOX_BLUR_MIN_SIGMA_PX:
+            # OpenCV's kernel for float images has 2 * round(4 sigma) + 1 taps.
+            reach.append(int(np.ceil(4.0 * max(s, 1e-3))) + 1)
+        else:
+            width = max(1, round(float(np.sqrt(4.0 * s * s + 1.0))) | 1)
+            reach.append(3 * (width // 2))  # three box passes
+    return reach[0], reach[1]
+
+
+def _nonzero_rows_cols(image_2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the rows and of the columns of a 2-D image that hold a non-zero."""
+    nonzero = image_2d != 0
+    return np.flatnonzero(nonzero.any(axis=1)), np.flatnonzero(nonzero.any(axis=0))
+
+
+def add_gaussian_blur(
+    out: np.ndarray,
+    image: np.ndarray,
+    weight: float,
+    sigma_x_px: float,
+    sigma_y_px: float | None = None,
+) -> None:
+    """``out += weight * gaussian_blur(image, ...)``, in place, for a *sparse* image.
+
+    Only the bounding box of ``image``'s non-zero pixels, widened by the blur's reach,
+    is blurred: the result is the same as blurring the whole image (the rest of the
+    image is zero, and the crop keeps the real image borders where it touches them),
+    and it costs nothing when, say, only a few lamps are bright.
+    """
+    sy = sigma_x_px if sigma_y_px is None else sigma_y_px
+    h, w = image.shape[:2]
+    rows, cols = _nonzero_rows_cols(image.reshape(h, -1))
+    if rows.size == 0:
+        return
+    if image.ndim == 3:
+        cols = np.unique(cols // image.shape[2])
+    reach_x, reach_y = _blur_reach_px(float(sigma_x_px), float(sy))
+    # Twice the reach: the border reflection inside the crop must only ever see zeros.
+    r0, r1 = max(0, rows[0] - 2 * reach_y - 2), min(h, rows[-1] + 2 * reach_y + 3)
+    c0, c1 = max(0, cols[0] - 2 * reach_x - 2), min(w, cols[-1] + 2 * reach_x + 3)
+    crop = np.ascontiguousarray(image[r0:r1, c0:c1])
+    out[r0:r1, c0:c1] += np.float32(weight) * gaussian_blur(crop, sigma_x_px, sy)

@@ -22,13 +22,15 @@ from __future__ import annotations
 import numpy as np
 
 from scenegen.effects.common import (
+    add_gaussian_blur,
     check_depth,
     check_intrinsics,
     check_radiance,
     check_rgb,
-    gaussian_blur,
+    expand_to_rgb,
     luminance,
     ray_length_per_depth,
+    times_rgb,
 )
 
 MOR_CONTRAST_THRESHOLD = 0.05
@@ -157,7 +159,7 @@ def fog_glow(
     if not np.any(sources):
         return glow
     t = transmission_for_extinction(depth, beta, k)
-    excess *= (1.0 - t)[..., None]
+    excess *= expand_to_rgb(1.0 - t)
     # One aureole width for the frame, from the power-weighted optical thickness.
     path = (
         np.where(np.isfinite(depth), depth, np.inf)[sources]
@@ -168,7 +170,7 @@ def fog_glow(
     width_scale = np.sqrt(max(tau_mean, 0.05))
     for lobe_deg, share in zip(_GLOW_LOBES_DEG, _GLOW_LOBE_SHARES, strict=True):
         sigma_px = float(k[0, 0]) * np.radians(lobe_deg * width_scale)
-        glow += np.float32(share * _GLOW_FORWARD_SHARE) * gaussian_blur(excess, sigma_px)
+        add_gaussian_blur(glow, excess, share * _GLOW_FORWARD_SHARE, sigma_px)
     return glow
 
 
@@ -196,8 +198,9 @@ def apply_fog(
     beta = fog_extinction_per_m(visibility_m)
     if beta == 0.0:
         return img.copy()
-    t = transmission_for_extinction(depth, beta, K)[..., None]
-    out = img * t + airlight * (1.0 - t)
+    t = transmission_for_extinction(depth, beta, K)
+    out = img * expand_to_rgb(t)
+    out += times_rgb(1.0 - t, airlight)
     if glow_threshold is not None:
         if K is None:
             raise ValueError("glow_threshold needs K (3x3 intrinsics) to size the halo in pixels")

@@ -30,6 +30,7 @@ from scenegen.effects.common import (
     check_intrinsics,
     check_radiance,
     check_rgb,
+    times_rgb,
 )
 from scenegen.effects.sensor import bloom
 
@@ -123,7 +124,7 @@ def apply_sun_glare(
         if np.any(disk):
             out[disk] = np.maximum(out[disk], np.float32(sun_disk_radiance * visible) * colour)
 
-    out += _veil(theta, strength * visible)[..., None] * colour
+    out += times_rgb(_veil(theta, strength * visible), colour)
 
     inside = 0 <= u_s < width and 0 <= v_s < height
     if inside and strength > 0 and visible > 0:

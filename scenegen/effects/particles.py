@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenegen.effects.common import check_intrinsics
+from scenegen.effects.common import check_intrinsics, expand_to_rgb, times_rgb
 
 # Caps on the rasterisation of one streak, in samples, to bound the cost of the rare
 # drop that passes right in front of the lens.
@@ -255,5 +255,7 @@ def render_streak_alpha(streaks: ParticleStreaks, depth_m: np.ndarray) -> np.nda
 
 def composite(radiance_lin: np.ndarray, alpha: np.ndarray, particle_rgb: np.ndarray) -> np.ndarray:
     """``I (1 - alpha) + particle_rgb alpha``: float32 ``(H, W, 3)``, a new array."""
-    a = alpha[..., None]
-    return radiance_lin * (1.0 - a) + np.asarray(particle_rgb, np.float32) * a
+    a = np.asarray(alpha, dtype=np.float32)
+    out = radiance_lin * expand_to_rgb(1.0 - a)
+    out += times_rgb(a, particle_rgb)
+    return out

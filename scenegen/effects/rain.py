@@ -29,7 +29,9 @@ from scenegen.effects.common import (
     check_radiance,
     check_rgb,
     check_rng,
+    expand_to_rgb,
     gaussian_blur,
+    times_rgb,
 )
 from scenegen.effects.fog import MOR_CONTRAST_THRESHOLD, transmission_for_extinction
 from scenegen.effects.particles import (
@@ -171,10 +173,14 @@ def apply_rain(
     beta = rain_extinction_per_m(rate_mm_h)
     if beta == 0.0:
         return img.copy()
-    t = transmission_for_extinction(depth, beta, k)[..., None]
+    t = transmission_for_extinction(depth, beta, k)
     scattered = 1.0 - t
-    blurred = gaussian_blur(img, _FORWARD_SCATTER_SIGMA_PX)
-    out = img + scattered * (blurred - img)
-    out = out * t + airlight * scattered
+    # out = (img + scattered (blurred - img)) t + airlight scattered
+    out = gaussian_blur(img, _FORWARD_SCATTER_SIGMA_PX)
+    out -= img
+    out *= expand_to_rgb(scattered)
+    out += img
+    out *= expand_to_rgb(t)
+    out += times_rgb(scattered, airlight)
     alpha = rain_streak_alpha(depth, rate_mm_h, k, rng, exposure_s, ego_speed_m_s)
     return composite(out, alpha, drop_rgb)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenegen.effects.common import check_radiance, check_rng, gaussian_blur
+from scenegen.effects.common import add_gaussian_blur, check_radiance, check_rng
 
 # Below this many expected electrons the exact Poisson draw is used.
 _POISSON_NORMAL_SWITCH_E = 10.0
@@ -97,5 +97,5 @@ def bloom(
     moved *= np.float32(strength)
     out = img - moved
     for sigma, share in zip(BLOOM_SIGMAS_PX, BLOOM_SHARES, strict=True):
-        out += np.float32(share) * gaussian_blur(moved, sigma)
+        add_gaussian_blur(out, moved, share, sigma)  # only around the bright pixels
     return out

@@ -176,8 +176,11 @@ def apply_wet_road(
     fresnel = fresnel_reflectance(cos_incidence)[:, None, None]
 
     darken = 1.0 - wet * (1.0 - wet_albedo_ratio(road_albedo))
-    wet_pixels = img * darken + (wet * fresnel) * reflected
-    return np.where(mask[..., None], wet_pixels, out)
+    # Only the rows that hold ground pixels change.
+    r0 = int(np.argmax(mask.any(axis=1)))
+    wet_pixels = img[r0:] * darken + (wet * fresnel[r0:]) * reflected[r0:]
+    cv2.copyTo(wet_pixels, mask[r0:].view(np.uint8), out[r0:])
+    return out
 
 
 def _scaled_K(K: np.ndarray, subsample: int) -> np.ndarray:

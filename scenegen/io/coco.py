@@ -75,6 +75,41 @@ def rle_encode(mask: np.ndarray) -> dict[str, Any]:
     return {"counts": [int(c) for c in counts], "size": [int(height), int(width)]}
 
 
+def instance_rles(instance_ids: np.ndarray) -> dict[int, dict[str, Any]]:
+    """:func:`rle_encode` of ``instance_ids == k`` for every id ``k > 0`` in the image, at once.
+
+    One pass finds the runs of equal ids in column-major order; an instance's RLE is the
+    gaps between its own runs and their lengths. The same counts as encoding each mask
+    separately, for the cost of about one mask.
+    """
+    ids = np.asarray(instance_ids)
+    height, width = ids.shape
+    flat = ids.T.reshape(-1)  # column by column
+    n = flat.size
+    if n == 0:
+        return {}
+    starts = np.concatenate([[0], np.flatnonzero(flat[1:] != flat[:-1]) + 1])
+    ends = np.append(starts[1:], n)
+    values = flat[starts]
+    order = np.argsort(values, kind="stable")  # each id's runs stay in image order
+    values, starts, ends = values[order], starts[order], ends[order]
+    first = np.flatnonzero(np.diff(values, prepend=values[0] - 1))
+    out: dict[int, dict[str, Any]] = {}
+    for lo, hi in zip(first, np.append(first[1:], len(values)), strict=True):
+        value = int(values[lo])
+        if value <= 0:
+            continue
+        s, e = starts[lo:hi], ends[lo:hi]
+        # background before each run, then the run: [s1, e1 - s1, s2 - e1, e2 - s2, ...]
+        counts = np.empty(2 * len(s) + 1, np.int64)
+        counts[0:-1:2] = s - np.concatenate([[0], e[:-1]])
+        counts[1::2] = e - s
+        counts[-1] = n - e[-1]
+        listed = counts.tolist() if counts[-1] else counts[:-1].tolist()
+        out[value] = {"counts": listed, "size": [int(height), int(width)]}
+    return out
+
+
 def rle_decode(rle: Mapping[str, Any]) -> np.ndarray:
     """Boolean ``(H, W)`` mask from a COCO uncompressed RLE (inverse of :func:`rle_encode`)."""
     height, width = (int(v) for v in rle["size"])
@@ -118,6 +153,7 @@ def image_record(frame: Frame, image_id: int, stem: str, file_name: str) -> dict
 def annotation_records(frame: Frame, image_id: int) -> list[dict[str, Any]]:
     """COCO annotations of a frame, without ``id`` (assigned when assembling)."""
     records = []
+    rles = instance_rles(frame.instance_ids) if frame.instance_ids is not None else {}
     for obj in frame.objects:
         x1, y1, x2, y2 = (float(v) for v in np.asarray(obj.box_2d, np.float64).reshape(4))
         if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or x2 < x1 or y2 < y1:
@@ -145,12 +181,10 @@ def annotation_records(frame: Frame, image_id: int) -> list[dict[str, Any]]:
         }
         if obj.score is not None:
             record["score"] = _round(obj.score)
-        if frame.instance_ids is not None:
-            mask = np.asarray(frame.instance_ids) == obj.instance_id
-            pixels = int(mask.sum())
-            if pixels:
-                record["segmentation"] = rle_encode(mask)
-                record["area"] = float(pixels)
+        rle = rles.get(int(obj.instance_id))
+        if rle is not None:
+            record["segmentation"] = rle
+            record["area"] = float(sum(rle["counts"][1::2]))
         records.append(record)
     return records
 

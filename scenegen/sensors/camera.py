@@ -1,12 +1,11 @@
-"""Camera rasterisation with pyrender: one exact pass, shading done afterwards.
+"""Camera rasterisation: one exact G-buffer pass, shading done afterwards.
 
-pyrender's colour pass reads depth from a multisampled buffer (relative error up to a few
-per cent) and spends most of its time in per-fragment lighting. Its segmentation pass is
-fast and gives exact depth. So the camera renders *one* segmentation pass in which every
-(object, material) node has a unique 24-bit colour, and everything else (albedo,
-instance ids, semantics, normals, lighting) is looked up or computed from that G-buffer
-in :mod:`scenegen.sensors.shading`. This is deferred shading, and it keeps the geometry
-identical for the image, the depth and the labels.
+A lit colour pass spends most of its time in per-fragment lighting and reads depth from
+a multisampled buffer. So the camera rasterises *one* pass (:mod:`scenegen.sensors.gl_gbuffer`)
+that records, per pixel, which (object, material) node is visible and its exact z-depth;
+everything else (albedo, instance ids, semantics, normals, lighting) is looked up or
+computed from that G-buffer in :mod:`scenegen.sensors.shading`. This is deferred
+shading, and it keeps the geometry identical for the image, the depth and the labels.
 """
 
 from __future__ import annotations
@@ -17,10 +16,9 @@ import numpy as np
 
 from scenegen.frame import Calibration
 from scenegen.sensors.gl import import_pyrender
+from scenegen.sensors.gl_gbuffer import GBufferPass, clip_from_cam
 from scenegen.world.types import MATERIALS, SEMANTIC_IDS, World
 
-# OpenGL cameras look down -z with y up; ours look down +z with y down.
-_GL_FROM_CAM = np.diag([1.0, -1.0, -1.0, 1.0])
 Z_NEAR_M = 0.05
 Z_FAR_M = 2000.0
 GROUND_SEMANTICS = ("road", "sidewalk", "kerb", "terrain")
@@ -56,12 +54,12 @@ class GBuffer:
     @property
     def instance_ids(self) -> np.ndarray:
         """int32 ``(H, W)`` instance id per pixel, 0 for scenery and sky."""
-        return self.nodes.instance_id[self.node_ids]
+        return np.take(self.nodes.instance_id, self.node_ids)  # faster than fancy indexing
 
     @property
     def semantic_ids(self) -> np.ndarray:
         """int32 ``(H, W)`` semantic id per pixel (``SEMANTIC_IDS``), 0 for sky."""
-        return self.nodes.semantic_id[self.node_ids]
+        return np.take(self.nodes.semantic_id, self.node_ids)
 
 
 def build_node_table_and_meshes(
@@ -119,6 +117,22 @@ def build_node_table_and_meshes(
     return table, meshes
 
 
+def pack_meshes(
+    meshes: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One vertex buffer for all nodes: ``(positions float32 (V, 3), node id uint32 (V,),
+    triangles uint32 (F, 3))``, node ``i`` (1-based) being ``meshes[i - 1]``; triangles stay
+    in node order, so drawing them in one call keeps the node-id draw order."""
+    if not meshes:
+        return np.zeros((0, 3), np.float32), np.zeros(0, np.uint32), np.zeros((0, 3), np.uint32)
+    counts = np.array([len(v) for v, _ in meshes], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.uint32)
+    positions = np.concatenate([v for v, _ in meshes]).astype(np.float32, copy=False)
+    node_ids = np.repeat(np.arange(1, len(meshes) + 1, dtype=np.uint32), counts)
+    triangles = np.concatenate([f + off for (_, f), off in zip(meshes, offsets, strict=True)])
+    return positions, node_ids, triangles.astype(np.uint32, copy=False)
+
+
 class CameraRenderer:
     """Owns one offscreen GL context; reuse it for every frame of a worker.
 
@@ -127,7 +141,8 @@ class CameraRenderer:
 
     def __init__(self) -> None:
         self._pyrender = import_pyrender()
-        self._renderer = None
+        self._context = None  # pyrender's OffscreenRenderer, used only for its GL context
+        self._pass = None
         self._size: tuple[int, int] | None = None
 
     def __enter__(self) -> CameraRenderer:
@@ -137,48 +152,35 @@ class CameraRenderer:
         self.close()
 
     def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.delete()
-            self._renderer = None
+        if self._context is not None:
+            self._context._platform.make_current()
+            if self._pass is not None:
+                self._pass.delete()
+            self._context.delete()
+            self._context = None
+            self._pass = None
+            self._size = None
 
-    def _ensure_renderer(self, width: int, height: int) -> None:
-        if self._renderer is None or self._size != (width, height):
+    def _ensure_context(self, width: int, height: int) -> GBufferPass:
+        if self._context is None or self._size != (width, height):
             self.close()
-            self._renderer = self._pyrender.OffscreenRenderer(width, height)
+            self._context = self._pyrender.OffscreenRenderer(width, height)
+            self._context._platform.make_current()
+            self._pass = GBufferPass(width, height)
             self._size = (width, height)
-            # pyrender draws opaque nodes sorted by the distance of their pose, ties in the
-            # order of a set of nodes (hash order). Coplanar surfaces then resolve
-            # differently from run to run; drawing in node-id order makes frames
-            # reproducible.
-            inner = self._renderer._renderer
-            inner._sorted_mesh_nodes = lambda scene: sorted(scene.mesh_nodes, key=lambda n: n.name)
+        self._context._platform.make_current()
+        return self._pass
 
     def render(self, world: World, calibration: Calibration) -> GBuffer:
         """Rasterise ``world`` as seen through ``calibration``'s camera."""
-        pr = self._pyrender
         k = calibration.intrinsics
-        self._ensure_renderer(k.width, k.height)
+        gbuffer_pass = self._ensure_context(k.width, k.height)
         table, meshes = build_node_table_and_meshes(world)
         if len(meshes) >= 1 << 24:
             raise ValueError("too many render nodes for 24-bit node ids")
-
-        scene = pr.Scene(bg_color=(0.0, 0.0, 0.0, 0.0), ambient_light=(0.0, 0.0, 0.0))
-        seg_map = {}
-        for node_id, (verts, faces) in enumerate(meshes, start=1):
-            prim = pr.Primitive(positions=verts, indices=faces, mode=pr.constants.GLTF.TRIANGLES)
-            node = scene.add(pr.Mesh([prim]), name=f"{node_id:08d}")
-            seg_map[node] = np.array(
-                [node_id & 0xFF, (node_id >> 8) & 0xFF, (node_id >> 16) & 0xFF], np.uint8
-            )
-        camera = pr.IntrinsicsCamera(k.fx, k.fy, k.cx, k.cy, znear=Z_NEAR_M, zfar=Z_FAR_M)
-        T_world_from_cam = np.linalg.inv(calibration.T_cam_from_world)
-        scene.add(camera, pose=T_world_from_cam @ _GL_FROM_CAM)
-
-        color, depth = self._renderer.render(scene, flags=pr.RenderFlags.SEG, seg_node_map=seg_map)
-        rgb = np.asarray(color, dtype=np.int32)
-        node_ids = rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)
-        depth_m = np.asarray(depth, dtype=np.float32).copy()
-        sky = depth_m <= 0
-        depth_m[sky] = np.inf
-        node_ids[sky] = 0
-        return GBuffer(node_ids=node_ids.astype(np.int32), depth_m=depth_m, nodes=table)
+        positions, vertex_node_ids, triangles = pack_meshes(meshes)
+        P = clip_from_cam(k.fx, k.fy, k.cx, k.cy, k.width, k.height, Z_NEAR_M, Z_FAR_M)
+        node_ids, depth_m = gbuffer_pass.draw(
+            positions, vertex_node_ids, triangles, P @ calibration.T_cam_from_world
+        )
+        return GBuffer(node_ids=node_ids, depth_m=depth_m, nodes=table)
