@@ -20,6 +20,17 @@ class ScenegenError(Exception):
     """Base class of every error scenegen raises deliberately."""
 
 
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and control characters escaped (``\\x0b``, ``\\u2028``).
+
+    Keys and values quoted from a scenario file are untrusted: raw, they could split one
+    error over several lines or send escape sequences to the user's terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 class ScenarioError(ScenegenError):
     """One problem in a scenario file, located at ``file:line:col``.
 
@@ -35,7 +46,8 @@ class ScenarioError(ScenegenError):
         super().__init__(self._format())
 
     def _format(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.key_path}: {self.message}"
+        file, key_path, message = (_one_line(t) for t in (self.file, self.key_path, self.message))
+        return f"{file}:{self.line}:{self.col}: {key_path}: {message}"
 
     @property
     def errors(self) -> list[ScenarioError]:

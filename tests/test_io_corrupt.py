@@ -197,3 +197,45 @@ def test_contact_sheet_layout_and_box_colours(dataset):
     assert tuple(tile[mid_y, left_edge_x]) == CLASS_COLOURS_RGB[0]
     single = make_contact_sheet(dataset, max_frames=1, columns=3)
     assert single.shape == (TILE_HEIGHT, 3 * TILE_WIDTH, 3)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_corrupt_jpeg_in_a_yolo_folder_names_the_file(dataset, damage):
+    import cv2
+
+    png = dataset / "yolo/images/000000.png"
+    ok, encoded = cv2.imencode(".jpg", cv2.imread(str(png)))
+    assert ok
+    png.unlink()
+    jpeg = png.with_suffix(".jpg")
+    data = encoded.tobytes()
+    jpeg.write_bytes(data[: len(data) // 2] if damage == "truncated" else data[:20] + b"\0" * 500)
+    with pytest.raises(DatasetReadError, match="corrupt") as caught:
+        list(read_yolo(dataset / "yolo"))
+    assert caught.value.path == jpeg
+
+
+def _state(root: Path) -> dict[str, tuple[bytes, int, int]]:
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_readers_leave_their_inputs_unchanged_even_when_they_fail(dataset):
+    for name, (corrupt, _) in KITTI_CORRUPTIONS.items():
+        if name in ("nan points", "label number"):
+            corrupt(dataset)
+    for path in dataset.rglob("*"):  # read-only inputs must be enough
+        path.chmod(0o444 if path.is_file() else 0o555)
+    try:
+        before = _state(dataset)
+        with pytest.raises(DatasetReadError):
+            read_kitti_frame(dataset / "kitti/training", "000000")
+        assert len(list(read_yolo(dataset / "yolo"))) == 1
+        assert len(list(read_coco(dataset / "coco/annotations.json"))) == 1
+        assert _state(dataset) == before
+    finally:
+        for path in dataset.rglob("*"):
+            path.chmod(0o644 if path.is_file() else 0o755)

@@ -11,13 +11,24 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
+import queue
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scenegen.errors import ScenegenError
+
+if TYPE_CHECKING:
+    from scenegen.batch.ray_engine import RayOptions
+    from scenegen.frame import Frame
+    from scenegen.pipeline import StageTimes
+
+ENGINES: tuple[str, ...] = ("process", "ray")
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,11 @@ def _worker_init(out_dir: str, formats: tuple[str, ...], lidar: bool) -> None:
 
 
 def _render_task(task: FrameTask) -> FrameResult:
+    return _write_frame(*_render_frame(task))
+
+
+def _render_frame(task: FrameTask) -> tuple[FrameTask, Frame, StageTimes, float]:
+    """Render ``task``'s frame (not written yet); returns what :func:`_write_frame` takes."""
     from scenegen.pipeline import StageTimes
     from scenegen.scenario import load_scenario, sample_scene
 
@@ -106,10 +122,36 @@ def _render_task(task: FrameTask) -> FrameResult:
     times = StageTimes()
     frame = _worker_state["renderer"].render(spec, times)
     frame.frame_id = f"{task.index:06d}"
+    return task, frame, times, t0
+
+
+def _write_frame(task: FrameTask, frame: Frame, times: StageTimes, t0: float) -> FrameResult:
+    """Encode and write a rendered frame's files; safe to run on a thread beside rendering."""
     t = time.perf_counter()
     record = _worker_state["writer"].write_frame_files(frame, task.index)
     times.add("write", t)
     return FrameResult(task.index, record, time.perf_counter() - t0, times.seconds)
+
+
+def _pipelined(tasks: Sequence[FrameTask]) -> Iterator[FrameResult]:
+    """Render frame i+1 while a background thread encodes and writes frame i.
+
+    PNG encoding (OpenCV), hashing and fsync release the GIL, so the writing overlaps the
+    rendering on another core (or the disk). At most one frame waits to be written, so
+    memory stays at two frames; results come back in task order.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool:
+        pending: deque[Future[FrameResult]] = deque()
+        try:
+            for task in tasks:
+                pending.append(pool.submit(_write_frame, *_render_frame(task)))
+                while len(pending) > 1 or (pending and pending[0].done()):
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _close_worker() -> None:
@@ -127,17 +169,107 @@ def _results(
     if workers <= 1 or len(tasks) <= 1:
         _worker_init(str(out_dir), formats, lidar)
         try:
-            for task in tasks:
-                yield _render_task(task)
+            yield from _pipelined(tasks)
         finally:
             _close_worker()
         return
+    yield from _process_results(tasks, out_dir, formats, workers, lidar)
+
+
+def _worker_loop(
+    out_dir: str, formats: tuple[str, ...], lidar: bool, tasks_q: mp.Queue, results_q: mp.Queue
+) -> None:
+    """A worker process: render tasks until ``None``; a thread writes each frame and posts
+    its result while the next frame renders (one frame in writing at a time)."""
+
+    def write_and_post(rendered: tuple) -> None:
+        try:
+            results_q.put(("ok", _write_frame(*rendered)))
+        except BaseException as exc:
+            results_q.put(("error", _picklable(exc)))
+
+    try:
+        _worker_init(out_dir, formats, lidar)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool:
+            pending: Future[None] | None = None
+            while (task := tasks_q.get()) is not None:
+                rendered = _render_frame(task)
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(write_and_post, rendered)
+            if pending is not None:
+                pending.result()
+    except BaseException as exc:
+        results_q.put(("error", _picklable(exc)))
+    finally:
+        _close_worker()
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling (to re-raise it in the parent), else its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return ScenegenError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _process_results(
+    tasks: Sequence[FrameTask], out_dir: Path, formats: tuple[str, ...], workers: int, lidar: bool
+) -> Iterator[FrameResult]:
+    """Results of ``tasks`` rendered by ``workers`` processes, yielded in task order.
+
+    Tasks go out through one queue (whichever worker is free takes the next), at most
+    ``4 x workers`` ahead of the oldest unfinished one, so the results waiting to be put
+    in order stay few whatever the batch size.
+    """
     # "spawn": a forked child would inherit the parent's GL and thread state.
     ctx = mp.get_context("spawn")
-    with ctx.Pool(
-        workers, initializer=_worker_init, initargs=(str(out_dir), formats, lidar)
-    ) as pool:
-        yield from pool.imap(_render_task, tasks, chunksize=1)
+    tasks_q, results_q = ctx.Queue(), ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=_worker_loop,
+            args=(str(out_dir), formats, lidar, tasks_q, results_q),
+            daemon=True,
+        )
+        for _ in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    position = {task.index: pos for pos, task in enumerate(tasks)}
+    window = 4 * workers
+    waiting: dict[int, FrameResult] = {}
+    sent = next_pos = 0
+    try:
+        while next_pos < len(tasks):
+            while sent < len(tasks) and sent < next_pos + window:
+                tasks_q.put(tasks[sent])
+                sent += 1
+            try:
+                kind, payload = results_q.get(timeout=1.0)
+            except queue.Empty:
+                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                if dead:
+                    raise ScenegenError(
+                        f"a worker process died (exit code {dead[0]}) while rendering"
+                    ) from None
+                continue
+            if kind == "error":
+                raise payload
+            waiting[position[payload.index]] = payload
+            while next_pos in waiting:
+                yield waiting.pop(next_pos)
+                next_pos += 1
+        for _ in procs:
+            tasks_q.put(None)
+        for proc in procs:
+            proc.join()
+    finally:
+        tasks_q.cancel_join_thread()  # tasks never taken must not hold up this process's exit
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
 
 
 def render_batch(
@@ -151,22 +283,35 @@ def render_batch(
     overwrite: bool = False,
     force: bool = False,
     on_frame: Callable[[FrameResult], None] | None = None,
+    engine: str = "process",
+    ray_options: RayOptions | None = None,
 ) -> BatchSummary:
     """Render every frame of ``plan`` into ``out_dir``; return counts and timings.
 
     ``on_frame`` is called after each frame (in dataset order), e.g. to advance a
     progress bar. With ``resume``, frames already complete on disk (files present and
-    hashes matching the manifest) are kept and the rest rendered.
+    hashes matching the manifest) are kept and the rest rendered. ``engine`` is
+    ``process`` (``workers`` processes on this machine) or ``ray`` (actors on a Ray
+    cluster, see :mod:`scenegen.batch.ray_engine`; ``workers`` is then ignored in favour
+    of ``ray_options.actors``); both give the same bytes.
     """
     from scenegen.io import DatasetWriter
 
+    if engine not in ENGINES:
+        raise ScenegenError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     formats = tuple(formats)
     writer = DatasetWriter.open(out_dir, formats, resume=resume, overwrite=overwrite, force=force)
     done = writer.completed_indices() if resume else set()
     todo = [t for t in plan.tasks if t.index not in done]
     summary = BatchSummary(skipped_existing=len(plan.tasks) - len(todo))
     t0 = time.perf_counter()
-    for result in _results(todo, out_dir, formats, workers, lidar):
+    if engine == "ray":
+        from scenegen.batch.ray_engine import RayOptions, ray_frame_results
+
+        results = ray_frame_results(todo, out_dir, formats, lidar, ray_options or RayOptions())
+    else:
+        results = _results(todo, out_dir, formats, workers, lidar)
+    for result in results:
         writer.append_record(result.record)
         summary.frames += 1
         for cls, n in result.record.get("objects_per_class", {}).items():

@@ -27,6 +27,28 @@ def temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+def is_temporary_name(name: str) -> bool:
+    """Whether ``name`` is a temporary of :func:`temp_path_for` (``.NAME.tmp-PID``)."""
+    head, sep, pid = name.rpartition(".tmp-")
+    return bool(sep) and head.startswith(".") and len(head) > 1 and pid.isdigit()
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporaries that interrupted writes left anywhere under ``folder``.
+
+    Only call this when no other process is writing into ``folder``. Returns what was
+    removed.
+    """
+    removed = []
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            if is_temporary_name(name):
+                path = Path(root) / name
+                _remove_quietly(path)
+                removed.append(path)
+    return removed
+
+
 def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
@@ -48,6 +70,14 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """``error`` with ``path`` as its file name: os.write and os.fsync name no file, and
+    a "no space left" without the file that hit it leaves the user guessing."""
+    if error.filename is not None:
+        return error
+    return OSError(error.errno, error.strerror or str(error), str(path))
 
 
 def _remove_quietly(path: Path) -> None:
@@ -89,7 +119,10 @@ def atomic_stream(path: Path) -> Iterator[AtomicStream]:
     """
     path = Path(path)
     tmp = temp_path_for(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError as error:  # name the file the user asked for, not its temporary
+        raise OSError(error.errno, error.strerror, str(path)) from error
     try:
         try:
             sink = AtomicStream(fd)
@@ -99,6 +132,12 @@ def atomic_stream(path: Path) -> Iterator[AtomicStream]:
         finally:
             os.close(fd)
         os.replace(tmp, path)
+    except OSError as error:
+        _remove_quietly(tmp)
+        named = _naming(error, path)
+        if named is error:
+            raise
+        raise named from error
     except BaseException:
         _remove_quietly(tmp)
         raise
@@ -148,6 +187,11 @@ def append_line(path: Path, line: str) -> None:
     try:
         _write_all(fd, (line + "\n").encode("utf-8"))
         os.fsync(fd)
+    except OSError as error:
+        named = _naming(error, path)
+        if named is error:
+            raise
+        raise named from error
     finally:
         os.close(fd)
 

@@ -5,6 +5,7 @@ Layout of ``OUT``::
     kitti/training/{image_2,label_2,calib,depth,instance,velodyne,labels,label_scenegen}/
     coco/annotations.json          (file_name -> ../kitti/training/image_2/NNNNNN.png)
     yolo/{images,labels}/, yolo/data.yaml   (images hard-linked to the KITTI PNGs)
+    pointcloud/NNNNNN.{ply,pcd}    (optional: format "ply" or "pcd", LiDAR with labels)
     .coco_parts/NNNNNN.json        (per-frame COCO records, joined by finalize)
     manifest.jsonl, dataset.json
 
@@ -30,6 +31,8 @@ from scenegen.io.atomic import (
     append_line,
     atomic_link_or_copy,
     atomic_write_bytes,
+    is_temporary_name,
+    remove_temporaries,
     sha256_file,
 )
 from scenegen.io.errors import DatasetWriteError
@@ -43,13 +46,23 @@ from scenegen.io.manifest import (
     verify_record,
 )
 from scenegen.io.png import encode_png
+from scenegen.io.pointcloud import POINTCLOUD_FORMATS, pointcloud_bytes
 
 FORMATS: tuple[str, ...] = ("kitti", "coco", "yolo")
 DATASET_FORMAT_VERSION = 1
 KITTI_DIR = "kitti/training"
 COCO_PARTS_DIR = ".coco_parts"
+POINTCLOUD_DIR = "pointcloud"  # optional LiDAR clouds: pointcloud/NNNNNN.{ply,pcd}
 # What a dataset folder holds that DatasetWriter made (and overwrite may delete).
-_OWNED_ENTRIES = ("kitti", "coco", "yolo", COCO_PARTS_DIR, MANIFEST_NAME, "dataset.json")
+_OWNED_ENTRIES = (
+    "kitti",
+    "coco",
+    "yolo",
+    POINTCLOUD_DIR,
+    COCO_PARTS_DIR,
+    MANIFEST_NAME,
+    "dataset.json",
+)
 
 
 def frame_stem(index: int) -> str:
@@ -69,13 +82,18 @@ class DatasetWriter:
     """
 
     def __init__(self, out_dir: Path, formats: Sequence[str] = FORMATS) -> None:
-        unknown = sorted(set(formats) - set(FORMATS))
-        if unknown or not formats:
+        unknown = sorted(set(formats) - set(FORMATS) - set(POINTCLOUD_FORMATS))
+        if unknown or not set(formats) & set(FORMATS):
             raise DatasetWriteError(
-                f"formats must be a non-empty subset of {FORMATS}, got {list(formats)}"
+                f"formats must be a non-empty subset of {FORMATS}, plus at most one of "
+                f"{POINTCLOUD_FORMATS} for LiDAR point clouds; got {list(formats)}"
+            )
+        if len(set(formats) & set(POINTCLOUD_FORMATS)) > 1:
+            raise DatasetWriteError(
+                f"choose one point cloud format of {POINTCLOUD_FORMATS}, got {list(formats)}"
             )
         self.out_dir = Path(out_dir)
-        self.formats = tuple(f for f in FORMATS if f in formats)
+        self.formats = tuple(f for f in FORMATS + POINTCLOUD_FORMATS if f in formats)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._manifest_checked = False
 
@@ -124,6 +142,14 @@ class DatasetWriter:
             raise DatasetWriteError(f"{out_dir} already holds a dataset; resume it or overwrite it")
         writer = cls(out_dir, formats)
         trim_torn_tail(out_dir / MANIFEST_NAME)
+        if resume:
+            # Temporaries of frames a crash interrupted (their frames are redone).
+            for name in _OWNED_ENTRIES:
+                if (out_dir / name).is_dir():
+                    remove_temporaries(out_dir / name)
+            for entry in out_dir.iterdir():
+                if entry.is_file() and is_temporary_name(entry.name):
+                    entry.unlink()
         return writer
 
     def completed_indices(self) -> set[int]:
@@ -180,6 +206,16 @@ class DatasetWriter:
             file_name = os.path.relpath(self.out_dir / image, self.out_dir / "coco")
             part = coco.frame_part(frame, index, stem, Path(file_name).as_posix())
             self._write(f"{COCO_PARTS_DIR}/{stem}.json", part, files)
+        for cloud_format in (f for f in self.formats if f in POINTCLOUD_FORMATS):
+            if frame.points_lidar is not None:
+                data = pointcloud_bytes(
+                    frame.points_lidar,
+                    cloud_format,
+                    class_ids=frame.point_class_ids,
+                    instance_ids=frame.point_instance_ids,
+                    rings=frame.point_rings,
+                )
+                self._write(f"{POINTCLOUD_DIR}/{stem}.{cloud_format}", data, files)
         return manifest_record(frame, index, stem, files)
 
     def finalize(self, extra: dict[str, Any] | None = None) -> None:
@@ -218,8 +254,25 @@ def _formats_of(records: Iterable[dict[str, Any]]) -> tuple[str, ...]:
     for record in records:
         for relative in record.get("files", {}):
             top = relative.split("/", 1)[0]
-            found.add("coco" if top == COCO_PARTS_DIR else top)
-    return tuple(f for f in FORMATS if f in found)
+            if top == POINTCLOUD_DIR:
+                found.add(relative.rsplit(".", 1)[-1])
+            else:
+                found.add("coco" if top == COCO_PARTS_DIR else top)
+    return tuple(f for f in FORMATS + POINTCLOUD_FORMATS if f in found)
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """``root / relative``, refused if a link makes it lead out of ``root``.
+
+    (Manifest paths themselves are checked when the manifest is read.)"""
+    path = root / relative
+    resolved, top = path.resolve(), root.resolve()
+    if not resolved.is_relative_to(top):
+        raise DatasetWriteError(
+            f"{path}: leads to {resolved}, outside {root} (through '..' or a symbolic link); "
+            "refusing to read or write through it"
+        )
+    return path
 
 
 def merge_datasets(
@@ -248,7 +301,7 @@ def merge_datasets(
                     )
                 continue
             for relative, digest in sorted(record["files"].items()):
-                source, target = shard / relative, out_dir / relative
+                source, target = _inside(shard, relative), _inside(out_dir, relative)
                 if sha256_file(source) != digest:
                     raise DatasetWriteError(f"{source}: sha256 differs from {shard}'s manifest")
                 if target.exists():

@@ -9,14 +9,19 @@ to the dataset folder -> hex digest).
 
 Lines are appended as frames finish, so after a resume or a crash the same frame may appear
 twice (the last line wins) and the very last line may be torn (ignored).
+
+Manifests travel between machines (shards, merges), so they are read as untrusted data: a
+record whose ``frame_id`` is not a plain file stem, or whose file paths are absolute or
+climb out with ``..``, is refused before anything opens such a path.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from scenegen.frame import CLASS_NAMES, Frame
@@ -25,6 +30,8 @@ from scenegen.io.errors import DatasetReadError
 from scenegen.io.jsonable import to_jsonable
 
 MANIFEST_NAME = "manifest.jsonl"
+_FILE_STEM = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def manifest_record(frame: Frame, index: int, stem: str, files: dict[str, str]) -> dict[str, Any]:
@@ -69,7 +76,50 @@ def iter_manifest_lines(path: Path) -> Iterator[dict[str, Any]]:
                 raise DatasetReadError(path, f"line {number}: invalid JSON: {exc}") from None
             if not isinstance(record, dict) or "frame_id" not in record:
                 raise DatasetReadError(path, f"line {number}: expected a record with frame_id")
+            problem = record_problem(record)
+            if problem:
+                raise DatasetReadError(path, f"line {number}: {problem}")
             yield record
+
+
+def relative_path_problem(relative: object) -> str | None:
+    """Why ``relative`` is not a safe dataset-relative path (``None`` if it is one).
+
+    Safe: a non-empty POSIX path of plain names, not absolute (on POSIX or Windows),
+    without ``..``, ``.``, empty segments, backslashes or NUL bytes.
+    """
+    if not isinstance(relative, str) or not relative:
+        return "is not a non-empty string"
+    if "\0" in relative or "\\" in relative:
+        return "contains a NUL byte or a backslash"
+    if PurePosixPath(relative).is_absolute() or PureWindowsPath(relative).anchor:
+        return "is absolute"
+    parts = relative.split("/")
+    if ".." in parts:
+        return "climbs out of the dataset folder with '..'"
+    if any(part in ("", ".") for part in parts):
+        return "has an empty or '.' segment"
+    return None
+
+
+def record_problem(record: dict[str, Any]) -> str | None:
+    """Why a manifest record cannot be trusted (``None`` if it is well formed)."""
+    frame_id = record.get("frame_id")
+    if not isinstance(frame_id, str) or not _FILE_STEM.fullmatch(frame_id):
+        return f"frame_id {frame_id!r} is not a plain file stem (letters, digits, _ . -)"
+    index = record.get("frame_index", 0)
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        return f"frame_index {index!r} is not an integer >= 0"
+    files = record.get("files", {})
+    if not isinstance(files, dict):
+        return "files is not a mapping of path -> sha256"
+    for relative, digest in files.items():
+        problem = relative_path_problem(relative)
+        if problem:
+            return f"file {relative!r} {problem}; expected a path inside the dataset folder"
+        if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
+            return f"file {relative!r}: {digest!r} is not a sha256 hex digest"
+    return None
 
 
 def read_manifest(out_dir: Path) -> list[dict[str, Any]]:

@@ -23,6 +23,10 @@ from typing import Any
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024
 MAX_YAML_DEPTH = 32
+# YAML values (scalars, lists, mappings, aliases) in one file: pure-Python YAML parses about
+# 10,000 a second, so this bounds the time to reject a hostile file; a sweep axis of
+# MAX_SWEEP_CELLS values still fits.
+MAX_YAML_NODES = 20_000
 MAX_FRAMES = 1_000_000
 MAX_ACTORS_PER_GROUP = 200
 MAX_IMAGE_SIDE_PX = 8192

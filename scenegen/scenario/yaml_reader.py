@@ -4,7 +4,8 @@ The first three gates of :mod:`scenegen.scenario.loader`:
 
 1. bytes: at most 1 MiB, no NUL bytes, valid UTF-8 (:func:`read_scenario_file`,
    :func:`check_scenario_text`);
-2. YAML events (PyYAML's parser, nothing constructed): syntax and nesting depth <= 32,
+2. YAML events (PyYAML's parser, nothing constructed): syntax, at most 20,000 values and
+   nesting depth <= 32,
    checked before anything recursive runs (:func:`compose_scenario`);
 3. the node tree from ``yaml.compose`` with a safe loader: only the standard
    str/int/float/bool/null/seq/map tags (:func:`tag_errors`).
@@ -30,7 +31,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.tokens import ScalarToken
 
 from scenegen.errors import ScenarioError, ScenarioErrors
-from scenegen.scenario.schema import MAX_FILE_BYTES, MAX_YAML_DEPTH
+from scenegen.scenario.schema import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 _TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
@@ -323,10 +324,22 @@ def _position(text: str, index: int) -> tuple[int, int]:
 
 
 def _check_yaml_events(text: str, filename: str) -> None:
-    """Syntax and nesting depth, from the event stream (no recursion, nothing built)."""
-    depth = 0
+    """Syntax, size and nesting depth, from the event stream (no recursion, nothing built)."""
+    depth = nodes = 0
     try:
         for event in yaml.parse(text, Loader=_ScenarioYamlLoader):
+            if isinstance(event, yaml.NodeEvent):
+                nodes += 1
+                if nodes > MAX_YAML_NODES:
+                    mark = event.start_mark
+                    raise ScenarioError(
+                        filename,
+                        mark.line + 1,
+                        mark.column + 1,
+                        YAML_PATH,
+                        f"the file holds more than {MAX_YAML_NODES} YAML values, "
+                        f"expected at most {MAX_YAML_NODES}",
+                    )
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
