@@ -224,3 +224,21 @@ def test_every_example_scenario_renders(scenario, gl_backend):
     tagged = {o.event for o in frame.objects if o.event}
     # Every event that occurred is visible in the labels (debris may be too small; allow misses only there).
     assert occurring - tagged <= {"debris", "lost_cargo"}
+
+
+def test_shards_merged_equal_the_unsharded_run(dataset, tmp_path):
+    """Two machines each render half (--shard 1/2, 2/2); merged, they equal one machine's run."""
+    from scenegen.batch.runner import plan_batch, render_batch
+    from scenegen.io import merge_datasets
+
+    plan = plan_batch(DEMO, 2, 7)
+    for k in (1, 2):
+        render_batch(plan.shard(k, 2), tmp_path / f"shard{k}", workers=1)
+    assert len(read_manifest(tmp_path / "shard1")) == 2
+    merge_datasets([tmp_path / "shard1", tmp_path / "shard2"], tmp_path / "merged")
+    a, b = _files(dataset), _files(tmp_path / "merged")
+    # dataset.json records how each dataset was made (merged from shards or rendered whole).
+    a.pop("dataset.json")
+    b.pop("dataset.json")
+    assert a.keys() == b.keys()
+    assert [k for k in a if a[k] != b[k]] == []

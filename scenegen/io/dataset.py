@@ -312,6 +312,12 @@ def merge_datasets(
                 atomic_link_or_copy(source, target)
             append_line(out_dir / MANIFEST_NAME, dumps_compact(record))
             merged[record["frame_id"]] = record
+    # Shards interleave frames (every N-th); the merged manifest lists them in frame order,
+    # as one machine would have written it.
+    ordered = sorted(merged.values(), key=lambda r: int(r["frame_index"]))
+    atomic_write_bytes(
+        out_dir / MANIFEST_NAME, "".join(dumps_compact(r) + "\n" for r in ordered).encode("utf-8")
+    )
     formats = _formats_of(merged.values())
     if formats:
         DatasetWriter(out_dir, formats).finalize(extra)
