@@ -42,6 +42,7 @@ class FrameRenderer:
     def __init__(self, *, lidar: bool = True, effects: bool = True) -> None:
         self._camera = CameraRenderer()
         self._grids: dict[tuple, PixelGrid] = {}
+        self._lidar_rays: dict = {}
         self.lidar_enabled = lidar
         self.effects_enabled = effects
 
@@ -107,7 +108,7 @@ class FrameRenderer:
         if self.lidar_enabled and spec.lidar is not None and spec.lidar.enabled:
             from scenegen.sensors.lidar_frame import add_lidar
 
-            add_lidar(frame, spec, world, raycaster, times)
+            add_lidar(frame, spec, world, raycaster, times, self._lidar_rays)
         return frame
 
 

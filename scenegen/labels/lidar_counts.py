@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from scenegen.frame import Box3D
+from scenegen.sensors.rig import transform_points
 
 
 def points_cam_from_lidar(points_lidar: np.ndarray, T_cam_from_lidar: np.ndarray) -> np.ndarray:
     """Float64 ``(N, 3)`` camera-frame positions of lidar-frame points (first 3 columns)."""
-    xyz = np.asarray(points_lidar, dtype=np.float64)[:, :3]
     T = np.asarray(T_cam_from_lidar, dtype=np.float64)
     if T.shape != (4, 4):
         raise ValueError(f"T_cam_from_lidar must be a 4x4 transform, got shape {T.shape}")
-    return xyz @ T[:3, :3].T + T[:3, 3]
+    return transform_points(T, np.asarray(points_lidar)[:, :3])
 
 
 def count_points_in_boxes(

@@ -30,6 +30,7 @@ import open3d as o3d
 from scenegen.effects.lidar_weather import LidarRadiometry, WeatherLike, apply_lidar_weather
 from scenegen.scenario.spec import LidarSpec
 from scenegen.sensors.raycast import WorldRaycaster
+from scenegen.sensors.rig import transform_points
 from scenegen.world.types import SEMANTIC_IDS, World
 
 # KITTI's Velodyne HDL-64E: two blocks of 32 lasers, the upper one denser.
@@ -204,6 +205,7 @@ class LidarScanner:
         radiometry: LidarRadiometry | None = None,
         n_threads: int = 0,
         raycaster: WorldRaycaster | None = None,
+        ray_cache: dict | None = None,
     ) -> None:
         self.radiometry = radiometry or LidarRadiometry()
         self.n_threads = n_threads
@@ -214,7 +216,9 @@ class LidarScanner:
         self._semantic = rc.semantic
         self._reflectivity = rc.reflectivity
         self._returns = rc.returns
-        self._rays: _SweepRays | None = None
+        # Sweep rays depend only on the sensor and its pose: a caller that scans many
+        # worlds with one sensor passes the same dict to reuse them.
+        self._ray_cache: dict = ray_cache if ray_cache is not None else {}
 
     def _rays_for(self, lidar: LidarSpec, T_world_from_lidar: np.ndarray) -> _SweepRays:
         angles = resolve_vertical_angles_deg(lidar)
@@ -223,14 +227,17 @@ class LidarScanner:
         if T.shape != (4, 4):
             raise ValueError(f"T_world_from_lidar must be a 4x4 transform, got shape {T.shape}")
         key = (angles.tobytes(), offsets.tobytes(), lidar.azimuth_steps, T.tobytes())
-        if self._rays is None or key != self._rays.key:
+        cached = self._ray_cache.get(key)
+        if cached is None:
             dirs_lidar, ring = beam_directions_lidar(angles, lidar.azimuth_steps)
-            dirs_world = (dirs_lidar @ T[:3, :3].T.astype(np.float32)).astype(np.float32)
+            T_rot = T.copy()
+            T_rot[:3, 3] = 0.0
+            dirs_world = transform_points(T_rot, dirs_lidar, np.float32)
             origins_lidar = np.zeros_like(dirs_lidar)
             origins_lidar[:, 2] = offsets[ring]
-            origins_world = (origins_lidar @ T[:3, :3].T + T[:3, 3]).astype(np.float32)
+            origins_world = transform_points(T, origins_lidar, np.float32)
             rays = np.ascontiguousarray(np.concatenate([origins_world, dirs_world], axis=1))
-            self._rays = _SweepRays(
+            cached = self._ray_cache[key] = _SweepRays(
                 key=key,
                 rays=o3d.core.Tensor(rays),
                 dirs_lidar=np.ascontiguousarray(dirs_lidar),
@@ -240,7 +247,7 @@ class LidarScanner:
                 ring=ring,
                 beam_height_m=offsets.astype(np.float32),
             )
-        return self._rays
+        return cached
 
     def scan(
         self,

@@ -23,14 +23,16 @@ def add_lidar(
     world: World,
     raycaster: WorldRaycaster,
     times: object | None = None,
+    ray_cache: dict | None = None,
 ) -> None:
     """Scan ``world`` with ``spec.lidar`` and store points and per-point labels in ``frame``.
 
-    ``times`` (a ``pipeline.StageTimes``) collects the seconds spent, when given.
+    ``times`` (a ``pipeline.StageTimes``) collects the seconds spent, when given;
+    ``ray_cache`` keeps the sensor's rays between frames (see ``LidarScanner``).
     """
     assert spec.lidar is not None
     t = time.perf_counter()
-    scanner = LidarScanner(world, raycaster=raycaster)
+    scanner = LidarScanner(world, raycaster=raycaster, ray_cache=ray_cache)
     scan = scanner.scan(spec.lidar, T_world_from_lidar(spec.camera, spec.lidar), spec.rng("lidar"))
     if times is not None:
         t = times.add("lidar_scan", t)
