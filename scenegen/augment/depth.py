@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from scenegen.frame import Calibration
+from scenegen.frame import Calibration, transform_points
 
 # Depth beyond this is not a driving-scene surface (m); also the cap of inverted depth.
 MAX_DEPTH_M = 1000.0
@@ -69,7 +69,7 @@ def sparse_lidar_depth(points_lidar: np.ndarray, calibration: Calibration) -> np
     if pts.ndim != 2 or pts.shape[1] < 3:
         raise ValueError(f"points_lidar must be (N, >=3) x, y, z metres, got {pts.shape}")
     T = np.asarray(calibration.T_cam_from_lidar, np.float64)
-    cam = pts[:, :3] @ T[:3, :3].T + T[:3, 3]
+    cam = transform_points(T, pts)
     z = cam[:, 2]
     front = z > 0.1
     cam, z = cam[front], z[front]
@@ -208,7 +208,7 @@ def _columns_blocked_at_top(points_lidar: np.ndarray, calibration: Calibration) 
     pts = np.asarray(points_lidar, np.float64)[:, :3]
     elevation = np.degrees(np.arctan2(pts[:, 2], np.hypot(pts[:, 0], pts[:, 1])))
     T = np.asarray(calibration.T_cam_from_lidar, np.float64)
-    cam = pts @ T[:3, :3].T + T[:3, 3]
+    cam = transform_points(T, pts)
     front = cam[:, 2] > 0.1
     u = np.floor(k.fx * cam[front, 0] / cam[front, 2] + k.cx).astype(np.int64)
     inside = (u >= 0) & (u < k.width)

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from scenegen.effects.lidar_weather import apply_lidar_weather, ring_from_elevation
-from scenegen.frame import Box3D
+from scenegen.frame import Box3D, transform_points
 from scenegen.labels.lidar_counts import count_points_in_boxes
 
 SEVERITIES = (1, 2, 3, 4, 5)
@@ -100,7 +100,7 @@ def _points_in_boxes_mask(
     points: np.ndarray, boxes: list[Box3D], T_cam_from_lidar: np.ndarray
 ) -> np.ndarray:
     T = np.asarray(T_cam_from_lidar, np.float64)
-    cam = points[:, :3].astype(np.float64) @ T[:3, :3].T + T[:3, 3]
+    cam = transform_points(T, points)
     inside = np.zeros(len(points), bool)
     for box in boxes:
         inside |= box.contains_cam(cam)

@@ -15,6 +15,7 @@ A bench config (YAML) names everything; paths are relative to the config file::
     classes: [car, pedestrian]
     class_map: {van: car}                          # optional renames before training
     min_box_height_px: 8                           # smaller objects are ignore regions
+    max_occlusion: 0.7                             # so are objects hidden more than this
     corruptions: [fog, rain, gaussian_noise]       # see scenegen.harness.corruptions
     severities: [1, 2, 3, 4, 5]
     model: {name: centernet, width: 24, head_width: 32}
@@ -62,6 +63,7 @@ _TOP_KEYS = {
     "classes",
     "class_map",
     "min_box_height_px",
+    "max_occlusion",
     "corruptions",
     "severities",
     "model",
@@ -87,6 +89,7 @@ class BenchConfig:
     classes: tuple[str, ...]
     class_map: dict[str, str | None]
     min_box_height_px: float
+    max_occlusion: float
     corruptions: tuple[str, ...]
     severities: tuple[int, ...]
     model: dict[str, Any]
@@ -258,6 +261,7 @@ def load_bench_config(
         classes=tuple(classes),
         class_map=dict(class_map),
         min_box_height_px=number("min_box_height_px", data.get("min_box_height_px", 8), 0, 10_000),
+        max_occlusion=number("max_occlusion", data.get("max_occlusion", 1.0), 0.0, 1.0),
         corruptions=tuple(corruption_names),
         severities=tuple(severities),
         model={"name": model_name, **{k: v for k, v in model.items() if k != "name"}},
@@ -615,6 +619,7 @@ def run_bench(
             classes=config.classes,
             class_map=config.class_map,
             min_box_height_px=config.min_box_height_px,
+            max_occlusion=config.max_occlusion,
             image_scale=config.train_image_scale,
             cache=cache,
         )
@@ -652,6 +657,12 @@ def run_bench(
     timings["evaluate_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
     metrics["config"] = {"name": config.name, "path": str(config.path)}
+    metrics["task"] = {
+        "classes": list(config.classes),
+        "class_map": dict(config.class_map),
+        "min_box_height_px": config.min_box_height_px,
+        "max_occlusion": config.max_occlusion,
+    }
     metrics["training"] = {
         "frames": len(samples),
         "epochs": result.epochs_done,
@@ -693,6 +704,7 @@ def _evaluate_real_kitti(detector: Detector, config: BenchConfig) -> dict[str, A
         classes=config.classes,
         class_map=config.class_map,
         min_box_height_px=config.min_box_height_px,
+        max_occlusion=config.max_occlusion,
         image_scale=scale,
     )
     items = [real.raw_item(i) for i in range(len(real))]

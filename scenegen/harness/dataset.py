@@ -16,7 +16,8 @@ key                       dtype, shape    meaning
 ``difficulty``            int64 (N,)      0 easy, 1 moderate, 2 hard, 3 unknown (KITTI)
 ``area``, ``iscrowd``     float32, int64  as torchvision's COCO references use them
 ``ignore_boxes``          float32 (M, 4)  regions not to score: classes left out, objects
-                                          below ``min_box_height_px``, KITTI DontCare
+                                          below ``min_box_height_px`` or hidden more
+                                          than ``max_occlusion``, KITTI DontCare
 ``image_id``              int64 ()        the item's index
 ========================  ==============  ===============================================
 
@@ -207,15 +208,17 @@ def frame_target(
     classes: Sequence[str] = CLASS_NAMES,
     class_map: Mapping[str, str | None] | None = None,
     min_box_height_px: float = 0.0,
+    max_occlusion: float = 1.0,
     image_scale: float = 1.0,
     image_id: int = 0,
 ) -> dict[str, torch.Tensor]:
     """The torchvision-style target dict of a frame (see the module docstring).
 
     ``class_map`` renames classes first (``{"van": "car"}``; ``None`` drops a class
-    entirely); objects whose class is not in ``classes`` or whose box (after scaling) is
-    lower than ``min_box_height_px`` become ``ignore_boxes``. Boxes are clipped to the
-    image; boxes with no area left are dropped.
+    entirely); objects whose class is not in ``classes``, whose box (after scaling) is
+    lower than ``min_box_height_px`` or whose hidden share is above ``max_occlusion`` become
+    ``ignore_boxes`` (neither a hit nor a miss). Boxes are clipped to the image; boxes with
+    no area left are dropped.
     """
     width = frame.width * image_scale
     height = frame.height * image_scale
@@ -230,7 +233,8 @@ def frame_target(
         box = np.clip(box, [0, 0, 0, 0], [width, height, width, height])
         if box[2] - box[0] <= 0 or box[3] - box[1] <= 0:
             continue
-        if name not in classes or box[3] - box[1] < min_box_height_px:
+        too_hidden = float(obj.occlusion) > max_occlusion  # nan (unknown) is kept
+        if name not in classes or box[3] - box[1] < min_box_height_px or too_hidden:
             ignore.append(box)
         else:
             kept.append((box, obj, classes.index(name) + 1))
@@ -320,7 +324,7 @@ class DetectionDataset(Dataset):
     annotations ``.json`` (or a folder holding ``annotations.json``), or a YOLO folder.
     ``classes``: the classes to detect, in label order (label = index + 1);
     ``class_map``: renames applied first; ``min_box_height_px``: smaller objects become
-    ignore regions; ``image_scale``: resize images and boxes (e.g. 0.5 to train faster);
+    ignore regions, as do objects hidden more than ``max_occlusion`` (0-1); ``image_scale``: resize images and boxes (e.g. 0.5 to train faster);
     ``transform``: an albumentations pipeline from :func:`albumentations_compose`;
     ``cache``: keep decoded images and targets in memory after the first read.
     """
@@ -333,6 +337,7 @@ class DetectionDataset(Dataset):
         classes: Sequence[str] = CLASS_NAMES,
         class_map: Mapping[str, str | None] | None = None,
         min_box_height_px: float = 0.0,
+        max_occlusion: float = 1.0,
         image_scale: float = 1.0,
         transform: Callable[..., dict] | None = None,
         cache: bool = False,
@@ -346,6 +351,7 @@ class DetectionDataset(Dataset):
         self.classes = tuple(classes)
         self.class_map = dict(class_map or {})
         self.min_box_height_px = float(min_box_height_px)
+        self.max_occlusion = float(max_occlusion)
         self.image_scale = float(image_scale)
         self.transform = transform
         self._cache: dict[int, tuple[np.ndarray, dict[str, torch.Tensor]]] | None = (
@@ -372,6 +378,7 @@ class DetectionDataset(Dataset):
             classes=self.classes,
             class_map=self.class_map,
             min_box_height_px=self.min_box_height_px,
+            max_occlusion=self.max_occlusion,
             image_scale=self.image_scale,
             image_id=index,
         )

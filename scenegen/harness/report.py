@@ -183,6 +183,20 @@ def real_kitti_sentence(real: dict | None, clean_ap50: float) -> str:
     )
 
 
+def _task_lines(task: dict[str, Any] | None) -> list[str]:
+    """What counts as an object to find; the rest are ignore regions (neither hit nor miss)."""
+    if not task:
+        return []
+    renamed = ", ".join(f"{k} -> {v}" for k, v in task.get("class_map", {}).items())
+    return [
+        f"Scored objects: boxes at least {task['min_box_height_px']:g} px tall in the "
+        f"evaluated image, hidden at most {100 * task['max_occlusion']:.0f} %"
+        + (f" (renamed: {renamed})" if renamed else "")
+        + "; smaller, more hidden and other classes' objects are ignore regions.",
+        "",
+    ]
+
+
 def build_markdown(metrics: dict[str, Any], plots: list[tuple[str, str]], sheet: str | None) -> str:
     r = metrics["robustness"]
     lines = [
@@ -190,6 +204,7 @@ def build_markdown(metrics: dict[str, Any], plots: list[tuple[str, str]], sheet:
         "",
         f"Classes: {', '.join(metrics['classes'])}. Metric: COCO AP50 (101-point), held-out synthetic test frames.",
         "",
+        *_task_lines(metrics.get("task")),
         "## Summary (Michaelis et al. 2019)",
         "",
         "| P (clean AP50) | mPC | rPC | clean AP (0.50:0.95) |",

@@ -38,7 +38,15 @@ from typing import Any
 
 import numpy as np
 
-from scenegen.frame import KITTI_TYPE, Box3D, Calibration, CameraIntrinsics, Frame, ObjectLabel
+from scenegen.frame import (
+    KITTI_TYPE,
+    Box3D,
+    Calibration,
+    CameraIntrinsics,
+    Frame,
+    ObjectLabel,
+    transform_points,
+)
 from scenegen.io.errors import DatasetReadError, DatasetWriteError
 from scenegen.io.jsonable import to_jsonable
 from scenegen.io.png import encode_png, read_image
@@ -616,7 +624,7 @@ def read_kitti_frame(root: Path, frame_id: str) -> Frame:
     if velodyne_path.exists():
         points = read_velodyne(velodyne_path)
         T = calibration.T_cam_from_lidar
-        points_cam = points[:, :3].astype(np.float64) @ T[:3, :3].T + T[:3, 3]
+        points_cam = transform_points(T, points)
         point_labels_path = root / "labels" / f"{frame_id}.label"
         if point_labels_path.exists():
             point_class_ids, point_instance_ids = read_point_labels(point_labels_path, len(points))

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from scenegen.frame import Frame
+from scenegen.frame import Frame, transform_points
 from scenegen.io.atomic import atomic_write_bytes
 from scenegen.io.errors import DatasetReadError
 from scenegen.io.kitti import list_kitti_frames, read_kitti_frame
@@ -74,7 +74,7 @@ def _draw_image_panel(frame: Frame) -> np.ndarray:
     if frame.points_lidar is not None and len(frame.points_lidar):
         points = _thin(frame.points_lidar)
         T = frame.calibration.T_cam_from_lidar
-        points_cam = points[:, :3].astype(np.float64) @ T[:3, :3].T + T[:3, 3]
+        points_cam = transform_points(T, points)
         ahead = points_cam[:, 2] > 0.5
         uv = frame.calibration.project(points_cam[ahead]) * scale
         colours = _range_colours_rgb(np.linalg.norm(points_cam[ahead], axis=1))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenegen.frame import Box3D
-from scenegen.sensors.rig import transform_points
+from scenegen.frame import Box3D, transform_points
 
 
 def points_cam_from_lidar(points_lidar: np.ndarray, T_cam_from_lidar: np.ndarray) -> np.ndarray:

@@ -28,9 +28,9 @@ import numpy as np
 import open3d as o3d
 
 from scenegen.effects.lidar_weather import LidarRadiometry, WeatherLike, apply_lidar_weather
+from scenegen.frame import transform_points
 from scenegen.scenario.spec import LidarSpec
 from scenegen.sensors.raycast import WorldRaycaster
-from scenegen.sensors.rig import transform_points
 from scenegen.world.types import SEMANTIC_IDS, World
 
 # KITTI's Velodyne HDL-64E: two blocks of 32 lasers, the upper one denser.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenegen.frame import Calibration, CameraIntrinsics
+from scenegen.frame import Calibration, CameraIntrinsics, transform_points  # noqa: F401 - re-exported
 from scenegen.scenario.spec import CameraSpec, LidarSpec
 
 # Camera axes (x right, y down, z forward) expressed in world axes (x fwd, y left, z up).
@@ -48,20 +48,3 @@ def calibration_from_spec(camera: CameraSpec, lidar: LidarSpec | None) -> Calibr
     lidar_spec = lidar if lidar is not None else LidarSpec()
     T_cam_from_lidar = T_cam_from_world @ T_world_from_lidar(camera, lidar_spec)
     return Calibration(intrinsics_from_spec(camera), T_cam_from_world, T_cam_from_lidar)
-
-
-def transform_points(T: np.ndarray, points: np.ndarray, dtype: type = np.float64) -> np.ndarray:
-    """Apply a 4x4 transform to ``(N, >=3)`` points (first three columns); returns ``(N, 3)``
-    of ``dtype``.
-
-    Written out per column: ``(N, 3) @ (3, 3)`` goes through BLAS, which is several times
-    slower than nine vector multiply-adds for such a thin product.
-    """
-    pts = np.asarray(points)
-    T = np.asarray(T, dtype=np.float64)
-    out = np.empty((len(pts), 3), dtype=dtype)
-    x, y, z = (pts[:, k].astype(dtype, copy=False) for k in range(3))
-    for row in range(3):
-        r0, r1, r2 = (dtype(T[row, k]) for k in range(3))
-        out[:, row] = r0 * x + r1 * y + r2 * z + dtype(T[row, 3])
-    return out
