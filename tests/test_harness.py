@@ -167,6 +167,16 @@ def test_dataset_class_selection_scale_and_collate(written_dataset):
     assert len(images) == 2 and targets[1]["image_id"].item() == 1
 
 
+def test_dataset_turns_heavily_occluded_objects_into_ignore_regions(written_dataset):
+    # The car is 25 % hidden, the pedestrian not at all.
+    dataset = DetectionDataset(written_dataset, max_occlusion=0.2)
+    _, target = dataset[0]
+    assert target["labels"].tolist() == [5]
+    np.testing.assert_allclose(target["ignore_boxes"].numpy(), [[4, 6, 30, 40]])
+    _, target = DetectionDataset(written_dataset, max_occlusion=0.25)[0]
+    assert target["labels"].tolist() == [1, 5] and len(target["ignore_boxes"]) == 0
+
+
 def test_dataset_runs_an_albumentations_pipeline(written_dataset):
     import albumentations as A  # noqa: N812 (the library's own convention)
 
@@ -200,12 +210,20 @@ def test_dataset_reads_real_kitti(kitti_root):
 def test_centernet_decodes_its_own_encoding():
     target = {"boxes": torch.tensor([[8.0, 12.0, 40.0, 36.0]]), "labels": torch.tensor([2])}
     enc = encode_targets([target], 2, (16, 16))
-    # Perfect head outputs: logits from the heatmap, the encoded size and offset.
+    # Perfect head outputs: logits from the heatmap; at every cell, the log distances from
+    # the cell centre to the sides of the box that cell regresses.
     heat = enc["heatmap"].clamp(1e-6, 1 - 1e-6)
-    out = {"heatmap": torch.log(heat / (1 - heat)), "size": enc["size"], "offset": enc["offset"]}
+    ys, xs = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+    x1, y1, x2, y2 = enc["box"][0]
+    sides = torch.stack([xs + 0.5 - x1, ys + 0.5 - y1, x2 - xs - 0.5, y2 - ys - 0.5])
+    out = {"heatmap": torch.log(heat / (1 - heat)), "box": sides.clamp(min=1e-6).log()[None]}
     result = decode(out, [(64, 64)], 5, 0.5)[0]
     assert result["labels"].tolist() == [2]
     np.testing.assert_allclose(result["boxes"].numpy()[0], [8, 12, 40, 36], atol=1e-4)
+    # Box regression covers the cells around the centre, each object's weights summing to 1.
+    weight = enc["box_weight"][0, 0]
+    assert (weight > 0).sum() > 1 and float(weight.sum()) == pytest.approx(1.0)
+    assert weight[6, 6] == weight.max()  # strongest at the centre cell: (24, 24) px / stride 4
 
 
 def _tiny_samples():
@@ -286,6 +304,5 @@ def test_ci_bench_preset_end_to_end(tmp_path, gl_backend):
     assert by_severity[str(worst)] < by_severity[str(mildest)]
     if (REPO.parent / "shared" / "data" / "kitti" / "training").is_dir():
         assert metrics["real_kitti"]["frames"] == 3
-    if metrics["clean"]["AP50"] < 0.5:
-        # Known gap: the preset's training budget does not reach the 0.5 target yet.
-        pytest.xfail(f"clean AP50 {metrics['clean']['AP50']:.3f} < 0.5 target")
+    # Well above chance on its own held-out synthetic frames (measured 0.65).
+    assert metrics["clean"]["AP50"] >= 0.5, metrics["clean"]
