@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 REPO = Path(__file__).resolve().parents[1]
 VELODYNE = (
@@ -21,13 +20,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "bench_lidar", REPO / "benchmarks" / "bench_lidar.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_lidar", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_lidar")
 
 
 def test_synthetic_street_scan_looks_like_real_kitti():

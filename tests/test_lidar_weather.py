@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 from scenegen.effects.lidar_weather import (
     FOG_RETURN,
@@ -43,13 +42,7 @@ LIDAR = LidarSpec()
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "bench_lidar", REPO / "benchmarks" / "bench_lidar.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_lidar", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_lidar")
 
 
 @pytest.fixture(scope="module")
