@@ -63,7 +63,9 @@ def test_render_then_preview_then_refuse_to_clobber(tmp_path, gl_backend):
     scenario = tmp_path / "small.yaml"
     scenario.write_text(SMALL)
     out = tmp_path / "out"
-    result = scenegen("render", str(scenario), "--frames", "3", "--seed", "1", "--out", str(out), "--workers", "1")
+    result = scenegen(
+        "render", str(scenario), "--frames", "3", "--seed", "1", "--out", str(out), "--workers", "1"
+    )
     assert result.returncode == 0, result.stderr
     assert "3 frames rendered" in result.stdout
     lines = (out / "manifest.jsonl").read_text().splitlines()
@@ -76,7 +78,9 @@ def test_render_then_preview_then_refuse_to_clobber(tmp_path, gl_backend):
     again = scenegen("render", str(scenario), "--frames", "3", "--out", str(out))
     assert again.returncode == 1
     assert "resume it or overwrite it" in again.stderr
-    resumed = scenegen("render", str(scenario), "--frames", "3", "--seed", "1", "--out", str(out), "--resume")
+    resumed = scenegen(
+        "render", str(scenario), "--frames", "3", "--seed", "1", "--out", str(out), "--resume"
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert "3 already complete" in resumed.stdout
 
