@@ -169,17 +169,6 @@ def snow_sizes(rate_mm_h: float) -> ParticleSizes:
     return ParticleSizes(3800.0 * rate_mm_h**-0.87, 2.55 * rate_mm_h**-0.48, 2.5, 0.5)
 
 
-def particle_extinction_per_m(sizes: ParticleSizes) -> float:
-    """Geometric-optics extinction (Q_ext = 2) of a size distribution, 1/m.
-
-    ``alpha = 2 * integral(pi D^2 / 4 * N(D) dD) = pi n0 scale^2 / slope^3`` (mm^2 -> m^2).
-    Gives ~1.5e-3 /m (visibility ~2 km) at 10 mm/h of rain and ~4.5e-3 /m at 1 mm/h of snow.
-    """
-    return float(
-        np.pi * sizes.n0_per_m3_mm * sizes.diameter_scale**2 / sizes.slope_per_mm**3 * 1e-6
-    )
-
-
 def _check_positive(name: str, value: float) -> None:
     if not value > 0:
         raise ValueError(f"{name} must be > 0 (inf for none), got {value!r}")

@@ -417,7 +417,6 @@ def evaluate_bench(
     splits: Sequence[SplitData],
     config: BenchConfig,
     corruptions: Mapping[str, Corruption],
-    dataset_for_scale: DetectionDataset,
     on_progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Clean and corrupted AP per split, sweep cell, distance bin and occlusion level."""
@@ -652,7 +651,7 @@ def run_bench(
     model.eval()
     detector: Detector = model
     splits = [load_split(name, dataset(path)) for name, path in test_paths.items()]
-    metrics = evaluate_bench(detector, splits, config, chosen, train_set, on_progress)
+    metrics = evaluate_bench(detector, splits, config, chosen, on_progress)
     metrics["real_kitti"] = _evaluate_real_kitti(detector, config)
     timings["evaluate_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
