@@ -323,6 +323,12 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return text.count("\n", 0, index) + 1, index - line_start + 1
 
 
+def _limit_error(filename: str, event: yaml.Event, message: str) -> ScenarioError:
+    """A resource-limit error positioned at the YAML event that crossed the limit."""
+    mark = event.start_mark
+    return ScenarioError(filename, mark.line + 1, mark.column + 1, YAML_PATH, message)
+
+
 def _check_yaml_events(text: str, filename: str) -> None:
     """Syntax, size and nesting depth, from the event stream (no recursion, nothing built)."""
     depth = nodes = 0
@@ -331,24 +337,18 @@ def _check_yaml_events(text: str, filename: str) -> None:
             if isinstance(event, yaml.NodeEvent):
                 nodes += 1
                 if nodes > MAX_YAML_NODES:
-                    mark = event.start_mark
-                    raise ScenarioError(
+                    raise _limit_error(
                         filename,
-                        mark.line + 1,
-                        mark.column + 1,
-                        YAML_PATH,
+                        event,
                         f"the file holds more than {MAX_YAML_NODES} YAML values, "
                         f"expected at most {MAX_YAML_NODES}",
                     )
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
-                    mark = event.start_mark
-                    raise ScenarioError(
+                    raise _limit_error(
                         filename,
-                        mark.line + 1,
-                        mark.column + 1,
-                        YAML_PATH,
+                        event,
                         f"YAML nests deeper than {MAX_YAML_DEPTH} levels, "
                         f"expected at most {MAX_YAML_DEPTH}",
                     )
