@@ -10,9 +10,11 @@ A corruption is any callable with the signature of :class:`Corruption`::
 draw and ``K`` the 3x3 intrinsics when known. It returns a new uint8 image of the same
 shape and never modifies its inputs.
 
-:func:`builtin_corruptions` builds the grid from :mod:`scenegen.effects` (physical fog,
-rain, snow and low light, using the frame's depth) plus four simple image corruptions
-(gaussian noise, gaussian blur, JPEG, contrast). Other corruptions plug in by adding
+:func:`builtin_corruptions` builds the grid from the augmentation stage: physical fog,
+rain and snow (:mod:`scenegen.augment.functional`, using the frame's depth), low light
+(:mod:`scenegen.effects` sensor noise), three ImageNet-C corruptions with the published
+tables (:mod:`scenegen.augment.imagenet_c`: gaussian noise, JPEG, contrast) and a
+gaussian blur. Other corruptions plug in by adding
 entries to the dict the benchmark receives, for instance albumentations transforms
 (``scenegen.augment`` or your own) through :func:`from_albumentations`::
 
@@ -28,15 +30,10 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from scenegen.effects import (
-    airlight_from_image,
-    apply_fog,
-    apply_rain,
-    apply_sensor_noise,
-    apply_snow,
-    linear_to_srgb_u8,
-    srgb_to_linear,
-)
+from scenegen.augment import functional as weather
+from scenegen.augment import imagenet_c
+from scenegen.augment.functional import intrinsics_or_default
+from scenegen.effects import apply_sensor_noise, linear_to_srgb_u8, srgb_to_linear
 
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
 
@@ -46,11 +43,7 @@ RAIN_RATE_MM_H = (5.0, 10.0, 25.0, 50.0, 100.0)
 SNOW_RATE_MM_H = (0.5, 1.0, 2.0, 4.0, 8.0)
 # Low light: the scene's radiance is scaled down, the camera's gain brings it back up.
 LOW_LIGHT_RADIANCE_SCALE = (0.3, 0.15, 0.07, 0.035, 0.015)
-# ImageNet-C's parameters (Hendrycks & Dietterich 2019) for the image corruptions.
-GAUSSIAN_NOISE_SIGMA = (0.08, 0.12, 0.18, 0.26, 0.38)
 GAUSSIAN_BLUR_SIGMA_PX = (1.0, 2.0, 3.0, 4.0, 6.0)
-JPEG_QUALITY = (25, 18, 15, 10, 7)
-CONTRAST_FACTOR = (0.4, 0.3, 0.2, 0.1, 0.05)
 
 
 class Corruption(Protocol):
@@ -75,12 +68,6 @@ def _check(image_u8: np.ndarray, severity: int) -> int:
     return int(severity) - 1
 
 
-def _nominal_K(height: int, width: int) -> np.ndarray:
-    # KITTI's field of view (81 deg horizontal) when the caller does not know the camera.
-    focal = width / 1242.0 * 721.5377
-    return np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], dtype=np.float64)
-
-
 def _need_depth(name: str, depth_m: np.ndarray | None) -> np.ndarray:
     if depth_m is None:
         raise ValueError(
@@ -91,35 +78,27 @@ def _need_depth(name: str, depth_m: np.ndarray | None) -> np.ndarray:
 
 
 def fog(image_u8, depth_m, severity, rng, *, K=None):
-    """Koschmieder fog at visibility ``FOG_VISIBILITY_M[severity - 1]`` (needs depth)."""
+    """Koschmieder fog at ``FOG_VISIBILITY_M[severity - 1]`` metres of visibility."""
     index = _check(image_u8, severity)
     depth = _need_depth("fog", depth_m)
-    radiance = srgb_to_linear(image_u8)
-    airlight = airlight_from_image(radiance, depth)
-    out = apply_fog(radiance, depth, FOG_VISIBILITY_M[index], airlight, K)
-    return linear_to_srgb_u8(out)
+    k = intrinsics_or_default(K, *image_u8.shape[:2])
+    return weather.fog(image_u8, depth, FOG_VISIBILITY_M[index], k)
 
 
 def rain(image_u8, depth_m, severity, rng, *, K=None):
     """Rain at ``RAIN_RATE_MM_H[severity - 1]``: extinction, forward scatter and streaks."""
     index = _check(image_u8, severity)
     depth = _need_depth("rain", depth_m)
-    radiance = srgb_to_linear(image_u8)
-    k = K if K is not None else _nominal_K(*image_u8.shape[:2])
-    airlight = airlight_from_image(radiance, depth)
-    out = apply_rain(radiance, depth, RAIN_RATE_MM_H[index], k, rng, airlight)
-    return linear_to_srgb_u8(out)
+    k = intrinsics_or_default(K, *image_u8.shape[:2])
+    return weather.rain(image_u8, depth, RAIN_RATE_MM_H[index], k, rng)
 
 
 def snow(image_u8, depth_m, severity, rng, *, K=None):
     """Falling snow at ``SNOW_RATE_MM_H[severity - 1]`` (water equivalent)."""
     index = _check(image_u8, severity)
     depth = _need_depth("snow", depth_m)
-    radiance = srgb_to_linear(image_u8)
-    k = K if K is not None else _nominal_K(*image_u8.shape[:2])
-    airlight = airlight_from_image(radiance, depth)
-    out = apply_snow(radiance, depth, SNOW_RATE_MM_H[index], k, rng, airlight)
-    return linear_to_srgb_u8(out)
+    k = intrinsics_or_default(K, *image_u8.shape[:2])
+    return weather.snow(image_u8, depth, SNOW_RATE_MM_H[index], k, rng)
 
 
 def low_light(image_u8, depth_m, severity, rng, *, K=None):
@@ -132,11 +111,9 @@ def low_light(image_u8, depth_m, severity, rng, *, K=None):
 
 
 def gaussian_noise(image_u8, depth_m, severity, rng, *, K=None):
-    """ImageNet-C gaussian noise: ``x + N(0, sigma)`` on [0, 1] pixel values."""
-    index = _check(image_u8, severity)
-    x = image_u8.astype(np.float32) / 255.0
-    x = x + rng.normal(0.0, GAUSSIAN_NOISE_SIGMA[index], size=x.shape).astype(np.float32)
-    return (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """ImageNet-C gaussian noise (its published table)."""
+    _check(image_u8, severity)
+    return imagenet_c.gaussian_noise(image_u8, severity, rng)
 
 
 def gaussian_blur(image_u8, depth_m, severity, rng, *, K=None):
@@ -147,25 +124,15 @@ def gaussian_blur(image_u8, depth_m, severity, rng, *, K=None):
 
 
 def jpeg(image_u8, depth_m, severity, rng, *, K=None):
-    """ImageNet-C JPEG compression at quality ``JPEG_QUALITY[severity - 1]``."""
-    index = _check(image_u8, severity)
-    ok, data = cv2.imencode(
-        ".jpg",
-        cv2.cvtColor(image_u8, cv2.COLOR_RGB2BGR),
-        [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY[index]],
-    )
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    """ImageNet-C JPEG compression (its published quality table)."""
+    _check(image_u8, severity)
+    return imagenet_c.jpeg_compression(image_u8, severity)
 
 
 def contrast(image_u8, depth_m, severity, rng, *, K=None):
-    """ImageNet-C contrast: pull every pixel towards the image mean by ``CONTRAST_FACTOR``."""
-    index = _check(image_u8, severity)
-    x = image_u8.astype(np.float32) / 255.0
-    mean = x.mean(axis=(0, 1), keepdims=True)
-    x = (x - mean) * CONTRAST_FACTOR[index] + mean
-    return (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """ImageNet-C contrast (its published table)."""
+    _check(image_u8, severity)
+    return imagenet_c.contrast(image_u8, severity)
 
 
 def builtin_corruptions() -> dict[str, Corruption]:
