@@ -86,8 +86,7 @@ def validate(
             scenario = load_scenario(path)
         except ScenegenError as exc:
             bad += 1
-            for line in _error_lines(exc):
-                err.print(line, highlight=False, soft_wrap=True)
+            _print_errors(exc)
             continue
         cells = len(scenario.sweep_cells)
         extra = f", sweep of {cells} cells" if cells > 1 else ""
@@ -97,6 +96,11 @@ def validate(
     if bad:
         err.print(f"{bad} of {len(files)} file(s) invalid", highlight=False)
         raise typer.Exit(EXIT_INVALID_INPUT)
+
+
+def _print_errors(exc: ScenegenError) -> None:
+    for line in _error_lines(exc):
+        err.print(line, highlight=False, soft_wrap=True)
 
 
 def _error_lines(exc: ScenegenError) -> list[str]:
@@ -216,30 +220,31 @@ def render(
     ] = 0.0,
 ) -> None:
     """Render scenario files to a labelled dataset (KITTI, COCO, YOLO and a manifest)."""
-    from scenegen.batch.runner import default_workers, plan_batch, render_batch
+    from scenegen.batch.runner import ENGINES, default_workers, plan_batch, render_batch
+    from scenegen.io.dataset import FORMATS
+    from scenegen.io.pointcloud import POINTCLOUD_FORMATS
     from scenegen.sensors.gl import configure_backend
 
     format_list = tuple(f.strip() for f in formats.split(",") if f.strip())
-    unknown = sorted(set(format_list) - {"kitti", "coco", "yolo"})
+    unknown = sorted(set(format_list) - set(FORMATS))
     if unknown or not format_list:
         _fail(
             f"--formats {formats!r}: unknown {', '.join(unknown) or 'empty list'}; expected kitti, coco, yolo",
             EXIT_INVALID_INPUT,
         )
     if pointcloud is not None:
-        if pointcloud not in ("ply", "pcd"):
+        if pointcloud not in POINTCLOUD_FORMATS:
             _fail(f"--pointcloud {pointcloud!r}: expected ply or pcd", EXIT_INVALID_INPUT)
         format_list = (*format_list, pointcloud)
     shard_kn = _parse_shard(shard)
     try:
         plan = plan_batch(scenarios, frames, seed)
     except ScenegenError as exc:
-        for line in _error_lines(exc):
-            err.print(line, highlight=False, soft_wrap=True)
+        _print_errors(exc)
         raise typer.Exit(EXIT_INVALID_INPUT) from None
     if shard_kn is not None:
         plan = plan.shard(*shard_kn)
-    if engine not in ("process", "ray"):
+    if engine not in ENGINES:
         _fail(f"--engine {engine!r}: expected process or ray", EXIT_INVALID_INPUT)
     n_workers = workers or default_workers()
     ray_options = None

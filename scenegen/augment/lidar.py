@@ -36,20 +36,21 @@ from typing import Any
 
 import numpy as np
 
+from scenegen.augment.severity import FOG_VISIBILITY_M, PRECIPITATION_RATE_MM_H, check_severity
 from scenegen.effects.lidar_weather import apply_lidar_weather, ring_from_elevation
 from scenegen.frame import Box3D, transform_points
 from scenegen.labels.lidar_counts import count_points_in_boxes
 
-SEVERITIES = (1, 2, 3, 4, 5)
 # KITTI's Velodyne HDL-64E: 64 beams, top to bottom (same as sensors.lidar's preset).
 HDL64_VERTICAL_ANGLES_DEG = np.concatenate(
     [np.linspace(2.0, -8.33, 32), np.linspace(-8.83, -24.9, 32)]
 )
 
 LIDAR_TABLES: dict[str, dict[str, tuple[float, ...]]] = {
-    "fog": {"visibility_m": tuple(math.log(20.0) / a for a in (0.005, 0.01, 0.02, 0.03, 0.06))},
-    "rain": {"rate_mm_h": (0.20, 0.73, 1.5625, 3.125, 7.29)},
-    "snow": {"rate_mm_h": (0.20, 0.73, 1.5625, 3.125, 7.29)},
+    # One severity means the same weather on the camera and the LiDAR (Dong et al. 2023).
+    "fog": {"visibility_m": FOG_VISIBILITY_M},
+    "rain": {"rate_mm_h": PRECIPITATION_RATE_MM_H},
+    "snow": {"rate_mm_h": PRECIPITATION_RATE_MM_H},
     "wet_ground": {"road_wetness": (0.2, 0.35, 0.5, 0.75, 1.0)},
     "beam_missing": {"beams_dropped": (16, 24, 32, 40, 48)},
     "crosstalk": {"share": (0.004, 0.008, 0.012, 0.016, 0.020), "std_m": (3.0,) * 5},
@@ -91,8 +92,7 @@ def lidar_parameters(name: str, severity: int) -> dict[str, float]:
     """The physical parameters of LiDAR corruption ``name`` at ``severity`` (1-5)."""
     if name not in LIDAR_TABLES:
         raise ValueError(f"unknown LiDAR corruption {name!r}; expected one of {list(LIDAR_TABLES)}")
-    if severity not in SEVERITIES:
-        raise ValueError(f"severity must be an integer 1-5, got {severity!r}")
+    check_severity(severity)
     return {k: v[severity - 1] for k, v in LIDAR_TABLES[name].items()}
 
 

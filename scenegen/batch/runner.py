@@ -109,6 +109,7 @@ def _render_task(task: FrameTask) -> FrameResult:
 
 def _render_frame(task: FrameTask) -> tuple[FrameTask, Frame, StageTimes, float]:
     """Render ``task``'s frame (not written yet); returns what :func:`_write_frame` takes."""
+    from scenegen.io.dataset import frame_stem
     from scenegen.pipeline import StageTimes
     from scenegen.scenario import load_scenario, sample_scene
 
@@ -121,7 +122,7 @@ def _render_frame(task: FrameTask) -> tuple[FrameTask, Frame, StageTimes, float]
     )
     times = StageTimes()
     frame = _worker_state["renderer"].render(spec, times)
-    frame.frame_id = f"{task.index:06d}"
+    frame.frame_id = frame_stem(task.index)
     return task, frame, times, t0
 
 

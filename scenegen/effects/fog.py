@@ -134,6 +134,7 @@ def fog_glow(
     extinction_per_m: float,
     K: np.ndarray,
     threshold: float = 1.0,
+    transmission: np.ndarray | None = None,
 ) -> np.ndarray:
     """Halo that bright sources (lamps) get from light the medium scatters forward.
 
@@ -143,6 +144,7 @@ def fog_glow(
     aureole: two Gaussian lobes whose angular widths grow as ``sqrt(optical thickness)``
     (multiple scattering widens the glow, Narasimhan & Nayar 2003). Sky pixels (``inf``)
     are not sources: the airlight already accounts for the sky.
+    ``transmission``: the ``(H, W)`` transmission when the caller already has it.
     Returns float32 ``(H, W, 3)`` linear radiance to add to the fogged image.
     """
     img = check_radiance(radiance_lin)
@@ -158,7 +160,7 @@ def fog_glow(
     sources = lum > 0
     if not np.any(sources):
         return glow
-    t = transmission_for_extinction(depth, beta, k)
+    t = transmission if transmission is not None else transmission_for_extinction(depth, beta, k)
     excess *= expand_to_rgb(1.0 - t)
     # One aureole width for the frame, from the power-weighted optical thickness.
     path = (
@@ -204,5 +206,5 @@ def apply_fog(
     if glow_threshold is not None:
         if K is None:
             raise ValueError("glow_threshold needs K (3x3 intrinsics) to size the halo in pixels")
-        out += fog_glow(img, depth, beta, K, glow_threshold)
+        out += fog_glow(img, depth, beta, K, glow_threshold, transmission=t)
     return out

@@ -40,8 +40,13 @@ import numpy as np
 # One extinction model per weather, shared with the camera so one severity means the same
 # weather on both sensors.
 from scenegen.effects.fog import fog_extinction_per_m
-from scenegen.effects.rain import rain_extinction_per_m
-from scenegen.effects.snow import snow_extinction_per_m
+from scenegen.effects.rain import (
+    MARSHALL_PALMER_N0_PER_M3_MM,
+    MARSHALL_PALMER_SLOPE,
+    MARSHALL_PALMER_SLOPE_EXPONENT,
+    rain_extinction_per_m,
+)
+from scenegen.effects.snow import FLAKE_TO_MELTED_DIAMETER, gunn_marshall, snow_extinction_per_m
 
 # What produced each output point (``WeatheredPoints.clutter_kind``).
 HARD_RETURN = 0
@@ -160,13 +165,15 @@ class ParticleSizes:
 def rain_sizes(rate_mm_h: float) -> ParticleSizes:
     """Marshall-Palmer drops: n0 = 8000, slope = 4.1 R^-0.21."""
     _check_rate("rain rate_mm_h", rate_mm_h)
-    return ParticleSizes(8000.0, 4.1 * rate_mm_h**-0.21, 1.0, 0.02)
+    slope = MARSHALL_PALMER_SLOPE * rate_mm_h**MARSHALL_PALMER_SLOPE_EXPONENT
+    return ParticleSizes(MARSHALL_PALMER_N0_PER_M3_MM, slope, 1.0, 0.02)
 
 
 def snow_sizes(rate_mm_h: float) -> ParticleSizes:
     """Gunn-Marshall flakes (melted diameter): n0 = 3800 S^-0.87, slope = 2.55 S^-0.48."""
     _check_rate("snow rate_mm_h", rate_mm_h)
-    return ParticleSizes(3800.0 * rate_mm_h**-0.87, 2.55 * rate_mm_h**-0.48, 2.5, 0.5)
+    n0, slope = gunn_marshall(rate_mm_h)
+    return ParticleSizes(n0, slope, FLAKE_TO_MELTED_DIAMETER, 0.5)
 
 
 def _check_positive(name: str, value: float) -> None:

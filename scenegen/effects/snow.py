@@ -60,7 +60,7 @@ _PATCH_FIELD_DEPTH_M = 150.0
 _IRRADIANCE_BLUR_PX = 12.0
 
 
-def _gunn_marshall(rate_mm_h: float) -> tuple[float, float]:
+def gunn_marshall(rate_mm_h: float) -> tuple[float, float]:
     """``(N0 per m^3 per mm, slope per mm)`` of the melted-diameter distribution."""
     n0 = GUNN_MARSHALL_N0 * rate_mm_h**GUNN_MARSHALL_N0_EXPONENT
     slope = GUNN_MARSHALL_SLOPE * rate_mm_h**GUNN_MARSHALL_SLOPE_EXPONENT
@@ -72,7 +72,7 @@ def snow_extinction_per_m(rate_mm_h: float) -> float:
     rate = check_non_negative(rate_mm_h, "rate_mm_h", "mm/h")
     if rate == 0:
         return 0.0
-    n0, slope = _gunn_marshall(rate)
+    n0, slope = gunn_marshall(rate)
     # 2 x integral of (pi/4) (c Dm)^2 N0 exp(-slope Dm) dDm, with mm^2 -> m^2.
     return float(np.pi * FLAKE_TO_MELTED_DIAMETER**2 * n0 / slope**3 * 1e-6)
 
@@ -94,7 +94,7 @@ def snowflake_density_per_m3(diameter_edges_mm: np.ndarray, rate_mm_h: float) ->
     edges = np.asarray(diameter_edges_mm, dtype=np.float64)
     if rate == 0:
         return np.zeros(edges.size - 1)
-    n0, slope = _gunn_marshall(rate)
+    n0, slope = gunn_marshall(rate)
     cumulative = n0 / slope * np.exp(-slope * edges / FLAKE_TO_MELTED_DIAMETER)
     return cumulative[:-1] - cumulative[1:]
 

@@ -46,7 +46,7 @@ from scenegen.frame import CLASS_NAMES
 from scenegen.harness.corruptions import SEVERITIES, Corruption, builtin_corruptions
 from scenegen.harness.dataset import DetectionDataset, image_tensor
 from scenegen.harness.metrics import coco_eval, kitti_ap
-from scenegen.harness.model import CenterNet, CenterNetConfig, Detector
+from scenegen.harness.model import CenterNet, CenterNetConfig, Detector, count_parameters
 from scenegen.harness.train import TrainConfig, TrainProgress, set_reproducible, train_detector
 
 
@@ -668,7 +668,7 @@ def run_bench(
         "seconds": result.seconds,
         "images_per_second": result.images_per_second,
         "loss_history": result.loss_history,
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "parameters": count_parameters(model),
         "image_size": list(samples[0][0].shape[:2]),
     }
     metrics["timings"] = timings

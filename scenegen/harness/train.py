@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from scenegen.harness.dataset import image_tensor
-from scenegen.harness.model import CenterNet, CenterNetConfig
+from scenegen.harness.model import CenterNet, CenterNetConfig, model_config
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -162,7 +162,7 @@ def train_detector(
         history = list(checkpoint["config"].get("loss_history", []))
     full_config = {**(run_config or {}), "train": asdict(config)}
     if isinstance(model, CenterNet):
-        full_config["model"] = {"name": "centernet", **asdict(model.config)}
+        full_config["model"] = model_config(model)
     steps_per_epoch = (len(samples) + config.batch_size - 1) // config.batch_size
     started = time.perf_counter()
     images_seen = 0

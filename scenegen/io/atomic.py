@@ -148,7 +148,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> str:
     """Write ``data`` to ``path`` atomically; returns the sha256 hex digest of ``data``."""
     with atomic_stream(path) as sink:
         sink.write(data)
-    return hashlib.sha256(data).hexdigest()
+    return sink.hexdigest()
 
 
 def atomic_link_or_copy(source: Path, path: Path) -> None:

@@ -17,11 +17,10 @@ import numpy as np
 from scenegen.frame import Calibration
 from scenegen.sensors.gl import import_pyrender
 from scenegen.sensors.gl_gbuffer import GBufferPass, clip_from_cam
-from scenegen.world.types import MATERIALS, SEMANTIC_IDS, World
+from scenegen.world.types import GROUND_SEMANTICS, MATERIALS, SEMANTIC_IDS, World
 
 Z_NEAR_M = 0.05
 Z_FAR_M = 2000.0
-GROUND_SEMANTICS = ("road", "sidewalk", "kerb", "terrain")
 
 
 @dataclass

@@ -49,7 +49,7 @@ def antialias_edges(radiance_lin: np.ndarray, node_ids: np.ndarray) -> np.ndarra
     return out
 
 
-def auto_exposure_gain(radiance_lin: np.ndarray, valid: np.ndarray) -> float:
+def auto_exposure_gain(radiance_lin: np.ndarray) -> float:
     """Gain that brings the scene's median brightness to a usable level at night.
 
     Deterministic (a function of the image); 1 for scenes that are bright enough.
@@ -109,7 +109,7 @@ def apply_camera_effects(
                 ego_speed_m_s=spec.ego_speed_m_s,
             )
         img = _sun_glare(img, depth, world, calibration, sky)
-    gain = auto_exposure_gain(img, np.isfinite(depth)) if world.is_night else 1.0
+    gain = auto_exposure_gain(img) if world.is_night else 1.0
     if enabled and world.is_night:
         img = bloom(img, threshold=1.0, strength=0.05)
     if enabled and gain > 2.0:

@@ -31,7 +31,7 @@ from scenegen.effects.lidar_weather import LidarRadiometry, WeatherLike, apply_l
 from scenegen.frame import transform_points
 from scenegen.scenario.spec import LidarSpec
 from scenegen.sensors.raycast import WorldRaycaster
-from scenegen.world.types import SEMANTIC_IDS, World
+from scenegen.world.types import GROUND_SEMANTICS, SEMANTIC_IDS, World
 
 # KITTI's Velodyne HDL-64E: two blocks of 32 lasers, the upper one denser.
 _HDL64_DEG = np.concatenate([np.linspace(2.0, -8.33, 32), np.linspace(-8.83, -24.9, 32)])
@@ -89,7 +89,6 @@ PRESET_BEAM_HEIGHT_OFFSETS_M: dict[str, tuple[float, ...]] = {
 }
 
 # Surfaces whose returns count as ground for the wet-road model.
-GROUND_SEMANTICS = ("road", "sidewalk", "kerb", "terrain")
 
 
 def resolve_vertical_angles_deg(lidar: LidarSpec) -> np.ndarray:
@@ -216,6 +215,7 @@ class LidarScanner:
         self._semantic = rc.semantic
         self._reflectivity = rc.reflectivity
         self._returns = rc.returns
+        self._raycaster = rc
         # Sweep rays depend only on the sensor and its pose: a caller that scans many
         # worlds with one sensor passes the same dict to reuse them.
         self._ray_cache: dict = ray_cache if ray_cache is not None else {}
@@ -272,7 +272,7 @@ class LidarScanner:
         hits = self._scene.cast_rays(sweep.rays, nthreads=self.n_threads)
         t_hit = hits["t_hit"].numpy()
         # open3d's "no geometry" id (INVALID_ID) maps to the extra, non-returning last row.
-        geometry = np.minimum(hits["geometry_ids"].numpy(), np.uint32(len(self._instance) - 1))
+        geometry = self._raycaster.clamp_geometry_ids(hits["geometry_ids"].numpy())
 
         candidate = np.flatnonzero(self._returns[geometry])
         g = geometry[candidate]
@@ -321,13 +321,6 @@ class LidarScanner:
             missed_ring=sweep.ring[missed],
             missed_range_m=t_hit[missed],
         )
-
-
-def scan_world(
-    world: World, lidar: LidarSpec, T_world_from_lidar: np.ndarray, rng: np.random.Generator
-) -> LidarScan:
-    """Build a scanner for ``world`` and cast one sweep (use a :class:`LidarScanner` to reuse)."""
-    return LidarScanner(world).scan(lidar, T_world_from_lidar, rng)
 
 
 def apply_weather_to_scan(

@@ -17,15 +17,15 @@ class WorldRaycaster:
     """All of a world's triangles in one open3d ``RaycastingScene``.
 
     Tables indexed by geometry id, with one extra last row for "no geometry" so that
-    lookups with open3d's invalid id (clamped) need no branch: ``object_index`` (into
-    ``world.objects``; -1 for none), ``instance`` and ``semantic`` int32,
+    lookups with open3d's invalid id (clamped) need no branch: ``instance`` and
+    ``semantic`` int32,
     ``reflectivity`` float32, ``returns`` bool (False for glass and for no geometry).
     """
 
     def __init__(self, world: World) -> None:
         self.scene = o3d.t.geometry.RaycastingScene()
-        object_index, instance, semantic, reflectivity, glass = [], [], [], [], []
-        for i, obj in enumerate(world.objects):
+        instance, semantic, reflectivity, glass = [], [], [], []
+        for obj in world.objects:
             if obj.semantic not in SEMANTIC_IDS:
                 raise ValueError(
                     f"object {obj.name!r} has semantic {obj.semantic!r}; expected one of "
@@ -46,15 +46,13 @@ class WorldRaycaster:
                 geometry_id = self.scene.add_triangles(
                     o3d.core.Tensor(np.ascontiguousarray(verts)), o3d.core.Tensor(faces)
                 )
-                if geometry_id != len(object_index):
+                if geometry_id != len(instance):
                     raise RuntimeError("open3d returned geometry ids out of order")
                 material = MATERIALS[part.material]
-                object_index.append(i)
                 instance.append(obj.instance_id)
                 semantic.append(SEMANTIC_IDS[obj.semantic])
                 reflectivity.append(material.lidar_reflectivity)
                 glass.append(material.glass)
-        self.object_index = np.asarray([*object_index, -1], np.int64)
         self.instance = np.asarray([*instance, 0], np.int32)
         self.semantic = np.asarray([*semantic, 0], np.int32)
         self.reflectivity = np.asarray([*reflectivity, 0.0], np.float32)
@@ -63,24 +61,6 @@ class WorldRaycaster:
     def clamp_geometry_ids(self, geometry_ids: np.ndarray) -> np.ndarray:
         """Map open3d's invalid id (a miss) to the tables' extra last row."""
         return np.minimum(geometry_ids, np.uint32(len(self.instance) - 1))
-
-    def cast(
-        self, origins_world: np.ndarray, directions_world: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        """Cast ``(N, 3)`` rays; directions need not be unit length.
-
-        Returns ``t_hit`` float32 (N,) in units of the direction's length (``inf`` on a
-        miss), ``geometry_ids`` uint32 (N,), ``primitive_normals`` float32 (N, 3) world
-        frame, ``primitive_ids`` uint32 (N,).
-        """
-        rays = np.concatenate([origins_world, directions_world], axis=1).astype(np.float32)
-        result = self.scene.cast_rays(o3d.core.Tensor(rays))
-        return {
-            "t_hit": result["t_hit"].numpy(),
-            "geometry_ids": result["geometry_ids"].numpy(),
-            "primitive_normals": result["primitive_normals"].numpy(),
-            "primitive_ids": result["primitive_ids"].numpy(),
-        }
 
     def occluded(
         self, origins_world: np.ndarray, directions_world: np.ndarray, max_distance_m: float

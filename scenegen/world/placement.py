@@ -31,15 +31,6 @@ class Footprint:
         yaw = float(np.arctan2(pose_world[1, 0], pose_world[0, 0]))
         return cls(float(pose_world[0, 3]), float(pose_world[1, 3]), yaw, length_m / 2, width_m / 2)
 
-    def corners_xy(self) -> np.ndarray:
-        """``(4, 2)`` float64 corners in world metres, counter-clockwise."""
-        c, s = np.cos(self.yaw_rad), np.sin(self.yaw_rad)
-        local = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=np.float64) * (
-            self.half_length_m,
-            self.half_width_m,
-        )
-        return local @ np.array([[c, s], [-s, c]]) + (self.x_m, self.y_m)
-
 
 def ego_footprint() -> Footprint:
     return Footprint(0.0, 0.0, 0.0, EGO_HALF_LENGTH_M, EGO_HALF_WIDTH_M)

@@ -96,6 +96,11 @@ SEMANTIC_IDS: dict[str, int] = {
 }
 
 
+# Flat ground: the camera shades it with the world's up normal, the LiDAR's wet-road model
+# weakens its returns.
+GROUND_SEMANTICS: tuple[str, ...] = ("road", "sidewalk", "kerb", "terrain")
+
+
 @dataclass
 class MeshPart:
     """One mesh with one material, in its object's frame."""
