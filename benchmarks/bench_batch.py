@@ -38,11 +38,13 @@ import json, sys, time
 from pathlib import Path
 from scenegen.sensors.gl import configure_backend
 configure_backend("auto")
-from scenegen.batch.runner import plan_batch, render_batch
+from scenegen.batch.engine import ProcessEngine
+from scenegen.batch.plan import plan_batch
+from scenegen.batch.runner import render_batch
 scenario, frames, workers, lidar, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]
 done = []
 t0 = time.perf_counter()
-summary = render_batch(plan_batch([Path(scenario)], frames, 0), Path(out), workers=workers,
+summary = render_batch(plan_batch([Path(scenario)], frames, 0), Path(out), engine=ProcessEngine(workers),
                        lidar=lidar, on_frame=lambda r: done.append((time.perf_counter(), r.stage_seconds)))
 wall = time.perf_counter() - t0
 stages = {}

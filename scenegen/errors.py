@@ -20,6 +20,11 @@ class ScenegenError(Exception):
     """Base class of every error scenegen raises deliberately."""
 
 
+class InvalidInputError(ScenegenError):
+    """The caller asked for something impossible as asked: a bad option value, a scenario
+    file with mistakes, an output folder in the way. The CLI exits with status 2."""
+
+
 def _one_line(text: str) -> str:
     """``text`` with line breaks and control characters escaped (``\\x0b``, ``\\u2028``).
 
@@ -31,7 +36,7 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
-class ScenarioError(ScenegenError):
+class ScenarioError(InvalidInputError):
     """One problem in a scenario file, located at ``file:line:col``.
 
     ``str(error)`` is exactly ``FILE:LINE:COL: key.path: message``.

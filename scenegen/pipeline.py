@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scenegen.frame import Frame
+from scenegen.io.dataset import frame_stem
 from scenegen.labels.objects import compute_labels
 from scenegen.scenario.spec import SceneSpec
 from scenegen.sensors.camera import CameraRenderer
@@ -96,7 +97,7 @@ class FrameRenderer:
         t = times.add("camera_effects", t)
 
         frame = Frame(
-            frame_id=f"{spec.frame_index:06d}",
+            frame_id=frame_stem(spec.frame_index),
             rgb=rgb,
             calibration=calibration,
             depth_m=gbuffer.depth_m,

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scenegen.batch.ray_engine import RayOptions
-from scenegen.batch.runner import plan_batch, render_batch
+from scenegen.batch.engine import ProcessEngine
+from scenegen.batch.plan import plan_batch
+from scenegen.batch.ray_engine import RayEngine, RayOptions
+from scenegen.batch.runner import render_batch
 from scenegen.errors import ScenegenError
 
 TINY = """\
@@ -66,12 +68,11 @@ def test_ray_engine_output_is_byte_identical_to_the_process_pool(tmp_path, gl_ba
     scenario.write_text(TINY)
     # A relative scenario path: Ray workers start elsewhere, the engine must resolve it.
     plan = plan_batch([Path(os.path.relpath(scenario))], 5, 11)
-    render_batch(plan, tmp_path / "pool", workers=2)
+    render_batch(plan, tmp_path / "pool", engine=ProcessEngine(2))
     summary = render_batch(
         plan,
         tmp_path / "ray",
-        engine="ray",
-        ray_options=RayOptions(actors=2, gl_backend=gl_backend.name),
+        engine=RayEngine(RayOptions(actors=2, gl_backend=gl_backend.name)),
     )
     assert summary.frames == 5
     pool, ray_files = _files(tmp_path / "pool"), _files(tmp_path / "ray")
@@ -93,8 +94,7 @@ def test_ray_worker_errors_reach_the_caller_without_a_remote_traceback(
         render_batch(
             plan,
             tmp_path / "ray",
-            engine="ray",
-            ray_options=RayOptions(actors=1, gl_backend=gl_backend.name),
+            engine=RayEngine(RayOptions(actors=1, gl_backend=gl_backend.name)),
         )
     message = str(caught.value)
     assert message.startswith(f"{scenario}:") and "road.lanes" in message

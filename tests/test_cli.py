@@ -76,13 +76,13 @@ def test_render_then_preview_then_refuse_to_clobber(tmp_path, gl_backend):
     assert (tmp_path / "sheet.png").stat().st_size > 1000
     # A second render into the same dataset needs --resume or --overwrite.
     again = scenegen("render", str(scenario), "--frames", "3", "--out", str(out))
-    assert again.returncode == 1
-    assert "resume it or overwrite it" in again.stderr
+    assert again.returncode == 2
+    assert "--resume" in again.stderr and "--overwrite" in again.stderr
     resumed = scenegen(
         "render", str(scenario), "--frames", "3", "--seed", "1", "--out", str(out), "--resume"
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert "3 already complete" in resumed.stdout
+    assert "nothing to render: all 3 frames" in resumed.stdout
 
 
 def test_render_refuses_a_foreign_non_empty_folder(tmp_path):
@@ -92,8 +92,8 @@ def test_render_refuses_a_foreign_non_empty_folder(tmp_path):
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("precious")
     result = scenegen("render", str(scenario), "--frames", "1", "--out", str(foreign))
-    assert result.returncode == 1
-    assert "not a scenegen dataset" in result.stderr
+    assert result.returncode == 2
+    assert "not a scenegen dataset" in result.stderr and "--force" in result.stderr
     assert sorted(p.name for p in foreign.iterdir()) == ["thesis.tex"]
 
 

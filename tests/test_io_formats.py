@@ -344,9 +344,16 @@ def test_merged_shards_equal_one_folder(tmp_path):
     for name in whole:
         if name not in ("yolo/data.yaml", "manifest.jsonl"):
             assert whole[name] == merged[name], name
-    # Merging again changes nothing; a different frame under a taken id is a collision.
-    merge_datasets([tmp_path / "shard2"], tmp_path / "merged")
+    # A merged folder is a finished dataset: merging into it again needs overwrite.
+    with pytest.raises(DatasetWriteError, match="already holds a dataset"):
+        merge_datasets([tmp_path / "shard2"], tmp_path / "merged")
     assert len(read_manifest(tmp_path / "merged")) == 4
+    # A frame in two shards (the same shard twice, or two renders) is refused.
     write_dataset(tmp_path / "other", frames[2:3], [1])
-    with pytest.raises(DatasetWriteError, match="collides"):
-        merge_datasets([tmp_path / "other"], tmp_path / "merged")
+    with pytest.raises(DatasetWriteError, match="000001 is in both"):
+        merge_datasets([tmp_path / "shard2", tmp_path / "other"], tmp_path / "again")
+    # Shards that leave gaps are refused unless asked for.
+    with pytest.raises(DatasetWriteError, match=r"2 frame\(s\) missing: 000000, 000002"):
+        merge_datasets([tmp_path / "shard2"], tmp_path / "gaps")
+    partial = merge_datasets([tmp_path / "shard2"], tmp_path / "gaps", allow_missing=True)
+    assert [r["frame_index"] for r in partial] == [1, 3]

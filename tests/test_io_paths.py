@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scenegen.batch.runner import plan_batch, render_batch
+from scenegen.batch.plan import plan_batch
+from scenegen.batch.runner import render_batch
 from scenegen.frame import Calibration, CameraIntrinsics, Frame, ObjectLabel
 from scenegen.io import (
     DatasetReadError,
@@ -108,7 +109,8 @@ def test_merge_refuses_to_write_through_a_link_out_of_the_target(tmp_path):
     merged.mkdir()
     elsewhere.mkdir()
     (merged / "yolo").symlink_to(elsewhere, target_is_directory=True)
-    with pytest.raises(DatasetWriteError, match="outside"):
+    # A folder holding anything but a scenegen dataset is refused before any write.
+    with pytest.raises(DatasetWriteError, match="not a scenegen dataset"):
         merge_datasets([shard], merged)
     assert list(elsewhere.iterdir()) == []
 
@@ -122,7 +124,7 @@ def test_out_with_parent_segments_writes_only_where_it_resolves(tmp_path, gl_bac
     (tmp_path / "a").mkdir()
     before = set(tmp_path.rglob("*"))
     out = tmp_path / "a" / ".." / "b" / "." / "c"
-    render_batch(plan_batch([scenario], 2, 0), out, workers=1, lidar=False)
+    render_batch(plan_batch([scenario], 2, 0), out, lidar=False)
     target = tmp_path / "b" / "c"
     written = set(tmp_path.rglob("*")) - before - {tmp_path / "b", target}
     assert len(read_manifest(target)) == 2

@@ -20,9 +20,11 @@ DEMO = [REPO / "scenarios" / "night_jaywalker.yaml", REPO / "scenarios" / "clear
 
 
 def _render(out: Path, workers: int, frames: int = 2) -> None:
-    from scenegen.batch.runner import plan_batch, render_batch
+    from scenegen.batch.engine import ProcessEngine
+    from scenegen.batch.plan import plan_batch
+    from scenegen.batch.runner import render_batch
 
-    render_batch(plan_batch(DEMO, frames, 7), out, workers=workers)
+    render_batch(plan_batch(DEMO, frames, 7), out, engine=ProcessEngine(workers))
 
 
 @pytest.fixture(scope="module")
@@ -228,12 +230,13 @@ def test_every_example_scenario_renders(scenario, gl_backend):
 
 def test_shards_merged_equal_the_unsharded_run(dataset, tmp_path):
     """Two machines each render half (--shard 1/2, 2/2); merged, they equal one machine's run."""
-    from scenegen.batch.runner import plan_batch, render_batch
+    from scenegen.batch.plan import plan_batch
+    from scenegen.batch.runner import render_batch
     from scenegen.io import merge_datasets
 
     plan = plan_batch(DEMO, 2, 7)
     for k in (1, 2):
-        render_batch(plan.shard(k, 2), tmp_path / f"shard{k}", workers=1)
+        render_batch(plan.shard(k, 2), tmp_path / f"shard{k}")
     assert len(read_manifest(tmp_path / "shard1")) == 2
     merge_datasets([tmp_path / "shard1", tmp_path / "shard2"], tmp_path / "merged")
     a, b = _files(dataset), _files(tmp_path / "merged")

@@ -30,10 +30,14 @@ SEED = None  # each file's own seed, as `scenegen render` without --seed
 
 
 def render_digests(out: Path) -> dict[str, str]:
-    from scenegen.batch.runner import plan_batch, render_batch
+    from scenegen.batch.engine import ProcessEngine
+    from scenegen.batch.plan import plan_batch
+    from scenegen.batch.runner import render_batch
 
     plan = plan_batch(SCENARIOS, FRAMES_PER_SCENARIO, SEED)
-    render_batch(plan, out, formats=("kitti", "coco", "yolo", "ply"), workers=2)
+    render_batch(
+        plan, out, formats=("kitti", "coco", "yolo", "ply"), engine=ProcessEngine(workers=2)
+    )
     return {
         str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(out.rglob("*"))

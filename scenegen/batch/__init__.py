@@ -1,0 +1,1 @@
+"""Running many frames: plans, frame workers, engines (in-process, process pool, Ray)."""

@@ -1,10 +1,9 @@
 """Run a batch's frames on a Ray cluster (the ``ray`` extra): same frames, same bytes.
 
-Each Ray actor is one worker: it owns a :class:`~scenegen.pipeline.FrameRenderer` (its
-own GL context and ray-casting scene, kept between frames), renders the frames it is
-handed and writes their files itself; the driver receives the manifest records and
-appends them in frame order, exactly like the process pool of
-:mod:`scenegen.batch.runner`. A frame is a pure function of its task, so which actor or
+Each Ray actor owns one :class:`~scenegen.batch.worker.FrameWorker` (its own GL context
+and ray-casting scene, kept between frames), renders the frames it is handed and writes
+their files itself; the driver receives the manifest records and appends them in frame
+order, exactly like :class:`~scenegen.batch.engine.ProcessEngine`. A frame is a pure function of its task, so which actor or
 node renders it does not change a byte.
 
 Assumptions, checked where possible:
@@ -34,8 +33,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from scenegen.batch.runner import FrameResult, FrameTask
-from scenegen.errors import ScenegenError
+from scenegen.batch.plan import FrameTask
+from scenegen.batch.worker import FrameResult, FrameWorker, RenderJob
+from scenegen.errors import InvalidInputError, ScenegenError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class RayOptions:
     ``"auto"`` joins the cluster this machine belongs to; ``"ray://HOST:10001"`` connects
     through Ray Client. When Ray is already initialised in this process (``ray.init``
     called by the caller), that connection is used and left open.
-    ``actors``: workers to start; ``None`` fills the cluster (its CPUs divided by
+    ``actors``: workers to start (``--workers``); ``None`` fills the cluster (its CPUs divided by
     ``cpus_per_task``, and its GPUs divided by ``gpus_per_task`` when GPUs are asked for).
     ``gl_backend``: ``auto`` lets each actor pick EGL or OSMesa on its node; ``egl`` or
     ``osmesa`` pins it. ``init_kwargs``: extra arguments for ``ray.init`` when this
@@ -69,19 +69,21 @@ class RayOptions:
 
     def __post_init__(self) -> None:
         if self.cpus_per_task < 0 or self.gpus_per_task < 0:
-            raise ScenegenError(
+            raise InvalidInputError(
                 f"Ray resources per task must be >= 0, got {self.cpus_per_task} CPUs and "
                 f"{self.gpus_per_task} GPUs"
             )
         if self.gpus_per_task > 1 and not float(self.gpus_per_task).is_integer():
-            raise ScenegenError(
+            raise InvalidInputError(
                 f"--ray-gpus-per-task {self.gpus_per_task}: a share above 1 GPU must be a whole "
                 "number (Ray's rule)"
             )
         if self.actors is not None and self.actors < 1:
-            raise ScenegenError(f"Ray actors must be >= 1, got {self.actors}")
+            raise InvalidInputError(
+                f"--workers with the Ray engine must be >= 1, got {self.actors}"
+            )
         if self.gl_backend not in ("auto", "egl", "osmesa"):
-            raise ScenegenError(
+            raise InvalidInputError(
                 f"unknown GL backend {self.gl_backend!r}; expected auto, egl or osmesa"
             )
 
@@ -98,14 +100,10 @@ def import_ray() -> Any:
 
 
 class FrameActor:
-    """One Ray worker: a frame renderer and a dataset writer living in the actor process."""
+    """One Ray worker: a :class:`FrameWorker` living in the actor process."""
 
-    def __init__(
-        self, out_dir: str, formats: tuple[str, ...], lidar: bool, gl_backend: str
-    ) -> None:
+    def __init__(self, job: RenderJob, gl_backend: str) -> None:
         import ray
-
-        from scenegen.batch import runner
 
         gpu_ids = ray.get_gpu_ids()
         if gpu_ids:
@@ -118,8 +116,7 @@ class FrameActor:
             self._backend = configure_backend("auto").kind
         else:
             self._backend = gl_backend  # pinned through the actor's runtime environment
-        runner._worker_init(out_dir, formats, lidar)
-        self._runner = runner
+        self._worker = FrameWorker(job)
 
     def describe(self) -> str:
         """Where this actor runs and how it renders (for the driver's log)."""
@@ -128,10 +125,10 @@ class FrameActor:
         return f"{socket.gethostname()} pid {os.getpid()}: GL {self._backend}"
 
     def render(self, task: FrameTask) -> FrameResult:
-        return self._runner._render_task(task)
+        return self._worker.run(task)
 
     def close(self) -> None:
-        self._runner._close_worker()
+        self._worker.close()
 
 
 def _actor_count(ray: Any, options: RayOptions, frames: int) -> int:
@@ -180,58 +177,63 @@ def _unwrap(ray: Any, error: Exception) -> Exception:
     return error
 
 
-def ray_frame_results(
-    tasks: Sequence[FrameTask],
-    out_dir: Path,
-    formats: tuple[str, ...],
-    lidar: bool,
-    options: RayOptions,
-) -> Iterator[FrameResult]:
-    """Render ``tasks`` on Ray; yield their results in task order.
+@dataclass(frozen=True)
+class RayEngine:
+    """Renders on Ray actors (see the module docstring); ``options`` say where and how."""
 
-    At most two frames per actor are in flight and finished results wait only until the
-    frames before them are done, so the driver's memory does not grow with the batch.
-    """
-    if not tasks:
-        return
-    ray = import_ray()
-    out_dir = Path(out_dir).resolve()
-    # Workers may start in another folder (or on another machine): absolute paths only.
-    tasks = [replace(t, scenario_path=str(Path(t.scenario_path).resolve())) for t in tasks]
-    started_here = not ray.is_initialized()
-    session_dir = None
-    if started_here:
-        init_kwargs = dict(options.init_kwargs)
-        if options.address is None and "_temp_dir" not in init_kwargs:
-            # A private instance keeps its session files (logs, sockets, spilled objects)
-            # in a folder of its own, removed afterwards, not in /tmp/ray for good.
-            session_dir = tempfile.mkdtemp(prefix="scenegen-ray-")
-            init_kwargs["_temp_dir"] = session_dir
-        ray.init(address=options.address, **init_kwargs)
-    actors: list[Any] = []
-    try:
-        actors = _start_actors(ray, options, out_dir, formats, lidar, len(tasks))
-        for description in ray.get([actor.describe.remote() for actor in actors]):
-            log.info("Ray worker %s", description)
-        yield from _dispatch(ray, actors, tasks, out_dir)
-        ray.get([actor.close.remote() for actor in actors])
-    finally:
-        for actor in actors:
-            ray.kill(actor)
+    options: RayOptions = field(default_factory=RayOptions)
+
+    def describe(self) -> str:
+        where = (
+            f"Ray cluster {self.options.address}"
+            if self.options.address is not None
+            else "a local Ray instance"
+        )
+        actors = self.options.actors
+        return f"{actors if actors is not None else 'as many as fit'} Ray worker(s) on {where}"
+
+    def results(self, job: RenderJob, tasks: Sequence[FrameTask]) -> Iterator[FrameResult]:
+        """Render ``tasks`` on Ray; yield their results in task order.
+
+        At most two frames per actor are in flight and finished results wait only until
+        the frames before them are done, so the driver's memory does not grow with the
+        batch.
+        """
+        if not tasks:
+            return
+        options = self.options
+        ray = import_ray()
+        out_dir = Path(job.out_dir).resolve()
+        # Workers may start in another folder (or on another machine): absolute paths only.
+        job = replace(job, out_dir=str(out_dir))
+        tasks = [replace(t, scenario_path=str(Path(t.scenario_path).resolve())) for t in tasks]
+        started_here = not ray.is_initialized()
+        session_dir = None
         if started_here:
-            ray.shutdown()
-        if session_dir is not None:
-            shutil.rmtree(session_dir, ignore_errors=True)
+            init_kwargs = dict(options.init_kwargs)
+            if options.address is None and "_temp_dir" not in init_kwargs:
+                # A private instance keeps its session files (logs, sockets, spilled
+                # objects) in a folder of its own, removed afterwards, not in /tmp/ray.
+                session_dir = tempfile.mkdtemp(prefix="scenegen-ray-")
+                init_kwargs["_temp_dir"] = session_dir
+            ray.init(address=options.address, **init_kwargs)
+        actors: list[Any] = []
+        try:
+            actors = _start_actors(ray, options, job, len(tasks))
+            for description in ray.get([actor.describe.remote() for actor in actors]):
+                log.info("Ray worker %s", description)
+            yield from _dispatch(ray, actors, tasks, out_dir)
+            ray.get([actor.close.remote() for actor in actors])
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+            if started_here:
+                ray.shutdown()
+            if session_dir is not None:
+                shutil.rmtree(session_dir, ignore_errors=True)
 
 
-def _start_actors(
-    ray: Any,
-    options: RayOptions,
-    out_dir: Path,
-    formats: tuple[str, ...],
-    lidar: bool,
-    frames: int,
-) -> list[Any]:
+def _start_actors(ray: Any, options: RayOptions, job: RenderJob, frames: int) -> list[Any]:
     env_vars = {}
     if options.gl_backend != "auto":
         env_vars["PYOPENGL_PLATFORM"] = options.gl_backend
@@ -243,9 +245,7 @@ def _start_actors(
         runtime_env={"env_vars": env_vars} if env_vars else None,
     )
     count = _actor_count(ray, options, frames)
-    return [
-        actor_class.remote(str(out_dir), formats, lidar, options.gl_backend) for _ in range(count)
-    ]
+    return [actor_class.remote(job, options.gl_backend) for _ in range(count)]
 
 
 def _dispatch(

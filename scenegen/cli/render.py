@@ -18,19 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from scenegen.cli.app import EXIT_INVALID_INPUT, app, err, fail, out, print_errors
-from scenegen.errors import ScenegenError
-
-
-def _parse_shard(shard: str | None) -> tuple[int, int] | None:
-    if shard is None:
-        return None
-    try:
-        k, n = (int(x) for x in shard.split("/"))
-    except ValueError:
-        fail(f"--shard {shard!r}: expected K/N, e.g. 1/4", EXIT_INVALID_INPUT)
-    if not 1 <= k <= n:
-        fail(f"--shard {shard!r}: expected 1 <= K <= N", EXIT_INVALID_INPUT)
-    return k, n
+from scenegen.errors import InvalidInputError, ScenarioError, ScenegenError
 
 
 @app.command()
@@ -57,7 +45,11 @@ def render(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", "-j", min=1, help="Worker processes (default: 2 on a 2+ core machine)."
+            "--workers",
+            "-j",
+            min=1,
+            help="Worker processes (default: 2 on a 2+ core machine); with --engine ray, "
+            "Ray workers (default: as many as the cluster fits).",
         ),
     ] = None,
     formats: Annotated[
@@ -115,77 +107,90 @@ def render(
         ),
     ] = None,
     ray_cpus_per_task: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--ray-cpus-per-task", min=0, help="With --engine ray: CPUs each Ray worker reserves."
+            "--ray-cpus-per-task",
+            min=0,
+            help="With --engine ray: CPUs each Ray worker reserves (default 1).",
+            show_default=False,
         ),
-    ] = 1.0,
+    ] = None,
     ray_gpus_per_task: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--ray-gpus-per-task",
             min=0,
-            help="With --engine ray: GPUs each Ray worker reserves; a fraction shares one GPU "
-            "(0.25: four workers per GPU), which then renders with EGL.",
+            help="With --engine ray: GPUs each Ray worker reserves (default 0); a fraction "
+            "shares one GPU (0.25: four workers per GPU), which then renders with EGL.",
+            show_default=False,
         ),
-    ] = 0.0,
+    ] = None,
 ) -> None:
     """Render scenario files to a labelled dataset (KITTI, COCO, YOLO and a manifest)."""
-    from scenegen.batch.runner import ENGINES, default_workers, plan_batch, render_batch
-    from scenegen.io.dataset import FORMATS
-    from scenegen.io.pointcloud import POINTCLOUD_FORMATS
+    from scenegen.batch.plan import plan_batch
+    from scenegen.batch.runner import BatchRun
+    from scenegen.batch.settings import parse_render_settings
+    from scenegen.batch.worker import RenderJob
     from scenegen.sensors.gl import configure_backend
 
-    format_list = tuple(f.strip() for f in formats.split(",") if f.strip())
-    unknown = sorted(set(format_list) - set(FORMATS))
-    if unknown or not format_list:
-        fail(
-            f"--formats {formats!r}: unknown {', '.join(unknown) or 'empty list'}; expected kitti, coco, yolo",
-            EXIT_INVALID_INPUT,
-        )
-    if pointcloud is not None:
-        if pointcloud not in POINTCLOUD_FORMATS:
-            fail(f"--pointcloud {pointcloud!r}: expected ply or pcd", EXIT_INVALID_INPUT)
-        format_list = (*format_list, pointcloud)
-    shard_kn = _parse_shard(shard)
+    # Everything the user typed is checked before GL is probed or a bar is drawn.
     try:
+        settings = parse_render_settings(
+            formats=formats,
+            pointcloud=pointcloud,
+            shard=shard,
+            engine=engine,
+            workers=workers,
+            gl_backend=gl_backend,
+            address=address,
+            ray_cpus_per_task=ray_cpus_per_task,
+            ray_gpus_per_task=ray_gpus_per_task,
+            ray_init_kwargs={"include_dashboard": False} if address is None else {},
+        )
         plan = plan_batch(scenarios, frames, seed)
-    except ScenegenError as exc:
-        print_errors(exc)
+        if settings.shard is not None:
+            plan = plan.shard(*settings.shard)
+        job = RenderJob(str(out_dir), settings.formats, lidar)
+        batch = BatchRun(plan, job, resume=resume, overwrite=overwrite, force=force)
+    except ScenarioError as exc:
+        print_errors(exc)  # FILE:LINE:COL lines, one per problem
         raise typer.Exit(EXIT_INVALID_INPUT) from None
-    if shard_kn is not None:
-        plan = plan.shard(*shard_kn)
-    if engine not in ENGINES:
-        fail(f"--engine {engine!r}: expected process or ray", EXIT_INVALID_INPUT)
-    n_workers = workers or default_workers()
-    ray_options = None
-    if engine == "ray" and address is not None:
-        # Workers run on other machines: each picks its own GL backend there.
-        where = f"Ray cluster {address}"
+    except InvalidInputError as exc:
+        fail(str(exc), EXIT_INVALID_INPUT)
+    except ScenegenError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or out_dir}: {exc.strerror or exc}")
+
+    if not batch.pending:
+        try:
+            batch.run(settings.make_engine())  # nothing to render: only finalizes
+        except (ScenegenError, OSError) as exc:
+            fail(str(exc))
+        out.print(
+            f"nothing to render: all {len(plan.tasks)} frames in {out_dir} are complete",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if preview:
+            _write_preview(out_dir, out_dir / "preview.png", 24, 3)
+        return
+
+    if settings.gl_on_remote_nodes:
+        engine_obj = settings.make_engine()
         gl_text = f"{gl_backend}, chosen on each Ray worker's node"
     else:
         try:
             backend = configure_backend(gl_backend)
         except ScenegenError as exc:
             fail(str(exc))
-        where = "a local Ray instance" if engine == "ray" else f"{n_workers} worker(s)"
+        engine_obj = settings.make_engine(backend.name)
         gl_text = f"{backend.kind} ({backend.renderer})"
-        gl_backend = backend.name
-    if engine == "ray":
-        from scenegen.batch.ray_engine import RayOptions
-
-        try:
-            ray_options = RayOptions(
-                address=address,
-                actors=workers,
-                cpus_per_task=ray_cpus_per_task,
-                gpus_per_task=ray_gpus_per_task,
-                gl_backend=gl_backend,
-                init_kwargs={"include_dashboard": False} if address is None else {},
-            )
-        except ScenegenError as exc:
-            fail(str(exc), EXIT_INVALID_INPUT)
-    err.print(f"rendering {len(plan.tasks)} frames on {where}, GL: {gl_text}", highlight=False)
+    kept = f" ({batch.skipped} already complete)" if batch.skipped else ""
+    err.print(
+        f"rendering {len(batch.pending)} frames{kept} on {engine_obj.describe()}, GL: {gl_text}",
+        highlight=False,
+    )
 
     progress = Progress(
         TextColumn("[bold]render"),
@@ -199,34 +204,24 @@ def render(
         transient=False,
     )
     started = time.perf_counter()
+    rendered = 0
     try:
         with progress:
-            bar = progress.add_task("render", total=len(plan.tasks), rate="")
+            bar = progress.add_task("render", total=len(batch.pending), rate="")
 
             def advance(_result: object) -> None:
-                done = progress.tasks[0].completed + 1
-                rate = done / max(time.perf_counter() - started, 1e-9)
+                nonlocal rendered
+                rendered += 1
+                rate = rendered / max(time.perf_counter() - started, 1e-9)
                 progress.update(bar, advance=1, rate=f"{rate:.2f} frames/s")
 
-            summary = render_batch(
-                plan,
-                out_dir,
-                formats=format_list,
-                workers=n_workers,
-                lidar=lidar,
-                resume=resume,
-                overwrite=overwrite,
-                force=force,
-                on_frame=advance,
-                engine=engine,
-                ray_options=ray_options,
-            )
+            summary = batch.run(engine_obj, on_frame=advance)
     except ScenegenError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
-        fail("interrupted; completed frames are kept, continue with --resume", 130)
+        fail(f"interrupted; {_kept_text(rendered + batch.skipped)}, continue with --resume", 130)
     except OSError as exc:
-        fail(_write_error_message(exc, out_dir))
+        fail(_write_error_message(exc, out_dir, rendered + batch.skipped))
 
     table = Table(title=f"{out_dir}", show_header=True)
     table.add_column("class")
@@ -247,7 +242,13 @@ def render(
         _write_preview(out_dir, out_dir / "preview.png", 24, 3)
 
 
-def _write_error_message(exc: OSError, out_dir: Path) -> str:
+def _kept_text(complete_frames: int) -> str:
+    if complete_frames == 0:
+        return "no frame was completed"
+    return f"{complete_frames} completed frame(s) are kept"
+
+
+def _write_error_message(exc: OSError, out_dir: Path, complete_frames: int) -> str:
     """One line for a failed write: the path, what went wrong in words, what to do."""
     import errno
 
@@ -264,7 +265,7 @@ def _write_error_message(exc: OSError, out_dir: Path) -> str:
     else:
         reason = exc.strerror or str(exc)
         advice = "continue with --resume"
-    return f"{where}: {reason}; completed frames are kept; {advice}"
+    return f"{where}: {reason}; {_kept_text(complete_frames)}; {advice}"
 
 
 def _write_preview(dataset: Path, output: Path, max_frames: int, columns: int) -> None:
@@ -306,16 +307,30 @@ def merge(
         typer.Argument(help="Dataset folders rendered with --shard K/N.", show_default=False),
     ],
     out_dir: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder of the merged dataset.")
+        Path, typer.Option("--out", "-o", help="Folder of the merged dataset (new or empty).")
     ] = Path("out"),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the scenegen dataset already in --out.")
+    ] = False,
+    allow_missing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing",
+            help="Merge even when shards or frames are missing (the dataset then has gaps).",
+        ),
+    ] = False,
 ) -> None:
     """Join shard datasets into one (files hard-linked where possible, hashes checked)."""
     from scenegen.io import merge_datasets
 
     try:
-        records = merge_datasets(shards, out_dir)
+        records = merge_datasets(shards, out_dir, overwrite=overwrite, allow_missing=allow_missing)
+    except InvalidInputError as exc:
+        fail(str(exc), EXIT_INVALID_INPUT)
     except ScenegenError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or out_dir}: {exc.strerror or exc}")
     out.print(
         f"merged {len(shards)} shard(s) into {out_dir}: {len(records)} frames", highlight=False
     )

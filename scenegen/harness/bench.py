@@ -33,7 +33,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,9 @@ import numpy as np
 import torch
 import yaml
 
+from scenegen.batch.engine import Engine
+from scenegen.batch.plan import plan_batch
+from scenegen.batch.runner import render_batch
 from scenegen.errors import ScenegenError
 from scenegen.frame import CLASS_NAMES
 from scenegen.harness.corruptions import SEVERITIES, Corruption, builtin_corruptions
@@ -48,6 +51,7 @@ from scenegen.harness.dataset import DetectionDataset, image_tensor
 from scenegen.harness.metrics import coco_eval, kitti_ap
 from scenegen.harness.model import CenterNet, CenterNetConfig, Detector, count_parameters
 from scenegen.harness.train import TrainConfig, TrainProgress, set_reproducible, train_detector
+from scenegen.io.atomic import atomic_write_bytes
 
 
 class BenchConfigError(ScenegenError):
@@ -301,14 +305,12 @@ def render_scenarios(
     *,
     image_scale: float,
     lidar: bool,
+    engine: Engine | None = None,
     on_frame: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Render scenarios (camera scaled by ``image_scale``) into a KITTI-layout dataset at
-    ``out_dir``, or reuse it when a finished one made with the same settings is there."""
-    from scenegen.io import DatasetWriter
-    from scenegen.pipeline import FrameRenderer
-    from scenegen.scenario import load_scenario, sample_scene
-
+    ``out_dir`` with ``engine`` (default: this process), or reuse it when a finished one
+    made with the same settings is there."""
     key = {
         "scenarios": [str(p) for p in scenario_paths],
         "mtimes": [Path(p).stat().st_mtime_ns for p in scenario_paths],
@@ -320,40 +322,30 @@ def render_scenarios(
     key_path = out_dir / "bench_render.json"
     if key_path.exists() and json.loads(key_path.read_text()) == key:
         return out_dir
-    writer = DatasetWriter.open(
-        out_dir, ("kitti",), overwrite=(out_dir / "manifest.jsonl").exists()
+    plan = plan_batch(scenario_paths, frames_per_scenario, seed)
+    total = len(plan.tasks)
+
+    done = itertools.count(1)
+
+    def advance(_result: object) -> None:
+        if on_frame is not None:
+            on_frame(next(done), total)
+
+    render_batch(
+        plan,
+        out_dir,
+        engine=engine,
+        formats=("kitti",),
+        lidar=lidar,
+        image_scale=image_scale,
+        overwrite=(out_dir / "manifest.jsonl").exists(),
+        force=out_dir.is_dir() and not (out_dir / "manifest.jsonl").exists(),
+        on_frame=advance,
     )
-    total = len(scenario_paths) * frames_per_scenario
-    index = 0
-    with FrameRenderer(lidar=lidar) as renderer:
-        for scenario_path in scenario_paths:
-            scenario = load_scenario(scenario_path)
-            scenario = replace(scenario, camera=_scaled_camera(scenario.camera, image_scale))
-            for local in range(frames_per_scenario):
-                spec = sample_scene(scenario, local, seed, frames_per_scenario)
-                frame = renderer.render(spec)
-                frame.frame_id = f"{index:06d}"
-                writer.write_frame(frame, index)
-                index += 1
-                if on_frame is not None:
-                    on_frame(index, total)
-    writer.finalize({"bench": key})
-    key_path.write_text(json.dumps(key))
+    # Written last and atomically: a half-written key never matches, so a run killed while
+    # rendering or writing it renders again.
+    atomic_write_bytes(key_path, json.dumps(key).encode("utf-8"))
     return out_dir
-
-
-def _scaled_camera(camera: Any, scale: float) -> Any:
-    if scale == 1.0:
-        return camera
-    return replace(
-        camera,
-        width=max(16, round(camera.width * scale)),
-        height=max(16, round(camera.height * scale)),
-        fx=camera.fx * scale,
-        fy=camera.fy * scale,
-        cx=camera.cx * scale,
-        cy=camera.cy * scale,
-    )
 
 
 # ------------------------------------------------------------------------ evaluation
@@ -569,8 +561,10 @@ def run_bench(
     corruptions: Mapping[str, Corruption] | None = None,
     on_progress: ProgressCallback | None = None,
     resume: bool = True,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
-    """Render (or reuse), train (or resume), evaluate and write the report; returns metrics."""
+    """Render (or reuse) with ``engine`` (default: this process), train (or resume),
+    evaluate and write the report; returns metrics."""
     from scenegen.harness.report import write_report
 
     out_dir = Path(out_dir)
@@ -597,6 +591,7 @@ def run_bench(
             out_dir / "data" / "train",
             image_scale=config.render_image_scale,
             lidar=config.render_lidar,
+            engine=engine,
             on_frame=render_progress("render train"),
         )
     test_paths = {}
@@ -608,6 +603,7 @@ def run_bench(
             out_dir / "data" / "test" / scenario.stem,
             image_scale=config.render_image_scale,
             lidar=config.render_lidar,
+            engine=engine,
             on_frame=render_progress(f"render {scenario.stem}"),
         )
     timings["render_s"] = time.perf_counter() - started

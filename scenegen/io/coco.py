@@ -1,8 +1,9 @@
 """COCO detection format: per-frame records, streamed assembly, RLE masks and reading.
 
 Writing happens in two steps so that memory does not grow with the number of frames: each
-frame leaves a small JSON part (``image`` + ``annotations`` without ids) and
-:func:`assemble_annotations` streams all parts, in frame order, into one
+frame gives a small part (``image`` + ``annotations`` without ids; the dataset writer keeps it
+in the frame's manifest record) and :func:`assemble_annotations` streams all parts, in frame
+order, into one
 ``annotations.json``, numbering annotations 1..n. Image ids are the frames' integer
 indices, so shards writing disjoint frame indices merge without renumbering images.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -189,16 +190,17 @@ def annotation_records(frame: Frame, image_id: int) -> list[dict[str, Any]]:
     return records
 
 
-def frame_part(frame: Frame, image_id: int, stem: str, file_name: str) -> bytes:
-    """The per-frame JSON part (``{"image": ..., "annotations": [...]}``) as bytes."""
+def frame_part(frame: Frame, image_id: int, stem: str, file_name: str) -> dict[str, Any]:
+    """The per-frame part (``{"image": ..., "annotations": [...]}``) as plain JSON data."""
     part = {
         "image": image_record(frame, image_id, stem, file_name),
         "annotations": annotation_records(frame, image_id),
     }
-    return (dumps_compact(part) + "\n").encode("utf-8")
+    return to_jsonable(part)
 
 
-def _read_part(path: Path) -> dict[str, Any]:
+def read_part(path: Path) -> dict[str, Any]:
+    """A per-frame part stored as a file (how datasets before 0.2 kept them)."""
     try:
         part = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -209,28 +211,32 @@ def _read_part(path: Path) -> dict[str, Any]:
 
 
 def assemble_annotations(
-    part_paths: Iterable[Path], out_path: Path, info: Mapping[str, Any] | None = None
+    parts: Callable[[], Iterable[Mapping[str, Any]]],
+    out_path: Path,
+    info: Mapping[str, Any] | None = None,
 ) -> int:
-    """Stream per-frame parts (in the given order) into one COCO ``annotations.json``.
+    """Stream per-frame parts (in the order ``parts()`` yields them) into one COCO
+    ``annotations.json``.
 
-    Holds one part in memory at a time (the parts are read twice: annotations, then
-    images). Returns the number of images. The output is written atomically.
+    ``parts`` is called twice (annotations, then images), so a caller reading them from
+    disk holds one part in memory at a time. Returns the number of images. The output is
+    written atomically.
     """
-    paths = list(part_paths)
     with atomic_stream(out_path) as sink:
         sink.write('{"annotations":[')
         next_id = 1
-        for path in paths:
-            for annotation in _read_part(path)["annotations"]:
+        for part in parts():
+            for annotation in part["annotations"]:
                 sink.write(
                     ("," if next_id > 1 else "") + dumps_compact({**annotation, "id": next_id})
                 )
                 next_id += 1
         sink.write('],"categories":' + dumps_compact(coco_categories()) + ',"images":[')
-        for index, path in enumerate(paths):
-            sink.write(("," if index else "") + dumps_compact(_read_part(path)["image"]))
+        count = 0
+        for count, part in enumerate(parts(), start=1):
+            sink.write(("," if count > 1 else "") + dumps_compact(part["image"]))
         sink.write('],"info":' + dumps_compact(dict(info or {})) + ',"licenses":[]}\n')
-    return len(paths)
+    return count
 
 
 # --------------------------------------------------------------------------- reading

@@ -6,25 +6,27 @@ Layout of ``OUT``::
     coco/annotations.json          (file_name -> ../kitti/training/image_2/NNNNNN.png)
     yolo/{images,labels}/, yolo/data.yaml   (images hard-linked to the KITTI PNGs)
     pointcloud/NNNNNN.{ply,pcd}    (optional: format "ply" or "pcd", LiDAR with labels)
-    .coco_parts/NNNNNN.json        (per-frame COCO records, joined by finalize)
     manifest.jsonl, dataset.json
 
 Each frame's files are written atomically; its manifest line is appended last, so a frame
-missing from the manifest is one to (re)write on resume. ``finalize`` reads only the
-manifest and the small per-frame parts, one at a time, so memory does not grow with the
-number of frames. Shards (machines writing disjoint frame indices into their own folders)
+missing from the manifest is one to (re)write on resume. A frame's COCO image and
+annotations travel in its manifest record (``"coco"``); ``finalize`` joins them into
+``annotations.json`` reading one record at a time, so memory does not grow with the
+number of frames, and a finished folder holds no scratch files. Shards (machines writing disjoint frame indices into their own folders)
 are joined by :func:`merge_datasets`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from scenegen import __version__
+from scenegen.errors import InvalidInputError
 from scenegen.frame import CLASS_NAMES, KITTI_TYPE, Frame
 from scenegen.io import coco, kitti, yolo
 from scenegen.io.atomic import (
@@ -35,11 +37,10 @@ from scenegen.io.atomic import (
     remove_temporaries,
     sha256_file,
 )
-from scenegen.io.errors import DatasetWriteError
+from scenegen.io.errors import DatasetReadError, DatasetWriteError, OutputFolderError
 from scenegen.io.jsonable import dumps_compact
 from scenegen.io.manifest import (
     MANIFEST_NAME,
-    iter_manifest_lines,
     manifest_record,
     read_manifest,
     trim_torn_tail,
@@ -51,7 +52,7 @@ from scenegen.io.pointcloud import POINTCLOUD_FORMATS, pointcloud_bytes
 FORMATS: tuple[str, ...] = ("kitti", "coco", "yolo")
 DATASET_FORMAT_VERSION = 1
 KITTI_DIR = "kitti/training"
-COCO_PARTS_DIR = ".coco_parts"
+COCO_PARTS_DIR = ".coco_parts"  # per-frame COCO files of datasets written before 0.2
 POINTCLOUD_DIR = "pointcloud"  # optional LiDAR clouds: pointcloud/NNNNNN.{ply,pcd}
 # What a dataset folder holds that DatasetWriter made (and overwrite may delete).
 _OWNED_ENTRIES = (
@@ -112,53 +113,36 @@ class DatasetWriter:
         dataset is an error. ``overwrite`` deletes only what a dataset writer creates.
         A non-empty folder that is not a scenegen dataset is refused unless ``force``."""
         out_dir = Path(out_dir)
-        if resume and overwrite:
-            raise DatasetWriteError("choose resume or overwrite, not both")
-        if out_dir.exists() and not out_dir.is_dir():
-            raise DatasetWriteError(f"{out_dir} exists and is not a folder")
-        has_dataset = any((out_dir / name).exists() for name in _OWNED_ENTRIES)
-        made_here = (out_dir / MANIFEST_NAME).exists() or (out_dir / "dataset.json").exists()
-        foreign = out_dir.is_dir() and not made_here and any(out_dir.iterdir())
-        # (overwrite of a foreign folder with dataset sub-folders has its own error below)
-        if foreign and not force and not (overwrite and has_dataset):
-            raise DatasetWriteError(
-                f"{out_dir} is not empty and is not a scenegen dataset; choose an empty or new "
-                "folder, or pass --force to write into it anyway"
-            )
-        if has_dataset and overwrite:
-            if not made_here:
-                # kitti/, coco/ or yolo/ without a manifest may be someone's real data.
-                raise DatasetWriteError(
-                    f"{out_dir} holds dataset folders but no {MANIFEST_NAME}: not a scenegen "
-                    "dataset, refusing to delete it"
-                )
+        check_output_folder(out_dir, resume=resume, overwrite=overwrite, force=force)
+        if overwrite and (
+            (out_dir / MANIFEST_NAME).exists() or (out_dir / "dataset.json").exists()
+        ):
             for name in _OWNED_ENTRIES:
                 target = out_dir / name
                 if target.is_dir():
                     shutil.rmtree(target)
                 elif target.exists():
                     target.unlink()
-        elif has_dataset and not resume:
-            raise DatasetWriteError(f"{out_dir} already holds a dataset; resume it or overwrite it")
         writer = cls(out_dir, formats)
         trim_torn_tail(out_dir / MANIFEST_NAME)
         if resume:
             # Temporaries of frames a crash interrupted (their frames are redone).
-            for name in _OWNED_ENTRIES:
-                if (out_dir / name).is_dir():
-                    remove_temporaries(out_dir / name)
-            for entry in out_dir.iterdir():
-                if entry.is_file() and is_temporary_name(entry.name):
-                    entry.unlink()
+            writer.remove_temporaries()
         return writer
+
+    def remove_temporaries(self) -> None:
+        """Delete what interrupted writes left (``.NAME.tmp-PID``); only call it while no
+        worker writes into this folder."""
+        for name in _OWNED_ENTRIES:
+            if (self.out_dir / name).is_dir():
+                remove_temporaries(self.out_dir / name)
+        for entry in self.out_dir.iterdir():
+            if entry.is_file() and is_temporary_name(entry.name):
+                entry.unlink()
 
     def completed_indices(self) -> set[int]:
         """Indices of frames whose manifest record matches the files on disk (sha256)."""
-        return {
-            int(record["frame_index"])
-            for record in read_manifest(self.out_dir)
-            if not verify_record(self.out_dir, record)
-        }
+        return completed_frame_indices(self.out_dir)
 
     def _write(self, relative: str, data: bytes, files: dict[str, str]) -> None:
         path = self.out_dir / relative
@@ -202,10 +186,10 @@ class DatasetWriter:
             if image != f"yolo/images/{stem}.png":
                 self._link(image, f"yolo/images/{stem}.png", files)
             self._write(f"yolo/labels/{stem}.txt", yolo.label_text(frame).encode("ascii"), files)
+        coco_part = None
         if "coco" in self.formats:
             file_name = os.path.relpath(self.out_dir / image, self.out_dir / "coco")
-            part = coco.frame_part(frame, index, stem, Path(file_name).as_posix())
-            self._write(f"{COCO_PARTS_DIR}/{stem}.json", part, files)
+            coco_part = coco.frame_part(frame, index, stem, Path(file_name).as_posix())
         for cloud_format in (f for f in self.formats if f in POINTCLOUD_FORMATS):
             if frame.points_lidar is not None:
                 data = pointcloud_bytes(
@@ -216,20 +200,26 @@ class DatasetWriter:
                     rings=frame.point_rings,
                 )
                 self._write(f"{POINTCLOUD_DIR}/{stem}.{cloud_format}", data, files)
-        return manifest_record(frame, index, stem, files)
+        record = manifest_record(frame, index, stem, files)
+        if coco_part is not None:
+            record["coco"] = coco_part
+        return record
 
     def finalize(self, extra: dict[str, Any] | None = None) -> None:
-        """Write ``coco/annotations.json``, ``yolo/data.yaml`` and ``dataset.json``."""
+        """Write ``coco/annotations.json``, ``yolo/data.yaml`` and ``dataset.json``, and
+        delete scratch files (temporaries of interrupted writes)."""
         manifest_path = self.out_dir / MANIFEST_NAME
-        indices: dict[str, int] = {}  # frame_id -> index: small, whatever the frame count
+        # frame_id -> (index, byte offset of its latest record): small, whatever the count.
+        latest: dict[str, tuple[int, int]] = {}
         if manifest_path.exists():
-            for record in iter_manifest_lines(manifest_path):
-                indices[record["frame_id"]] = int(record["frame_index"])
-        ordered = sorted(indices, key=lambda stem: (indices[stem], stem))
+            for offset, record in _manifest_offsets(manifest_path):
+                latest[record["frame_id"]] = (int(record["frame_index"]), offset)
+        ordered = sorted(latest, key=lambda stem: (latest[stem][0], stem))
         if "coco" in self.formats:
             (self.out_dir / "coco").mkdir(parents=True, exist_ok=True)
+            offsets = [latest[stem][1] for stem in ordered]
             coco.assemble_annotations(
-                (self.out_dir / COCO_PARTS_DIR / f"{stem}.json" for stem in ordered),
+                lambda: self._coco_parts(manifest_path, offsets),
                 self.out_dir / "coco" / "annotations.json",
                 info={"description": "scenegen dataset", "version": __version__},
             )
@@ -247,6 +237,84 @@ class DatasetWriter:
             "creation": extra or {},
         }
         atomic_write_bytes(self.out_dir / "dataset.json", (dumps_compact(summary) + "\n").encode())
+        self.remove_temporaries()
+
+    def _coco_parts(self, manifest_path: Path, offsets: Sequence[int]) -> Iterator[dict]:
+        """The COCO part of the record at each byte offset of the manifest, in order."""
+        with manifest_path.open("rb") as f:
+            for offset in offsets:
+                f.seek(offset)
+                record = json.loads(f.readline())
+                part = record.get("coco")
+                if part is None:  # written before parts moved into the manifest
+                    part = coco.read_part(
+                        self.out_dir / COCO_PARTS_DIR / f"{record['frame_id']}.json"
+                    )
+                yield part
+
+
+def _manifest_offsets(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(byte offset, record)`` of each complete manifest line, in file order."""
+    with path.open("rb") as f:
+        offset = 0
+        for number, raw in enumerate(f, start=1):
+            start, offset = offset, offset + len(raw)
+            if not raw.endswith(b"\n"):
+                return  # torn last line of an interrupted append
+            if not raw.strip():
+                continue
+            try:
+                yield start, json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise DatasetReadError(path, f"line {number}: not JSON ({exc.msg})") from None
+
+
+def check_output_folder(
+    out_dir: Path, *, resume: bool = False, overwrite: bool = False, force: bool = False
+) -> None:
+    """Refuse, with :class:`OutputFolderError`, an output folder that cannot be used as
+    asked; reads the folder only. Without ``resume`` or ``overwrite`` a folder that already
+    holds a dataset is refused; a non-empty folder that is not a scenegen dataset is
+    refused unless ``force``; ``overwrite`` never deletes what is not a scenegen dataset."""
+    out_dir = Path(out_dir)
+    if resume and overwrite:
+        raise OutputFolderError("--resume and --overwrite: choose one, not both")
+    for parent in (out_dir, *out_dir.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputFolderError(
+                    f"--out {out_dir}: {parent} is a file, not a folder; choose another --out"
+                )
+            break
+    if not out_dir.is_dir():
+        return
+    has_dataset = any((out_dir / name).exists() for name in _OWNED_ENTRIES)
+    made_here = (out_dir / MANIFEST_NAME).exists() or (out_dir / "dataset.json").exists()
+    if has_dataset and overwrite and not made_here:
+        # kitti/, coco/ or yolo/ without a manifest may be someone's real data.
+        raise OutputFolderError(
+            f"{out_dir} holds dataset folders but no {MANIFEST_NAME}: not a scenegen dataset, "
+            "refusing to delete it with --overwrite; choose another --out"
+        )
+    if not made_here and any(out_dir.iterdir()) and not force:
+        raise OutputFolderError(
+            f"{out_dir} is not empty and is not a scenegen dataset; choose an empty or new "
+            "folder, or pass --force to write into it anyway"
+        )
+    if has_dataset and not (resume or overwrite):
+        raise OutputFolderError(
+            f"{out_dir} already holds a dataset; pass --resume to render the frames it lacks, "
+            "or --overwrite to replace it"
+        )
+
+
+def completed_frame_indices(out_dir: Path) -> set[int]:
+    """Indices of the frames in ``out_dir`` whose files match their manifest (sha256)."""
+    return {
+        int(record["frame_index"])
+        for record in read_manifest(out_dir)
+        if not verify_record(out_dir, record)
+    }
 
 
 def _formats_of(records: Iterable[dict[str, Any]]) -> tuple[str, ...]:
@@ -258,6 +326,8 @@ def _formats_of(records: Iterable[dict[str, Any]]) -> tuple[str, ...]:
                 found.add(relative.rsplit(".", 1)[-1])
             else:
                 found.add("coco" if top == COCO_PARTS_DIR else top)
+        if "coco" in record:
+            found.add("coco")
     return tuple(f for f in FORMATS + POINTCLOUD_FORMATS if f in found)
 
 
@@ -276,38 +346,38 @@ def _inside(root: Path, relative: str) -> Path:
 
 
 def merge_datasets(
-    shard_dirs: Sequence[Path], out_dir: Path, extra: dict[str, Any] | None = None
+    shard_dirs: Sequence[Path],
+    out_dir: Path,
+    extra: dict[str, Any] | None = None,
+    *,
+    overwrite: bool = False,
+    allow_missing: bool = False,
 ) -> list[dict[str, Any]]:
-    """Join shard folders (disjoint frame indices) into ``out_dir`` and finalize it.
+    """Join shard folders (disjoint frame indices) into a new dataset ``out_dir``.
 
-    Files are hard-linked where possible (copied otherwise). A path present in two places
-    with different content is a collision and raises :class:`DatasetWriteError`; identical
-    content (a shard merged twice) is accepted. Every shard file is checked against its
-    manifest sha256 first. Returns the merged manifest records.
+    Files are hard-linked where possible (copied otherwise), each checked against its
+    shard's manifest sha256 first. Refused with :class:`MergeError`: a shard given twice
+    (or two shards holding the same frame), and, unless ``allow_missing``, an incomplete
+    set (shards of ``--shard K/N`` absent, or frames missing from the shards given).
+    ``out_dir`` must be new or empty; ``overwrite`` replaces a scenegen dataset there.
+    Returns the merged manifest records.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    trim_torn_tail(out_dir / MANIFEST_NAME)
-    merged = {record["frame_id"]: record for record in read_manifest(out_dir)}
-    shard_records = [(Path(shard), read_manifest(Path(shard))) for shard in shard_dirs]
-    for shard, records in shard_records:
-        for record in records:
-            previous = merged.get(record["frame_id"])
-            if previous is not None:
-                if previous["files"] != record["files"]:
-                    raise DatasetWriteError(
-                        f"frame {record['frame_id']} of {shard} collides with a different "
-                        f"frame of the same id already in {out_dir}"
-                    )
-                continue
+    shards = [Path(shard) for shard in shard_dirs]
+    if (out_dir / MANIFEST_NAME).exists() and not overwrite:
+        raise OutputFolderError(
+            f"{out_dir} already holds a dataset; pass --overwrite to replace it"
+        )
+    check_output_folder(out_dir, overwrite=overwrite)
+    _check_merge_inputs(shards, out_dir, allow_missing)
+    DatasetWriter.open(out_dir, FORMATS, overwrite=overwrite)  # clears what overwrite replaces
+    merged: dict[str, dict[str, Any]] = {}
+    for shard in shards:
+        for record in read_manifest(shard):
             for relative, digest in sorted(record["files"].items()):
                 source, target = _inside(shard, relative), _inside(out_dir, relative)
                 if sha256_file(source) != digest:
                     raise DatasetWriteError(f"{source}: sha256 differs from {shard}'s manifest")
-                if target.exists():
-                    if sha256_file(target) != digest:
-                        raise DatasetWriteError(f"{target}: exists with different content")
-                    continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 atomic_link_or_copy(source, target)
             append_line(out_dir / MANIFEST_NAME, dumps_compact(record))
@@ -322,3 +392,81 @@ def merge_datasets(
     if formats:
         DatasetWriter(out_dir, formats).finalize(extra)
     return read_manifest(out_dir)
+
+
+class MergeError(DatasetWriteError, InvalidInputError):
+    """The shards given to merge do not make one dataset (given twice, overlapping or
+    incomplete)."""
+
+
+def _check_merge_inputs(shards: Sequence[Path], out_dir: Path, allow_missing: bool) -> None:
+    """Refuse shards given twice, overlapping shards and (unless ``allow_missing``) an
+    incomplete set, naming the shards and frames concerned; reads manifests only."""
+    if not shards:
+        raise MergeError("no shard folders given")
+    seen: dict[Path, Path] = {}
+    for shard in shards:
+        if not (shard / MANIFEST_NAME).is_file():
+            raise MergeError(f"{shard}: no {MANIFEST_NAME}, not a scenegen dataset")
+        resolved = shard.resolve()
+        if resolved in seen:
+            raise MergeError(f"{shard}: given twice (also as {seen[resolved]})")
+        if resolved == out_dir.resolve():
+            raise MergeError(f"{shard}: is the --out folder itself; merge into a new folder")
+        seen[resolved] = shard
+    owner: dict[int, Path] = {}
+    for shard in shards:
+        for record in read_manifest(shard):
+            index = int(record["frame_index"])
+            if index in owner:
+                raise MergeError(
+                    f"frame {record['frame_id']} is in both {owner[index]} and {shard}: "
+                    "the same shard twice, or shards of different renders"
+                )
+            owner[index] = shard
+    if allow_missing:
+        return
+    problems = []
+    layouts = {_shard_layout(shard) for shard in shards}
+    if len(layouts) == 1 and None not in layouts:
+        ((n, total),) = layouts
+        given = {_shard_number(shard) for shard in shards}
+        absent = [f"{k}/{n}" for k in range(1, n + 1) if k not in given]
+        if absent:
+            problems.append(f"shard(s) {', '.join(absent)} not given")
+        expected = range(total)
+    else:
+        expected = range(max(owner) + 1 if owner else 0)
+    missing = [i for i in expected if i not in owner]
+    if missing:
+        shown = ", ".join(frame_stem(i) for i in missing[:8])
+        more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        problems.append(f"{len(missing)} frame(s) missing: {shown}{more}")
+    if problems:
+        raise MergeError(
+            f"the shards do not make a complete dataset: {'; '.join(problems)}; render the "
+            "missing shards (or finish them with --resume), or pass --allow-missing"
+        )
+
+
+def _creation(shard: Path) -> dict[str, Any]:
+    try:
+        summary = json.loads((shard / "dataset.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    creation = summary.get("creation") if isinstance(summary, dict) else None
+    return creation if isinstance(creation, dict) else {}
+
+
+def _shard_number(shard: Path) -> int | None:
+    kn = _creation(shard).get("shard")
+    return int(kn[0]) if isinstance(kn, list) and len(kn) == 2 else None
+
+
+def _shard_layout(shard: Path) -> tuple[int, int] | None:
+    """``(N, frames of the whole dataset)`` recorded by ``render --shard K/N``, if any."""
+    creation = _creation(shard)
+    kn, total = creation.get("shard"), creation.get("dataset_frames")
+    if isinstance(kn, list) and len(kn) == 2 and isinstance(total, int):
+        return int(kn[1]), total
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import InvalidInputError, ScenegenError
 
 
 class DatasetReadError(ScenegenError):
@@ -25,3 +25,9 @@ class DatasetReadError(ScenegenError):
 
 class DatasetWriteError(ScenegenError):
     """A frame cannot be written because its content does not fit the output format."""
+
+
+class OutputFolderError(DatasetWriteError, InvalidInputError):
+    """The output folder is in the way as asked (it holds a dataset, is not empty, is a
+    file); the message says which option (``--resume``, ``--overwrite``, ``--force``) would
+    make it usable."""

@@ -1,0 +1,170 @@
+"""Engines run a batch's frame tasks and hand back their results in task order.
+
+One interface, three engines: :class:`InProcessEngine` (this process, writing overlapped
+with rendering), :class:`ProcessEngine` (worker processes on this machine) and
+:class:`~scenegen.batch.ray_engine.RayEngine` (actors on a Ray cluster). The CLI, the bench
+and a parameter search call :func:`~scenegen.batch.runner.render_batch` with any of them;
+all give the same bytes, since a frame is a pure function of its task.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from scenegen.batch.plan import FrameTask
+from scenegen.batch.worker import FrameResult, FrameWorker, RenderedFrame, RenderJob, picklable
+from scenegen.errors import InvalidInputError, ScenegenError
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Renders and writes the frames of ``tasks``; yields their results in task order.
+
+    The frames' files are written by the engine's workers; the caller appends the
+    manifest records in the order they come. Closing the iterator early stops the
+    workers.
+    """
+
+    def describe(self) -> str:
+        """Where the frames are rendered, in words (``2 worker processes``)."""
+        ...
+
+    def results(self, job: RenderJob, tasks: Sequence[FrameTask]) -> Iterator[FrameResult]: ...
+
+
+def default_workers() -> int:
+    """Worker processes to use when none is asked for (see benchmarks/README.md)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+class InProcessEngine:
+    """Renders in this process: frame i+1 renders while a thread writes frame i.
+
+    PNG encoding (OpenCV), hashing and fsync release the GIL, so the writing overlaps the
+    rendering on another core (or the disk). At most one frame waits to be written, so
+    memory stays at two frames.
+    """
+
+    def describe(self) -> str:
+        return "this process"
+
+    def results(self, job: RenderJob, tasks: Sequence[FrameTask]) -> Iterator[FrameResult]:
+        if not tasks:
+            return
+        with (
+            FrameWorker(job) as worker,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool,
+        ):
+            pending: deque[Future[FrameResult]] = deque()
+            try:
+                for task in tasks:
+                    pending.append(pool.submit(worker.write, worker.render(task)))
+                    while len(pending) > 1 or (pending and pending[0].done()):
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
+
+
+@dataclass(frozen=True)
+class ProcessEngine:
+    """``workers`` processes on this machine, each with its own :class:`FrameWorker`.
+
+    Tasks go out through one queue (whichever worker is free takes the next), at most
+    ``4 x workers`` ahead of the oldest unfinished one, so the results waiting to be put
+    in order stay few whatever the batch size. One worker (or one frame) renders in this
+    process instead: same bytes, no start-up cost.
+    """
+
+    workers: int
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise InvalidInputError(f"--workers {self.workers}: expected at least 1")
+
+    def describe(self) -> str:
+        return f"{self.workers} worker process{'es' if self.workers > 1 else ''}"
+
+    def results(self, job: RenderJob, tasks: Sequence[FrameTask]) -> Iterator[FrameResult]:
+        if self.workers <= 1 or len(tasks) <= 1:
+            yield from InProcessEngine().results(job, tasks)
+            return
+        # "spawn": a forked child would inherit the parent's GL and thread state.
+        ctx = mp.get_context("spawn")
+        tasks_q, results_q = ctx.Queue(), ctx.Queue()
+        procs = [
+            ctx.Process(target=_worker_loop, args=(job, tasks_q, results_q), daemon=True)
+            for _ in range(self.workers)
+        ]
+        for proc in procs:
+            proc.start()
+        position = {task.index: pos for pos, task in enumerate(tasks)}
+        window = 4 * self.workers
+        waiting: dict[int, FrameResult] = {}
+        sent = next_pos = 0
+        try:
+            while next_pos < len(tasks):
+                while sent < len(tasks) and sent < next_pos + window:
+                    tasks_q.put(tasks[sent])
+                    sent += 1
+                try:
+                    kind, payload = results_q.get(timeout=1.0)
+                except queue.Empty:
+                    dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                    if dead:
+                        raise ScenegenError(
+                            f"a worker process died (exit code {dead[0]}) while rendering"
+                        ) from None
+                    continue
+                if kind == "error":
+                    raise payload
+                waiting[position[payload.index]] = payload
+                while next_pos in waiting:
+                    yield waiting.pop(next_pos)
+                    next_pos += 1
+            for _ in procs:
+                tasks_q.put(None)
+            for proc in procs:
+                proc.join()
+        finally:
+            tasks_q.cancel_join_thread()  # tasks never taken must not hold up our exit
+            for proc in procs:
+                if proc.is_alive():
+                    proc.terminate()
+                    proc.join()
+
+
+def _worker_loop(job: RenderJob, tasks_q: mp.Queue, results_q: mp.Queue) -> None:
+    """A worker process: render tasks until ``None``; a thread writes each frame and posts
+    its result while the next frame renders (one frame in writing at a time)."""
+
+    def write_and_post(worker: FrameWorker, rendered: RenderedFrame) -> None:
+        try:
+            results_q.put(("ok", worker.write(rendered)))
+        except BaseException as exc:
+            results_q.put(("error", picklable(exc)))
+
+    try:
+        with (
+            FrameWorker(job) as worker,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool,
+        ):
+            pending: Future[None] | None = None
+            while (task := tasks_q.get()) is not None:
+                rendered = worker.render(task)
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(write_and_post, worker, rendered)
+            if pending is not None:
+                pending.result()
+    except BaseException as exc:
+        results_q.put(("error", picklable(exc)))

@@ -1,0 +1,127 @@
+"""The render command's options, checked in one place before anything is written.
+
+:func:`parse_render_settings` turns the options as typed (``--formats kitti,coco``,
+``--shard 1/4``, ``--engine ray``...) into :class:`RenderSettings`, or raises
+:class:`~scenegen.errors.InvalidInputError` naming the option and what was expected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from scenegen.batch.engine import Engine, ProcessEngine, default_workers
+from scenegen.batch.ray_engine import RayEngine, RayOptions
+from scenegen.errors import InvalidInputError
+from scenegen.io.dataset import FORMATS
+from scenegen.io.pointcloud import POINTCLOUD_FORMATS
+from scenegen.sensors.gl import BACKENDS
+
+ENGINES: tuple[str, ...] = ("process", "ray")
+GL_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Checked render options. ``ray`` is set exactly when ``engine == "ray"``."""
+
+    formats: tuple[str, ...]
+    shard: tuple[int, int] | None
+    engine: str
+    workers: int | None
+    gl_backend: str
+    ray: RayOptions | None = None
+
+    @property
+    def gl_on_remote_nodes(self) -> bool:
+        """Whether frames render on other machines, each choosing its own GL backend."""
+        return self.ray is not None and self.ray.address is not None
+
+    def make_engine(self, gl_backend: str | None = None) -> Engine:
+        """The engine these settings ask for; ``gl_backend`` is the backend configured
+        here (Ray actors started by this machine use the same one)."""
+        if self.ray is not None:
+            options = self.ray
+            if gl_backend is not None and not self.gl_on_remote_nodes:
+                options = replace(options, gl_backend=gl_backend)
+            return RayEngine(options)
+        return ProcessEngine(self.workers or default_workers())
+
+
+def parse_formats(formats: str, pointcloud: str | None) -> tuple[str, ...]:
+    names = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = sorted(set(names) - set(FORMATS))
+    if unknown or not names:
+        raise InvalidInputError(
+            f"--formats {formats!r}: unknown {', '.join(unknown) or 'empty list'}; "
+            f"expected a comma-separated list of {', '.join(FORMATS)}"
+        )
+    if pointcloud is not None:
+        if pointcloud not in POINTCLOUD_FORMATS:
+            raise InvalidInputError(
+                f"--pointcloud {pointcloud!r}: expected {' or '.join(POINTCLOUD_FORMATS)}"
+            )
+        names = (*names, pointcloud)
+    return names
+
+
+def parse_shard(shard: str | None) -> tuple[int, int] | None:
+    """``"K/N"`` (1-based) as ``(K, N)``; ``None`` stays ``None``."""
+    if shard is None:
+        return None
+    try:
+        k, n = (int(x) for x in shard.split("/"))
+    except ValueError:
+        raise InvalidInputError(f"--shard {shard!r}: expected K/N, e.g. 1/4") from None
+    if not 1 <= k <= n:
+        raise InvalidInputError(f"--shard {shard!r}: expected 1 <= K <= N")
+    return k, n
+
+
+def parse_render_settings(
+    *,
+    formats: str = ",".join(FORMATS),
+    pointcloud: str | None = None,
+    shard: str | None = None,
+    engine: str = "process",
+    workers: int | None = None,
+    gl_backend: str = "auto",
+    address: str | None = None,
+    ray_cpus_per_task: float | None = None,
+    ray_gpus_per_task: float | None = None,
+    ray_init_kwargs: dict | None = None,
+) -> RenderSettings:
+    """Check every render option (see the module docstring). The ``ray_*`` and ``address``
+    options need ``engine="ray"``; ``workers`` is the number of processes or Ray actors."""
+    if engine not in ENGINES:
+        raise InvalidInputError(f"--engine {engine!r}: expected {' or '.join(ENGINES)}")
+    if gl_backend not in GL_CHOICES:
+        raise InvalidInputError(f"--gl {gl_backend!r}: expected {', '.join(GL_CHOICES)}")
+    if workers is not None and workers < 1:
+        raise InvalidInputError(f"--workers {workers}: expected at least 1")
+    ray_only = {
+        "--address": address,
+        "--ray-cpus-per-task": ray_cpus_per_task,
+        "--ray-gpus-per-task": ray_gpus_per_task,
+    }
+    ray = None
+    if engine == "ray":
+        ray = RayOptions(
+            address=address,
+            actors=workers,
+            cpus_per_task=1.0 if ray_cpus_per_task is None else ray_cpus_per_task,
+            gpus_per_task=0.0 if ray_gpus_per_task is None else ray_gpus_per_task,
+            gl_backend=gl_backend,
+            init_kwargs=ray_init_kwargs or {},
+        )
+    else:
+        given = [name for name, value in ray_only.items() if value is not None]
+        if given:
+            raise InvalidInputError(f"{', '.join(given)} needs --engine ray")
+    return RenderSettings(
+        formats=parse_formats(formats, pointcloud),
+        shard=parse_shard(shard),
+        engine=engine,
+        workers=workers,
+        gl_backend=gl_backend,
+        ray=ray,
+    )

@@ -1,0 +1,134 @@
+"""A frame worker: owns one renderer and one dataset writer, turns tasks into files.
+
+Every engine (in-process, process pool, Ray) runs :class:`FrameWorker` objects; a worker
+is all the state a worker process or actor keeps between frames, so none lives at module
+level.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from scenegen.batch.plan import FrameTask
+from scenegen.errors import ScenegenError
+from scenegen.frame import Frame
+from scenegen.io import DatasetWriter
+from scenegen.io.dataset import frame_stem
+from scenegen.pipeline import FrameRenderer, StageTimes
+from scenegen.scenario import Scenario, load_scenario, sample_scene
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """What every worker of one batch shares: where and in which formats to write, and
+    how to render (LiDAR on or off, camera resolution scaled by ``image_scale``)."""
+
+    out_dir: str
+    formats: tuple[str, ...]
+    lidar: bool = True
+    image_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.image_scale > 0:
+            raise ScenegenError(f"image_scale must be > 0, got {self.image_scale}")
+
+
+@dataclass
+class FrameResult:
+    index: int
+    record: dict
+    seconds: float
+    stage_seconds: dict[str, float]
+
+
+@dataclass
+class RenderedFrame:
+    """A frame rendered but not written yet (what :meth:`FrameWorker.write` takes)."""
+
+    task: FrameTask
+    frame: Frame
+    times: StageTimes
+    started: float
+
+
+class FrameWorker:
+    """Renders and writes frames of one :class:`RenderJob`; one per process or actor."""
+
+    def __init__(self, job: RenderJob) -> None:
+        self.job = job
+        self._renderer = FrameRenderer(lidar=job.lidar)
+        self._writer = DatasetWriter(Path(job.out_dir), job.formats)
+        self._scenarios: dict[str, Scenario] = {}
+
+    def _scenario(self, path: str) -> Scenario:
+        scenario = self._scenarios.get(path)
+        if scenario is None:
+            scenario = load_scenario(path)
+            if self.job.image_scale != 1.0:
+                scenario = replace(
+                    scenario, camera=scaled_camera(scenario.camera, self.job.image_scale)
+                )
+            self._scenarios[path] = scenario
+        return scenario
+
+    def render(self, task: FrameTask) -> RenderedFrame:
+        """Render ``task``'s frame (its files are not written yet)."""
+        started = time.perf_counter()
+        spec = sample_scene(
+            self._scenario(task.scenario_path),
+            task.local_index,
+            task.base_seed,
+            task.scenario_frames,
+        )
+        times = StageTimes()
+        frame = self._renderer.render(spec, times)
+        frame.frame_id = frame_stem(task.index)
+        return RenderedFrame(task, frame, times, started)
+
+    def write(self, rendered: RenderedFrame) -> FrameResult:
+        """Encode and write a rendered frame's files; safe on a thread beside :meth:`render`."""
+        t = time.perf_counter()
+        record = self._writer.write_frame_files(rendered.frame, rendered.task.index)
+        rendered.times.add("write", t)
+        seconds = time.perf_counter() - rendered.started
+        return FrameResult(rendered.task.index, record, seconds, rendered.times.seconds)
+
+    def run(self, task: FrameTask) -> FrameResult:
+        return self.write(self.render(task))
+
+    def close(self) -> None:
+        self._renderer.close()
+
+    def __enter__(self) -> FrameWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def scaled_camera(camera: Any, scale: float) -> Any:
+    """``camera`` with its resolution and intrinsics scaled by ``scale`` (at least 16 px)."""
+    if scale == 1.0:
+        return camera
+    return replace(
+        camera,
+        width=max(16, round(camera.width * scale)),
+        height=max(16, round(camera.height * scale)),
+        fx=camera.fx * scale,
+        fy=camera.fy * scale,
+        cx=camera.cx * scale,
+        cy=camera.cy * scale,
+    )
+
+
+def picklable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling (to re-raise it in the parent), else its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return ScenegenError(f"{type(exc).__name__}: {exc}")
+    return exc
