@@ -57,9 +57,10 @@ def _match_image(
     if not len(det) or not len(gt):
         return matched, ignored
     ious = _iou(det, gt, crowd)
+    candidates = np.flatnonzero((ious >= min(thresholds)).any(axis=1))
     for t, threshold in enumerate(thresholds):
         taken = np.zeros(len(gt), bool)
-        for d in range(len(det)):
+        for d in candidates:
             best, m = min(threshold, 1 - 1e-10), -1
             for g in range(len(gt)):
                 if taken[g] and not crowd[g]:
@@ -79,9 +80,12 @@ def _match_image(
 
 @dataclass(frozen=True)
 class _ClassMatches:
-    det_frame: np.ndarray  # int (D,), detections of every frame by descending score
-    tp: np.ndarray  # float (T, D)
-    fp: np.ndarray  # float (T, D)
+    # Per IoU threshold, at each true positive of the score-sorted detections of all frames:
+    # how many true / false positives of each frame rank at or above it, float (F, P_t).
+    # Interpolated AP only looks at those points (precision rises only at a true positive),
+    # so frame weights W (B, F) give every cumulative count as W @ counts.
+    tp_upto: tuple[np.ndarray, ...]
+    fp_upto: tuple[np.ndarray, ...]
     gt_per_frame: np.ndarray  # int (F,), scored (non-ignored) ground truth per frame
 
 
@@ -103,8 +107,13 @@ class FrameMatches:
         per_class = []
         for c in self.per_class:
             npig = weights @ c.gt_per_frame
-            w = weights[:, c.det_frame]
-            aps = np.mean([_interpolated_ap(w * c.tp[t], w * c.fp[t], npig) for t in rows], 0)
+            aps = np.mean(
+                [
+                    _interpolated_ap(weights @ c.tp_upto[t], weights @ c.fp_upto[t], npig)
+                    for t in rows
+                ],
+                axis=0,
+            )
             per_class.append(np.where(npig > 0, aps, np.nan))
         if not per_class:
             return np.full(len(weights), np.nan)
@@ -114,23 +123,31 @@ class FrameMatches:
             return np.nanmean(stacked, axis=0)
 
 
-def _interpolated_ap(tp_w: np.ndarray, fp_w: np.ndarray, npig: np.ndarray) -> np.ndarray:
-    """101-point interpolated AP per row (pycocotools ``accumulate``)."""
+def _interpolated_ap(tp: np.ndarray, fp: np.ndarray, npig: np.ndarray) -> np.ndarray:
+    """101-point interpolated AP per row (pycocotools ``accumulate``) from the cumulative
+    true / false positives ``(B, P)`` at each true positive."""
     rows = len(npig)
-    if tp_w.shape[1] == 0:
+    if tp.shape[1] == 0:
         return np.zeros(rows)
-    tp = np.cumsum(tp_w, axis=1)
-    fp = np.cumsum(fp_w, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         recall = tp / npig[:, None]
     precision = tp / (tp + fp + np.spacing(1))
     envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
-    out = np.zeros(rows)
+    envelope = np.c_[envelope, np.zeros(rows)]  # beyond the last recall: precision 0
+    index = np.empty((rows, len(RECALL_POINTS)), np.int64)
     for r in range(rows):
-        index = np.searchsorted(recall[r], RECALL_POINTS, side="left")
-        inside = index < envelope.shape[1]
-        out[r] = envelope[r, index[inside]].sum() / len(RECALL_POINTS)
-    return out
+        index[r] = np.searchsorted(recall[r], RECALL_POINTS, side="left")
+    return np.take_along_axis(envelope, index, axis=1).mean(axis=1)
+
+
+def _counts_upto(
+    det_frame: np.ndarray, tp: np.ndarray, fp: np.ndarray, num_frames: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, true / false positives at or above each true positive: float (F, P)."""
+    at = np.flatnonzero(tp)
+    onehot = np.zeros((num_frames, len(det_frame)))
+    onehot[det_frame, np.arange(len(det_frame))] = 1.0
+    return np.cumsum(onehot * tp, axis=1)[:, at], np.cumsum(onehot * fp, axis=1)[:, at]
 
 
 def match_frames(
@@ -172,16 +189,15 @@ def match_frames(
             fps.append(~matched & ~ignored)
         all_scores = np.concatenate(scores) if scores else np.zeros(0)
         order = np.argsort(-all_scores, kind="mergesort")
+        frames = (
+            np.concatenate(det_frame).astype(np.int64)[order] if det_frame else np.zeros(0, int)
+        )
         t = len(thresholds)
+        tp_all = np.concatenate(tps, axis=1)[:, order] if tps else np.zeros((t, 0), bool)
+        fp_all = np.concatenate(fps, axis=1)[:, order] if fps else np.zeros((t, 0), bool)
+        counts = [_counts_upto(frames, tp_all[k], fp_all[k], n_frames) for k in range(t)]
         per_class.append(
-            _ClassMatches(
-                np.concatenate(det_frame).astype(np.int64)[order]
-                if det_frame
-                else np.zeros(0, int),
-                np.concatenate(tps, axis=1)[:, order].astype(float) if tps else np.zeros((t, 0)),
-                np.concatenate(fps, axis=1)[:, order].astype(float) if fps else np.zeros((t, 0)),
-                gt_per_frame,
-            )
+            _ClassMatches(tuple(c[0] for c in counts), tuple(c[1] for c in counts), gt_per_frame)
         )
     return FrameMatches(n_frames, thresholds, tuple(per_class))
 
