@@ -216,3 +216,20 @@ def test_augment_records_the_catalogue_parameters(tmp_path, kitti_root):
     record = json.loads(manifest.read_text().splitlines()[0])
     text = json.dumps(record)
     assert '"light_scale": 0.1' in text, text[:400]
+
+
+def test_from_albumentations_passes_depth_and_intrinsics():
+    from scenegen.augment import Fog
+    from scenegen.augment.depth import RecoveredDepth
+    from scenegen.harness.corruptions import from_albumentations
+
+    rng = np.random.default_rng(4)
+    image = (rng.random((24, 32, 3)) * 255).astype(np.uint8)
+    depth_m = np.linspace(5, 400, 32, dtype=np.float32)[None].repeat(24, 0)
+    depth = RecoveredDepth(depth_m, np.zeros((24, 32), bool), np.zeros((24, 32), bool), 12.0)
+    K = np.array([[40.0, 0, 16], [0, 40.0, 12], [0, 0, 1]])
+    corrupt = from_albumentations(lambda s: Fog(visibility_m=(400, 200, 100, 60, 35)[s - 1]))
+    out = corrupt(image, depth, 2, np.random.default_rng(0), K=K)
+    assert np.array_equal(out, functional.fog(image, depth_m, 200, K))
+    with pytest.raises(ValueError, match="needs metric depth"):
+        corrupt(image, None, 2, np.random.default_rng(0), K=K)

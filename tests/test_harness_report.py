@@ -45,7 +45,17 @@ def _metrics() -> dict:
             "fog": {
                 "1": {**entry, "AP50": 0.58, "AP50_ci": [0.48, 0.68], "within_noise": True},
                 "5": {**entry, "AP50": 0.2, "AP50_ci": [0.1, 0.3], "within_noise": False},
-            }
+            },
+            "rain": {
+                "1": {**entry, "AP50": 0.6, "AP50_ci": [0.5, 0.7], "within_noise": True},
+                "5": {
+                    **entry,
+                    "AP50": 0.7,
+                    "AP50_ci": [0.65, 0.75],
+                    "AP50_diff": 0.1,
+                    "within_noise": False,
+                },
+            },
         },
         "robustness": {
             "P": 0.6,
@@ -68,6 +78,7 @@ def test_markdown_shows_intervals_and_marks_noise():
     text = build_markdown(_metrics(), [], None)
     assert "| 0.600 [0.500, 0.700] | 0.390 [0.300, 0.450] | 0.650 [0.550, 0.750] |" in text
     assert "| fog | 0.580 [0.480, 0.680] ~ | 0.200 [0.100, 0.300] |" in text
+    assert "| rain | 0.600 [0.500, 0.700] ~ | 0.700 [0.650, 0.750] (+) |" in text
     assert (
         "severity 5: mean AP50 0.200, -0.400 vs clean [-0.500, -0.300], outside the noise" in text
     )

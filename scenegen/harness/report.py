@@ -3,7 +3,8 @@
 Robustness follows Michaelis et al. 2019: ``P`` is clean AP50, ``mPC`` the mean AP50
 over every corruption and severity, ``rPC = mPC / P``. Every AP comes with its bootstrap
 interval over the test frames (``[low, high]``, :mod:`scenegen.harness.evaluate`); a
-corrupted AP whose difference to the clean AP lies within the noise is marked ``~``.
+corrupted AP whose difference to the clean AP lies within the noise is marked ``~``, one
+significantly above clean ``(+)``.
 
 ``metrics.json`` is strict JSON: numbers that are not finite (an AP without ground truth,
 an rPC with P = 0) are written as ``null``, never as ``NaN`` or ``Infinity``, which
@@ -41,7 +42,11 @@ def _fmt_ci(value: Any, ci: list[float] | None) -> str:
 def _fmt_vs_clean(entry: dict[str, Any]) -> str:
     """A corrupted AP50 with its interval, ``~`` when it is within the noise of clean."""
     text = _fmt_ci(entry["AP50"], entry.get("AP50_ci"))
-    return text + " ~" if entry.get("within_noise") else text
+    if entry.get("within_noise"):
+        return text + " ~"
+    if entry.get("within_noise") is False and (entry.get("AP50_diff") or 0.0) > 0:
+        return text + " (+)"  # better than clean, and not by chance
+    return text
 
 
 def metrics_json(metrics: dict[str, Any]) -> str:
@@ -234,7 +239,7 @@ def _noise_lines(metrics: dict[str, Any]) -> list[str]:
     lines = [
         f"Intervals: {100 * boot['confidence']:g} % bootstrap ({boot['resamples']} resamples of "
         "the test frames). `~` marks a corrupted AP50 whose difference to the clean AP50 "
-        "(paired, same resamples) is within the noise.",
+        "(paired, same resamples) is within the noise; `(+)` one significantly above clean.",
     ]
     for s, d in drops.items():
         if d.get("AP50_diff_ci") is None:
