@@ -84,15 +84,8 @@ class CatalogueCorruption:
                 f"corruptions: {list(CAMERA_CORRUPTIONS)}"
             )
 
-    def __call__(
-        self,
-        image_u8: np.ndarray,
-        depth: RecoveredDepth | None,
-        severity: int,
-        rng: np.random.Generator,
-        *,
-        K: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def __call__(self, image_u8, depth, severity, rng, *, K=None) -> np.ndarray:
+        """See :class:`Corruption`."""
         _check(image_u8, severity)
         k = intrinsics_or_default(K, *image_u8.shape[:2])
         return apply_camera(self.name, int(severity), image_u8, depth, k, rng)[0]
