@@ -32,10 +32,10 @@ from scenegen.scenario.distributions import (
     TruncNormal,
     Uniform,
 )
+from scenegen.scenario.json_schema import scenario_json_schema
 from scenegen.scenario.loader import load_scenario, load_scenario_text
 from scenegen.scenario.model import Scenario, SweepAxis
 from scenegen.scenario.sampling import frame_seed, sample_scene
-from scenegen.scenario.schema import scenario_json_schema
 from scenegen.scenario.spec import SceneSpec
 from scenegen.scenario.yaml_reader import load_scenario_data
 
