@@ -529,3 +529,28 @@ def scenario_fields() -> ObjectField:
         },
         required=("version", "name"),
     )
+
+
+def table_section(path: str) -> ObjectField:
+    """The object of the key table at dotted ``path``; ``actors`` gives one actor group.
+
+    Raises ``KeyError`` naming the path when the table has no such object, so code that
+    reads the table by path fails the moment a key is renamed.
+    """
+    spec: Field = scenario_fields()
+    for name in path.split("."):
+        child = spec.fields.get(name) if isinstance(spec, ObjectField) else None
+        if isinstance(child, ListField) and isinstance(child.item, ObjectField):
+            child = child.item
+        if not isinstance(child, ObjectField):
+            raise KeyError(f"the key table has no object at {path!r}")
+        spec = child
+    assert isinstance(spec, ObjectField)
+    return spec
+
+
+def event_fields(event_type: str) -> ObjectField:
+    """The keys of one event type (``type`` and ``probability`` included)."""
+    events = scenario_fields().fields["events"]
+    assert isinstance(events, ListField) and isinstance(events.item, UnionField)
+    return events.item.variants[event_type]
