@@ -80,3 +80,26 @@ class ScenarioErrors(ScenarioError):  # noqa: N818 - the public name
 
     def __reduce__(self):
         return (type(self), (self._errors,))
+
+
+class ScenarioWarning(UserWarning):
+    """Something in a scenario file scenegen reads but other tools may read differently.
+
+    Issued with :func:`warnings.warn` (library code never prints); ``str(warning)`` is
+    ``FILE:LINE:COL: key.path: message``, like :class:`ScenarioError`.
+    """
+
+    def __init__(self, file: str, line: int, col: int, key_path: str, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.col = col
+        self.key_path = key_path
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        file, key_path, message = (_one_line(t) for t in (self.file, self.key_path, self.message))
+        return f"{file}:{self.line}:{self.col}: {key_path}: {message}"
+
+    def __reduce__(self):
+        return (type(self), (self.file, self.line, self.col, self.key_path, self.message))

@@ -8,7 +8,7 @@ and sampling (:mod:`scenegen.scenario.sampling`) read them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,14 @@ class BoolField:
 
 @dataclass(frozen=True)
 class EnumField:
+    """One of ``options``; ``aliases`` maps words users write for an option (``motorway``)
+    to it, for the "did you mean" of a value outside the options (never accepted)."""
+
     description: str
     options: tuple[str, ...]
     default: str | None = None
     random: bool = True
+    aliases: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

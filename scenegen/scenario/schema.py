@@ -57,6 +57,33 @@ CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
+# Words users write for an option, for "did you mean" (only the options are accepted).
+_ROAD_ALIASES = MappingProxyType(
+    {
+        word: option
+        for option, words in {
+            "highway": ("motorway", "freeway", "expressway", "autobahn", "interstate"),
+            "urban": ("city", "town", "street", "downtown"),
+            "rural": ("country", "countryside", "village"),
+        }.items()
+        for word in words
+    }
+)
+_ACTOR_ALIASES = MappingProxyType(
+    {
+        word: option
+        for option, words in {
+            "cyclist": ("bicycle", "bike", "bicyclist"),
+            "pedestrian": ("person", "people", "walker"),
+            "truck": ("lorry",),
+            "car": ("vehicle", "automobile"),
+            "animal": ("deer", "dog", "boar"),
+        }.items()
+        for word in words
+    }
+)
+
+
 def _obj(description: str, fields: dict[str, Field], **options: Any) -> ObjectField:
     return ObjectField(description, MappingProxyType(fields), **options)
 
@@ -92,6 +119,7 @@ def scenario_fields() -> ObjectField:
                 "(wide lanes, barriers), rural (narrow, no sidewalks).",
                 ("urban", "highway", "rural"),
                 "urban",
+                aliases=_ROAD_ALIASES,
             ),
             "lanes": NumberField(
                 "Total number of lanes, both directions together.", 1, 8, 2, integer=True
@@ -342,7 +370,10 @@ def scenario_fields() -> ObjectField:
         "A group of actors of one class.",
         {
             "class": EnumField(
-                "Actor class: " + ", ".join(ACTOR_CLASSES) + ".", ACTOR_CLASSES, random=False
+                "Actor class: " + ", ".join(ACTOR_CLASSES) + ".",
+                ACTOR_CLASSES,
+                random=False,
+                aliases=_ACTOR_ALIASES,
             ),
             "count": NumberField(
                 f"Number of actors in the group, 0..{MAX_ACTORS_PER_GROUP}.",

@@ -18,6 +18,8 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from typing import Any
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from scenegen.errors import ScenarioError
+from scenegen.errors import ScenarioError, ScenarioWarning
 from scenegen.scenario.distributions import (
     FUNCTION_PARAMETERS,
     Choice,
@@ -226,9 +228,17 @@ def _distribution_from_call(text: str) -> Distribution:
 
 
 def unknown_key_message(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown key {clip(name)!r}{hint}, expected one of: {', '.join(known)}"
+    return f"unknown key {clip(name)!r}{did_you_mean(name, known)}, expected one of: " + ", ".join(
+        known
+    )
+
+
+def did_you_mean(name: str, known: Sequence[str], aliases: Mapping[str, str] | None = None) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known`` (or of the words in ``aliases``,
+    suggesting the option they stand for), or ``""`` when none is close."""
+    aliases = aliases or {}
+    close = difflib.get_close_matches(name.strip().lower(), [*known, *aliases], n=1)
+    return f" (did you mean {aliases.get(close[0], close[0])!r}?)" if close else ""
 
 
 def _describe_field(spec: Field) -> str:
@@ -297,7 +307,10 @@ def _union_variant(
                 ctx.error(
                     value_node,
                     join_path(path, spec.tag),
-                    f"unknown {spec.tag} {shown}, expected one of: " + ", ".join(spec.variants),
+                    f"unknown {spec.tag} {shown}"
+                    + (did_you_mean(name, tuple(spec.variants)) if isinstance(name, str) else "")
+                    + ", expected one of: "
+                    + ", ".join(spec.variants),
                 )
                 return None
             return spec.variants[name]
@@ -471,6 +484,19 @@ def _scalar_value(
     # time, not YAML 1.1's sexagesimal integer); call-like text is an expression.
     if spec.random and CALL_LIKE.match(node.value):
         return _expression(ctx, node, path, expected)
+    if node.tag in (INT, FLOAT) and node.style is None:
+        mark = node.start_mark
+        warnings.warn(
+            ScenarioWarning(
+                ctx.filename,
+                mark.line + 1,
+                mark.column + 1,
+                path,
+                f"unquoted {node.value!r} is a number to standard YAML tools, expected "
+                f'it quoted: "{node.value}"',
+            ),
+            stacklevel=2,
+        )
     return Constant(node.value)
 
 
@@ -550,7 +576,8 @@ def _check_leaf(
             ctx.error(node, path, f"found {shown!r}, expected {expected}")
             return False
         if isinstance(spec, EnumField) and option not in spec.options:
-            ctx.error(node, path, f"{clip(option)!r} is not allowed, expected {expected}")
+            hint = did_you_mean(option, spec.options, spec.aliases)
+            ctx.error(node, path, f"{clip(option)!r} is not allowed{hint}, expected {expected}")
             return False
         if isinstance(spec, TextField):
             if len(option) > spec.max_length:
