@@ -3,7 +3,8 @@
 Reading goes through four gates, each of which reports problems as
 :class:`~scenegen.errors.ScenarioError` (``FILE:LINE:COL: key.path: message``). Gates 1-3
 (bytes, YAML syntax and depth, tags) live in :mod:`scenegen.scenario.yaml_reader`; gate 4,
-the key table of :mod:`scenegen.scenario.schema`, is :mod:`scenegen.scenario.validator`.
+the key table of :mod:`scenegen.scenario.schema`, is :mod:`scenegen.scenario.validator`
+(with :mod:`~scenegen.scenario.leaves` for values).
 This module adds the checks that span keys (sensor rig, actors, sun, sweep) and assembles
 the :class:`~scenegen.scenario.model.Scenario`.
 
@@ -23,6 +24,13 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from scenegen.errors import ScenarioError, ScenarioErrors
 from scenegen.scenario import presets
+from scenegen.scenario.context import (
+    ValidationContext,
+    clip,
+    join_path,
+    node_kind,
+    unknown_key_message,
+)
 from scenegen.scenario.distributions import Constant, Distribution, Scalar
 from scenegen.scenario.fields import (
     BoolField,
@@ -36,24 +44,17 @@ from scenegen.scenario.fields import (
     TextField,
     UnionField,
 )
+from scenegen.scenario.leaves import default_value, walk_leaf
 from scenegen.scenario.model import Scenario, SweepAxis
 from scenegen.scenario.schema import (
     MAX_LIDAR_RAYS,
     MAX_SWEEP_CELLS,
     VEHICLE_CLASSES,
     scenario_fields,
+    table_section,
 )
 from scenegen.scenario.spec import CameraSpec, LidarSpec
-from scenegen.scenario.validator import (
-    ValidationContext,
-    clip,
-    default_value,
-    join_path,
-    node_kind,
-    unknown_key_message,
-    walk_leaf,
-    walk_object,
-)
+from scenegen.scenario.validator import walk_object
 from scenegen.scenario.yaml_reader import (
     check_scenario_text,
     compose_scenario,
@@ -346,8 +347,7 @@ def _resolve_sun(
         )
         return
     if sun_given and "sun" not in environment:  # swept sun: the other angle keeps its default
-        sun_spec = scenario_fields().fields["environment"].fields["sun"]  # type: ignore[union-attr]
-        for name, child in sun_spec.fields.items():
+        for name, child in table_section("environment.sun").fields.items():
             values.setdefault(f"environment.sun.{name}", default_value(child))
     if not sun_given and not clock_given:
         values[clock_key] = Constant("12:00")
