@@ -27,6 +27,7 @@ the quoted spelling to write instead.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -196,13 +197,7 @@ def compose_scenario(text: str, filename: str) -> Node | None:
 
 
 def _warn_nonstandard(root: Node, starts: set[int], filename: str) -> None:
-    seen: set[int] = set()
-    stack: list[tuple[Node, str]] = [(root, "")]
-    while stack:
-        node, path = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node, path in walk_nodes(root):
         if isinstance(node, ScalarNode) and node.start_mark.index in starts:
             mark = node.start_mark
             warnings.warn(
@@ -216,7 +211,27 @@ def _warn_nonstandard(root: Node, starts: set[int], filename: str) -> None:
                 ),
                 stacklevel=4,
             )
-        elif isinstance(node, MappingNode):
+
+
+def walk_nodes(
+    root: Node, enter: Callable[[Node], bool] = lambda node: True
+) -> Iterator[tuple[Node, str]]:
+    """Every node of the tree once (aliases too), in file order, with its key path.
+
+    Keys come with their mapping's path. A node's children are visited only if
+    ``enter(node)``; the walk is iterative, so depth is no concern.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node, path
+        if not enter(node):
+            continue
+        if isinstance(node, MappingNode):
             for key, value in reversed(node.value):
                 name = key.value if isinstance(key, ScalarNode) else "?"
                 stack.append((value, f"{path}.{name}" if path else name))
@@ -245,13 +260,8 @@ def scalar_constructor() -> SafeConstructor:
 def tag_errors(root: Node, filename: str) -> list[ScenarioError]:
     """Gate 3: one error per node whose tag is not a standard one (each node visited once)."""
     errors: list[ScenarioError] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, str]] = [(root, "")]
-    while stack:
-        node, path = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    # Never look inside a rejected node.
+    for node, path in walk_nodes(root, enter=has_standard_tag):
         if node.tag not in ALLOWED_TAGS:
             mark = node.start_mark
             errors.append(
@@ -265,15 +275,6 @@ def tag_errors(root: Node, filename: str) -> list[ScenarioError]:
                     "!!str, !!int, !!float, !!bool, !!null)",
                 )
             )
-            continue  # never look inside a rejected node
-        if isinstance(node, MappingNode):
-            for key, value in reversed(node.value):
-                name = key.value if isinstance(key, ScalarNode) else "?"
-                stack.append((value, f"{path}.{name}" if path else name))
-                stack.append((key, path))
-        elif isinstance(node, SequenceNode):
-            for index, item in reversed(list(enumerate(node.value))):
-                stack.append((item, f"{path}[{index}]"))
     return errors
 
 
