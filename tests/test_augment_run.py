@@ -78,17 +78,31 @@ def test_bad_inputs_are_reported_and_skipped(kitti_root, tmp_path) -> None:
     label.write_text("Car 0.00 0 1.55 614.24 181.78 727.31 284.77 1.57 1.73 4.15\n")
     (root / "calib" / "000007.txt").unlink()
     summary = augment_dataset(tmp_path / "kitti", "kitti", "night", "2", tmp_path / "out", seed=0)
-    failed = {Path(f).name: reason for f, reason in summary.failed}
-    assert set(failed) == {"000004.png", "000005.bin", "000006.txt", "000007.txt"}
-    assert "truncated" in failed["000005.bin"]
-    assert "15 fields" in failed["000006.txt"]
-    assert "missing" in failed["000007.txt"]
+    failed = {f.path: f for f in summary.failed}
+    assert set(failed) == {
+        root / "image_2" / "000004.png",
+        root / "velodyne" / "000005.bin",
+        root / "label_2" / "000006.txt",
+        root / "calib" / "000007.txt",
+    }
+    by_id = {f.frame_id: f for f in summary.failed}
+    assert by_id["000004"].part == "image"
+    assert by_id["000005"].part == "LiDAR scan" and "truncated" in by_id["000005"].reason
+    assert by_id["000006"].part == "labels" and "15 fields" in by_id["000006"].reason
+    assert by_id["000007"].part == "calibration" and "missing" in by_id["000007"].reason
     assert summary.frames_read == 3 and not summary.ok
     written = sorted(
         p.name
         for p in (tmp_path / "out" / "night" / "2" / "kitti" / "training" / "image_2").iterdir()
     )
-    assert len(written) == 3
+    assert written == ["000000.png", "000001.png", "000003.png"]
+    run = json.loads((tmp_path / "out" / "augment.json").read_text())
+    assert {(f["frame_id"], f["part"]) for f in run["failed"]} == {
+        ("000004", "image"),
+        ("000005", "LiDAR scan"),
+        ("000006", "labels"),
+        ("000007", "calibration"),
+    }
 
 
 def test_corruption_groups() -> None:

@@ -90,8 +90,7 @@ def resolve_class_names(
     bad_targets = {k: v for k, v in overrides.items() if v is not None and v not in CLASS_NAMES}
     if bad_targets:
         raise ValueError(
-            f"class_map {bad_targets}: targets must be scenegen classes {list(CLASS_NAMES)} "
-            "or None"
+            f"class_map {bad_targets}: targets must be scenegen classes {list(CLASS_NAMES)} or None"
         )
     if unknown_classes not in UNKNOWN_CLASS_POLICIES:
         raise ValueError(f"unknown_classes must be one of {UNKNOWN_CLASS_POLICIES}")
