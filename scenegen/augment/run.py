@@ -305,6 +305,7 @@ def augment_dataset(
     *,
     overwrite: bool = False,
     resume: bool = False,
+    on_start: Callable[[int], None] | None = None,
 ) -> AugmentSummary:
     """Write ``out_dir/<corruption>/<severity>/`` datasets in the input's format (module doc).
 
@@ -312,8 +313,9 @@ def augment_dataset(
     unused). Output frames keep the input's frame ids as file names (``000008`` stays ``000008``, its
     calib, labels and scan beside it). ``resume`` keeps every output frame whose files match
     its manifest sha256 (as ``render --resume``) and writes the rest; a run made from another
-    input, format or seed is refused. ``on_frame(source_file, outputs_written)`` is called
-    after each input frame (for a progress bar). Unreadable inputs are in ``summary.failed``
+    input, format or seed is refused. ``on_start(input_frames)`` is called once the
+    arguments and outputs are checked, ``on_frame(source_file, outputs_written)`` after each
+    input frame (for a progress bar). Unreadable inputs are in ``summary.failed``
     and do not stop the run.
     """
     started = time.perf_counter()
@@ -323,12 +325,7 @@ def augment_dataset(
     if resume and overwrite:
         raise AugmentError("choose --resume or --overwrite, not both")
     reader = input_dir if isinstance(input_dir, DatasetReader) else open_input(input_dir, fmt)
-    input_root = reader.location if reader.location.is_dir() else reader.location.parent
-    if (
-        out_dir.resolve() == input_root.resolve()
-        or input_root.resolve() in out_dir.resolve().parents
-    ):
-        raise AugmentError(f"--out {out_dir} must not lie inside the input {input_root}")
+    _check_out_outside_input(out_dir, reader)
     run = {"input": str(reader.location.resolve()), "format": reader.format, "seed": seed}
     if resume:
         _check_same_run(out_dir / "augment.json", run)
@@ -346,6 +343,8 @@ def augment_dataset(
             )
             kept[(name, s)] = _complete_frames(folder, reader, seed) if resume else set()
     summary = AugmentSummary(reader.path, out_dir)
+    if on_start is not None:
+        on_start(len(reader))
     used_ids: dict[str, Path] = {}
     for index, frame_id in enumerate(reader.frame_ids):
         source = reader.source_file(index)
@@ -384,6 +383,15 @@ def augment_dataset(
     }
     atomic_write_bytes(out_dir / "augment.json", (json.dumps(record, indent=1) + "\n").encode())
     return summary
+
+
+def _check_out_outside_input(out_dir: Path, reader: DatasetReader) -> None:
+    """Outputs must not land in the input: neither in the folder given nor where the frames are."""
+    out = out_dir.resolve()
+    for place in (reader.path, reader.location):
+        folder = (place if place.is_dir() else place.parent).resolve()
+        if out == folder or folder in out.parents:
+            raise AugmentError(f"--out {out_dir} must not lie inside the input {folder}")
 
 
 def _augment_frame(

@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from scenegen.io import DatasetReader
 
 
-@app.command()
+_HELP = (
+    "Corrupt a real dataset with physical weather and sensor faults (KITTI-C style output). "
+    "Output frames keep the input's frame ids; inputs that cannot be read are listed (frame "
+    "id, part, full path, reason) and skipped, and the exit status is then 1."
+)
+
+
+@app.command(help=_HELP)
 def augment(
     input_dir: Annotated[
         Path,
@@ -82,11 +89,7 @@ def augment(
         ),
     ] = None,
 ) -> None:
-    """Corrupt a real dataset with physical weather and sensor faults (KITTI-C style output).
-
-    Output frames keep the input's frame ids; inputs that cannot be read are listed (frame id,
-    part, full path, reason) and skipped, and the exit status is then 1.
-    """
+    """Corrupt a real dataset with physical weather and sensor faults (see ``_HELP``)."""
     from scenegen.augment.run import (
         AugmentError,
         augment_dataset,
@@ -112,13 +115,17 @@ def augment(
         TimeRemainingColumn(),
         console=err,
     )
+    bar = progress.add_task("augment", total=None, name="")
+
+    def start(total: int) -> None:  # the arguments and --out are checked: show the bar
+        progress.update(bar, total=total)
+        progress.start()
+
+    def advance(source: str, _written: int) -> None:
+        progress.update(bar, advance=1, name=Path(source).name)
+
     try:
-        with progress:
-            bar = progress.add_task("augment", total=len(reader), name="")
-
-            def advance(source: str, _written: int) -> None:
-                progress.update(bar, advance=1, name=Path(source).name)
-
+        try:
             summary = augment_dataset(
                 reader,
                 input_format,
@@ -129,15 +136,20 @@ def augment(
                 advance,
                 overwrite=overwrite,
                 resume=resume,
+                on_start=start,
             )
+        finally:
+            progress.stop()
         if contact_sheet is not None:
             _write_contact_sheet(reader, names, levels, seed, contact_sheet)
     except (AugmentError, DatasetReadError) as exc:
         _fail(str(exc), EXIT_INVALID_INPUT)
     except ScenegenError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; completed frames are kept, continue with --resume", 130)
     except OSError as exc:
-        _fail(f"{exc.filename or out_dir}: {exc.strerror or exc}")
+        _fail(f"{exc.filename or out_dir}: {exc.strerror or exc}; completed frames are kept")
     _print_summary(summary, names, levels)
     if summary.failed:
         raise typer.Exit(EXIT_FAILURE)
