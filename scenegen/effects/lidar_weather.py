@@ -620,11 +620,13 @@ def apply_lidar_weather(
     may_lose = may_lose or optics.drop_undetectable
     xyz = pts[:, :3]
     range_m = np.sqrt(np.einsum("ij,ij->i", xyz, xyz)).astype(np.float32)
-    power = (
-        rad.power_from_intensity(pts[:, 3], range_m)
-        if may_lose or has_missed
-        else np.zeros(n, np.float32)  # nothing competes with the hard and fog echoes
-    )
+    if may_lose or has_missed:
+        power = rad.power_from_intensity(pts[:, 3], range_m)
+        # A reading of 0 (~9.5 % of KITTI's returns) says the return was dim, not how dim:
+        # it was detected, so take it at the detection threshold rather than far below it.
+        np.maximum(power, np.float32(rad.detection_power), out=power, where=pts[:, 3] <= 0)
+    else:
+        power = np.zeros(n, np.float32)  # nothing competes with the hard and fog echoes
     factor = np.ones(n, np.float32)
 
     # 1. wet road

@@ -1,0 +1,58 @@
+"""Rain drop clutter against LISA's Monte Carlo (Kilic et al. 2021), ported in tests/reference_lisa.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import reference_lisa as lisa
+
+from scenegen.effects.lidar_weather import (
+    RAIN_RETURN,
+    LidarRadiometry,
+    apply_lidar_weather,
+    particle_clutter,
+    rain_sizes,
+)
+from scenegen.scenario.spec import WeatherSpec
+
+
+@pytest.mark.parametrize("rate_mm_h", [2.5, 10.0])
+def test_drops_detectable_along_a_beam_match_lisa(rate_mm_h):
+    # 100k beams to a target 20 m away so dim (1e-6) that any drop above LISA's P_min wins.
+    n = 100_000
+    points = np.zeros((n, 4), np.float32)
+    points[:, 0] = 20.0
+    points[:, 3] = 1e-6
+    labels, reported = lisa.lisa_strongest(points, "rain", rate_mm_h, np.random.default_rng(0))
+    lisa_share = np.mean(labels == lisa.SCATTERED)
+    # scenegen's expected detectable drops between LISA's 1.5 m and the target, same P_min.
+    clutter = particle_clutter(rain_sizes(rate_mm_h), LidarRadiometry(detection_power=lisa.P_MIN))
+    expected = np.interp(20.0, clutter.range_m, clutter.expected) - np.interp(
+        lisa.R_MIN_M, clutter.range_m, clutter.expected
+    )
+    # Binomial error of the Monte Carlo share: ~0.0007 at 100k beams.
+    assert 1 - np.exp(-expected) == pytest.approx(lisa_share, abs=0.003)
+    assert lisa_share > 0.01
+    # Where: just beyond the minimum range, not inside it.
+    drops = reported[labels == lisa.SCATTERED]
+    assert drops.min() > lisa.R_MIN_M and np.median(drops) < 4.0
+
+
+@pytest.mark.parametrize("rate_mm_h", [2.5, 10.0])
+def test_drop_echo_ranges_match_lisa(rate_mm_h):
+    n = 100_000
+    points = np.zeros((n, 4), np.float32)
+    points[:, 0] = 20.0
+    points[:, 3] = 1e-6
+    labels, reported = lisa.lisa_strongest(points, "rain", rate_mm_h, np.random.default_rng(0))
+    out = apply_lidar_weather(
+        points,
+        WeatherSpec(rain_rate_mm_h=rate_mm_h),
+        np.random.default_rng(0),
+        min_range_m=lisa.R_MIN_M,
+        radiometry=LidarRadiometry(detection_power=lisa.P_MIN),
+    )
+    ours = out.range_m[out.clutter_kind == RAIN_RETURN]
+    theirs = reported[labels == lisa.SCATTERED]
+    for q in (10, 50, 90):
+        assert np.percentile(ours, q) == pytest.approx(np.percentile(theirs, q), rel=0.1)
