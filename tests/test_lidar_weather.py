@@ -169,6 +169,13 @@ def test_dropping_undetectable_returns_is_a_separate_option(clear_scan):
     assert kept_dropping < kept_plain - 0.3
 
 
+def test_fog_optics_refuse_impossible_sensors():
+    with pytest.raises(ValueError, match="overlap_start_m < overlap_full_m"):
+        FogOptics(overlap_start_m=1.0, overlap_full_m=0.9)
+    with pytest.raises(ValueError, match="intensity_levels >= 1"):
+        FogOptics(intensity_levels=0)
+
+
 def test_fog_returns_appear_at_the_waveform_peak_only_in_fog(clear_scan):
     counts = []
     for visibility in (float("inf"), 1000.0, 100.0, 30.0):

@@ -236,6 +236,25 @@ class FogOptics:
     grid_max_m: float = 16.0  # the waveform only falls beyond its peak (< 8 m)
     time_samples: int = 400
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.overlap_start_m < self.overlap_full_m:
+            raise ValueError(
+                "FogOptics needs 0 <= overlap_start_m < overlap_full_m, got "
+                f"{self.overlap_start_m} and {self.overlap_full_m}"
+            )
+        for name in ("pulse_half_power_s", "target_reflectivity", "grid_step_m"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"FogOptics.{name} must be > 0, got {getattr(self, name)!r}")
+        if self.intensity_levels < 1 or self.time_samples < 2:
+            raise ValueError(
+                "FogOptics needs intensity_levels >= 1 and time_samples >= 2, got "
+                f"{self.intensity_levels} and {self.time_samples}"
+            )
+        if not self.grid_max_m > 10 * self.grid_step_m:
+            raise ValueError(
+                f"FogOptics.grid_max_m must exceed 10 grid steps, got {self.grid_max_m!r}"
+            )
+
 
 @dataclass(frozen=True)
 class FogResponse:
@@ -266,11 +285,6 @@ def fog_response(
     hold the echo; with ``min_range_m`` below the peak (about 1.6 m) this is the reference.
     """
     optics = optics or FogOptics()
-    if not optics.overlap_start_m < optics.overlap_full_m:
-        raise ValueError(
-            f"FogOptics overlap_start_m must be < overlap_full_m, got "
-            f"{optics.overlap_start_m} and {optics.overlap_full_m}"
-        )
     alpha = fog_extinction_per_m(visibility_m)
     ratio_scale = fog_backscatter_per_m_sr(visibility_m) * np.pi / optics.target_reflectivity
     tau = optics.pulse_half_power_s
