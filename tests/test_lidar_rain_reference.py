@@ -16,13 +16,17 @@ from scenegen.effects.lidar_weather import (
 from scenegen.scenario.spec import WeatherSpec
 
 
-@pytest.mark.parametrize("rate_mm_h", [2.5, 10.0])
-def test_drops_detectable_along_a_beam_match_lisa(rate_mm_h):
-    # 100k beams to a target 20 m away so dim (1e-6) that any drop above LISA's P_min wins.
-    n = 100_000
-    points = np.zeros((n, 4), np.float32)
+def _dim_target_beams() -> np.ndarray:
+    """100k beams to a target 20 m away so dim (1e-6) that any drop above P_min wins."""
+    points = np.zeros((100_000, 4), np.float32)
     points[:, 0] = 20.0
     points[:, 3] = 1e-6
+    return points
+
+
+@pytest.mark.parametrize("rate_mm_h", [2.5, 10.0])
+def test_drops_detectable_along_a_beam_match_lisa(rate_mm_h):
+    points = _dim_target_beams()
     labels, reported = lisa.lisa_strongest(points, "rain", rate_mm_h, np.random.default_rng(0))
     lisa_share = np.mean(labels == lisa.SCATTERED)
     # scenegen's expected detectable drops between LISA's 1.5 m and the target, same P_min.
@@ -40,10 +44,7 @@ def test_drops_detectable_along_a_beam_match_lisa(rate_mm_h):
 
 @pytest.mark.parametrize("rate_mm_h", [2.5, 10.0])
 def test_drop_echo_ranges_match_lisa(rate_mm_h):
-    n = 100_000
-    points = np.zeros((n, 4), np.float32)
-    points[:, 0] = 20.0
-    points[:, 3] = 1e-6
+    points = _dim_target_beams()
     labels, reported = lisa.lisa_strongest(points, "rain", rate_mm_h, np.random.default_rng(0))
     out = apply_lidar_weather(
         points,
