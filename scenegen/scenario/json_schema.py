@@ -73,7 +73,9 @@ def _json(spec: Field) -> dict[str, Any]:
                     base,
                     _random_string(
                         pattern,
-                        'a distribution expression, e.g. "uniform(5, 14)" (quoted in {...})',
+                        "a distribution expression, e.g. "
+                        + ('"randint(1, 4)"' if spec.integer else '"uniform(5, 14)"')
+                        + " (quoted in {...})",
                     ),
                 ]
             }
