@@ -12,7 +12,7 @@ it is used, and the same frame, depth and generator give the same pixels.
 Names that older bench configs used are :data:`ALIASES` of catalogue names:
 ``low_light`` (a second night model without the mesopic shift) is now ``night``,
 ``gaussian_noise`` and ``contrast`` were already ImageNet-C's (``ic_gaussian_noise``,
-``ic_contrast``). ``jpeg`` is the catalogue's sensor fault (quality 30 ... 5); the bench's
+``ic_contrast``), as are imagecorruptions' other names (``frost`` -> ``ic_frost``). ``jpeg`` is the catalogue's sensor fault (quality 30 ... 5); the bench's
 former ``jpeg`` was ImageNet-C's table, now ``ic_jpeg_compression``.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -126,9 +126,19 @@ GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "lidar": LIDAR_ONLY,
     }
 )
-# Names of earlier versions -> the catalogue's name for the same effect.
+# Other names -> the catalogue's name for the same effect: the bench's former second night
+# model, and imagecorruptions' names (Hendrycks & Dietterich's) where the name is not taken
+# by a scenegen model (``fog``, ``snow``, ``motion_blur``, ``pixelate`` stay the physical /
+# sensor models; their ImageNet-C versions are ``ic_fog``, ``ic_snow``, ...).
 ALIASES: Mapping[str, str] = MappingProxyType(
-    {"low_light": "night", "gaussian_noise": "ic_gaussian_noise", "contrast": "ic_contrast"}
+    {
+        "low_light": "night",
+        **{
+            name.removeprefix("ic_"): name
+            for name in IMAGENET_C_NAMES
+            if name.removeprefix("ic_") not in CATALOGUE
+        },
+    }
 )
 
 
@@ -141,12 +151,16 @@ def canonical_name(name: str) -> str:
         return name
     if name in ALIASES:
         return ALIASES[name]
-    close = difflib.get_close_matches(name, [*CATALOGUE, *ALIASES], n=3)
-    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
     raise UnknownCorruptionError(
-        f"unknown corruption {name!r}{hint} (expected one of {list(CATALOGUE)}, "
-        f"or an alias {dict(ALIASES)})"
+        f"unknown corruption {name!r}{did_you_mean(name, [*CATALOGUE, *ALIASES])} (expected "
+        f"one of {list(CATALOGUE)}, or an alias {dict(ALIASES)})"
     )
+
+
+def did_you_mean(name: str, known: Sequence[str]) -> str:
+    """``"; did you mean 'fog'?"`` with the closest of ``known``, or ``""``."""
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
 def entry(name: str) -> CatalogueEntry:

@@ -25,7 +25,6 @@ instance albumentations transforms through :func:`from_albumentations`::
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -37,6 +36,7 @@ from scenegen.augment.catalogue import (
     UnknownCorruptionError,
     apply_camera,
     canonical_name,
+    did_you_mean,
 )
 from scenegen.augment.depth import RecoveredDepth
 from scenegen.augment.functional import intrinsics_or_default
@@ -144,8 +144,7 @@ def select_corruptions(
     for name in names:
         key = name if name in grid else _catalogue_name(name)
         if key not in grid:
-            close = difflib.get_close_matches(name, [*grid, *ALIASES], n=3)
-            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            hint = did_you_mean(name, [*grid, *ALIASES])
             raise UnknownCorruptionError(
                 f"unknown corruption {name!r}{hint} (expected some of {sorted(grid)}, or an "
                 f"alias {dict(ALIASES)})"
