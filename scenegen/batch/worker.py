@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import pickle
 import time
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from scenegen.batch.plan import FrameTask
-from scenegen.errors import ScenegenError
+from scenegen.errors import ScenarioWarning, ScenegenError
 from scenegen.frame import Frame
 from scenegen.io import DatasetWriter
 from scenegen.io.dataset import frame_stem
@@ -67,7 +68,9 @@ class FrameWorker:
     def _scenario(self, path: str) -> Scenario:
         scenario = self._scenarios.get(path)
         if scenario is None:
-            scenario = load_scenario(path)
+            with warnings.catch_warnings():  # plan_batch has reported them once already
+                warnings.simplefilter("ignore", ScenarioWarning)
+                scenario = load_scenario(path)
             if self.job.image_scale != 1.0:
                 scenario = replace(
                     scenario, camera=scaled_camera(scenario.camera, self.job.image_scale)
