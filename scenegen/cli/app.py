@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
 
 from scenegen import __version__
-from scenegen.errors import ScenarioWarning, ScenegenError
+from scenegen.errors import InvalidInputError, ScenarioError, ScenarioWarning, ScenegenError
 
 app = typer.Typer(
     name="scenegen",
@@ -30,6 +33,24 @@ EXIT_INVALID_INPUT = 2
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def exit_on_errors(path: Path) -> Iterator[None]:
+    """Turn scenegen's errors into exits: invalid input (scenario errors one line per
+    problem, options, a folder in the way) exits 2, other failures 1; an ``OSError`` names
+    its file (``path`` when it names none)."""
+    try:
+        yield
+    except ScenarioError as exc:
+        print_errors(exc)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    except InvalidInputError as exc:
+        fail(str(exc), EXIT_INVALID_INPUT)
+    except ScenegenError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or path}: {exc.strerror or exc}")
 
 
 def print_errors(exc: ScenegenError) -> None:

@@ -17,8 +17,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from scenegen.cli.app import EXIT_INVALID_INPUT, app, err, fail, out, print_errors
-from scenegen.errors import InvalidInputError, ScenarioError, ScenegenError
+from scenegen.cli.app import app, err, exit_on_errors, fail, out
+from scenegen.errors import ScenegenError
 
 
 @app.command()
@@ -134,7 +134,7 @@ def render(
     from scenegen.sensors.gl import configure_backend
 
     # Everything the user typed is checked before GL is probed or a bar is drawn.
-    try:
+    with exit_on_errors(out_dir):
         settings = parse_render_settings(
             formats=formats,
             pointcloud=pointcloud,
@@ -152,15 +152,6 @@ def render(
             plan = plan.shard(*settings.shard)
         job = RenderJob(str(out_dir), settings.formats, lidar)
         batch = BatchRun(plan, job, resume=resume, overwrite=overwrite, force=force)
-    except ScenarioError as exc:
-        print_errors(exc)  # FILE:LINE:COL lines, one per problem
-        raise typer.Exit(EXIT_INVALID_INPUT) from None
-    except InvalidInputError as exc:
-        fail(str(exc), EXIT_INVALID_INPUT)
-    except ScenegenError as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"{exc.filename or out_dir}: {exc.strerror or exc}")
 
     if not batch.pending:
         try:
@@ -323,14 +314,8 @@ def merge(
     """Join shard datasets into one (files hard-linked where possible, hashes checked)."""
     from scenegen.io import merge_datasets
 
-    try:
+    with exit_on_errors(out_dir):
         records = merge_datasets(shards, out_dir, overwrite=overwrite, allow_missing=allow_missing)
-    except InvalidInputError as exc:
-        fail(str(exc), EXIT_INVALID_INPUT)
-    except ScenegenError as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"{exc.filename or out_dir}: {exc.strerror or exc}")
     out.print(
         f"merged {len(shards)} shard(s) into {out_dir}: {len(records)} frames", highlight=False
     )
