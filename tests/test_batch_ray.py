@@ -22,8 +22,8 @@ sensors:
   camera: {width: 320, height: 96, fov_deg: 90}
   lidar: {preset: vlp16, azimuth_steps: 360}
 actors:
-  - {class: car, count: randint(1, 4)}
-  - {class: pedestrian, count: randint(0, 2), placement: sidewalk}
+  - {class: car, count: "randint(1, 4)"}
+  - {class: pedestrian, count: "randint(0, 2)", placement: sidewalk}
 """
 
 
