@@ -47,7 +47,7 @@ def test_run_writes_one_dataset_per_corruption_and_severity_and_leaves_inputs_al
     assert [o.box_2d.tolist() for o in fogged.objects] == [o.box_2d.tolist() for o in clean.objects]
     beams = read_kitti_frame(out / "lidar_beam_missing" / "5" / "kitti" / "training", "000001")
     assert np.array_equal(beams.rgb, clean.rgb)
-    assert len(beams.points_lidar) < 0.5 * len(clean.points_lidar)
+    assert len(beams.points) < 0.5 * len(clean.points)
     assert sum(o.lidar_points for o in beams.objects) < sum(o.lidar_points for o in clean.objects)
     # same seed, same bytes
     again = tmp_path / "again"

@@ -293,7 +293,7 @@ def corrupt_frame(
     )
     if name in CAMERA_CORRUPTIONS:
         if depth is None:
-            depth = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
+            depth = recover_depth(frame.calibration, _points_xyz(frame), frame.rgb)
         out.rgb, params["camera"] = _camera(frame.rgb, name, severity, depth, K, rng)
         beta = _extinction(name, params["camera"])
         if beta > 0 and frame.objects:
@@ -309,10 +309,10 @@ def corrupt_frame(
                 for i, t in enumerate(transmission)
                 if np.isfinite(t) and t < functional.INVISIBLE_CONTRAST
             ]
-    if lidar_name is not None and frame.points_lidar is not None:
+    if lidar_name is not None and frame.points is not None:
         with_box = [i for i, o in enumerate(frame.objects) if o.box_3d is not None]
         result = lidar_corruptions.corrupt_points(
-            frame.points_lidar,
+            frame.points,
             lidar_name,
             severity,
             rng,
@@ -320,19 +320,17 @@ def corrupt_frame(
             box_classes=[frame.objects[i].class_name for i in with_box],
             T_cam_from_lidar=frame.calibration.T_cam_from_lidar,
         )
-        out.points_lidar = result.points_lidar
-        for array in ("point_rings", "point_class_ids", "point_instance_ids"):
-            values = getattr(frame, array)
-            if values is not None:
-                keep = result.source_index >= 0
-                new = np.zeros(len(result.source_index), dtype=values.dtype)
-                new[keep] = values[result.source_index[keep]]
-                setattr(out, array, new)
+        out.points = result.points
         for i, count in zip(with_box, result.points_per_box, strict=True):
             out.objects[i].lidar_points = int(count)
         params["lidar"] = {"corruption": lidar_name, **result.params}
     out.meta["params"] = params
     return out
+
+
+def _points_xyz(frame: Frame) -> np.ndarray | None:
+    """The frame's LiDAR positions (lidar frame, m) for depth recovery, if it has LiDAR."""
+    return None if frame.points is None else frame.points.xyz
 
 
 def _frame_rng(seed: int, frame_index: int, name: str, severity: int) -> np.random.Generator:
@@ -387,7 +385,7 @@ def augment_dataset(
         frame.meta["seed"] = seed
         depth = None
         if any(n in CAMERA_CORRUPTIONS for n in names):
-            depth = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
+            depth = recover_depth(frame.calibration, _points_xyz(frame), frame.rgb)
         written = 0
         for name in names:
             for s in levels:
@@ -429,7 +427,7 @@ def contact_sheet(
     """uint8 RGB grid: one row per camera corruption, the clean image then each severity."""
     import cv2
 
-    depth = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
+    depth = recover_depth(frame.calibration, _points_xyz(frame), frame.rgb)
     height = round(frame.height * tile_width / frame.width)
 
     def tile(img: np.ndarray, label: str) -> np.ndarray:
