@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from scenegen import __version__
-from scenegen.errors import ScenegenError
+from scenegen.errors import MissingDependencyError, ScenegenError
 
 app = typer.Typer(
     name="scenegen",
@@ -42,7 +43,8 @@ EXIT_INVALID_INPUT = 2
 
 
 def _fail(message: str, code: int = EXIT_FAILURE) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # The message is plain text: "[harness]" or "[bold]" in it must print as written.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -606,9 +608,16 @@ def bench(
         str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
     ] = "auto",
 ) -> None:
-    """Render, train a detector, measure it on every edge case and corruption; write a report."""
-    from scenegen.harness.bench import BenchConfigError, load_bench_config, run_bench
+    """Render, train a detector, measure it on every edge case and corruption; write a report.
+
+    Needs torch (pip install 'scenegen[harness]').
+    """
     from scenegen.sensors.gl import configure_backend
+
+    try:
+        from scenegen.harness.bench import BenchConfigError, load_bench_config, run_bench
+    except MissingDependencyError as exc:
+        _fail(str(exc))
 
     try:
         bench_config = load_bench_config(config)
