@@ -139,6 +139,12 @@ class PointCloud:
         """A copy with some columns changed (``None`` drops an optional column)."""
         return dataclasses.replace(self, **changes)
 
+    def class_mask(self, class_ids: tuple[int, ...] | list[int]) -> np.ndarray:
+        """Bool ``(N,)``: points whose semantic id is one of ``class_ids``."""
+        if self.class_ids is None:
+            raise ValueError("this point cloud has no class_ids column to select classes by")
+        return np.isin(self.class_ids, np.asarray(class_ids, np.int32))
+
     @property
     def is_weather(self) -> np.ndarray:
         """Bool ``(N,)``: the point is a fog, rain, snow or spray echo (False if ``kind`` is

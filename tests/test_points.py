@@ -104,3 +104,10 @@ def test_integer_columns_accept_any_integers_that_fit():
     assert cloud.ring.dtype == np.int32
     with pytest.raises(ValueError, match=r"kind must fit uint8 \(0\.\.255\)"):
         PointCloud(np.zeros((3, 3)), np.zeros(3), kind=np.array([0, 1, 300]))
+
+
+def test_class_mask_selects_by_semantic_id():
+    cloud = _cloud()
+    np.testing.assert_array_equal(cloud.class_mask((3, 5, 500)), np.isin(np.arange(100), (3, 5)))
+    with pytest.raises(ValueError, match="no class_ids column"):
+        cloud.replace(class_ids=None).class_mask((1,))

@@ -504,7 +504,8 @@ def apply_lidar_weather(
     ring_in = _labels(points.ring, n, -1, "ring")
     class_in = _labels(points.class_ids, n, 0, "class_ids")
     inst_in = _labels(points.instance_ids, n, 0, "instance_ids")
-    ground_mask = _ground_mask(points, setup.ground_class_ids)
+    ground_ids = setup.ground_class_ids
+    ground_mask = None if ground_ids is None else points.class_mask(ground_ids)
     ground_z_lidar_m, min_range_m = setup.ground_z_lidar_m, setup.min_range_m
     vehicle_boxes_lidar = setup.vehicle_boxes_lidar
     radiometry, fog_optics, beam = setup.radiometry, setup.fog_optics, setup.beam
@@ -688,20 +689,6 @@ def apply_lidar_weather(
     )
     source_index = np.concatenate([hard_keep.astype(np.int64), np.full(n_w + n_s, -1, np.int64)])
     return WeatheredPoints(cloud, source_index)
-
-
-def _ground_mask(points: PointCloud, ground_class_ids: tuple[int, ...] | None) -> np.ndarray | None:
-    """Bool ``(N,)``: points whose semantic id is ground; ``None`` without ground ids."""
-    if ground_class_ids is None:
-        return None
-    if points.class_ids is None:
-        raise ValueError("ground_class_ids need the points' class_ids column")
-    # A lookup table instead of np.isin: one gather per point.
-    is_ground = np.zeros(
-        max(max(ground_class_ids, default=0), points.class_ids.max(initial=0)) + 1, bool
-    )
-    is_ground[list(ground_class_ids)] = True
-    return is_ground.take(points.class_ids)
 
 
 def _labels(values: np.ndarray | None, n: int, fill: int, name: str) -> np.ndarray:
