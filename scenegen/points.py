@@ -102,6 +102,11 @@ class PointCloud:
     @classmethod
     def empty(cls, **columns: Any) -> PointCloud:
         """No points; ``columns`` lists optional columns to include empty, e.g. ``ring=True``."""
+        unknown = sorted(set(columns) - set(OPTIONAL_COLUMNS))
+        if unknown:
+            raise ValueError(
+                f"unknown columns {unknown}; expected some of {list(OPTIONAL_COLUMNS)}"
+            )
         present = {name: np.zeros(0, OPTIONAL_COLUMNS[name]) for name, on in columns.items() if on}
         return cls(np.zeros((0, 3), np.float32), np.zeros(0, np.float32), **present)
 

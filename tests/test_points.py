@@ -92,6 +92,8 @@ def test_empty_clouds_and_missed_beams():
     empty = PointCloud.empty(ring=True, class_ids=True)
     assert len(empty) == 0 and empty.xyzi().shape == (0, 4)
     assert set(empty.columns()) == {"ring", "class_ids"}
+    with pytest.raises(ValueError, match=r"unknown columns \['rings'\]"):
+        PointCloud.empty(rings=True)
     missed = MissedBeams(np.eye(3), np.arange(3), np.array([np.inf, 4.0, 9.5]))
     assert len(missed) == 3 and missed.ring.dtype == np.int32
     assert len(MissedBeams.none()) == 0

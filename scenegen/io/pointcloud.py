@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from scenegen.io.errors import DatasetReadError, DatasetWriteError
-from scenegen.points import PointCloud
+from scenegen.points import LIDAR_FRAME, PointCloud
 
 POINTCLOUD_FORMATS: tuple[str, ...] = ("ply", "pcd")
 # File field -> PointCloud column, in the order fields are added (open3d keeps a fixed order).
@@ -40,7 +40,7 @@ def pointcloud_bytes(points: PointCloud, fmt: str) -> bytes:
         raise DatasetWriteError(
             f"point cloud format must be one of {POINTCLOUD_FORMATS}, got {fmt!r}"
         )
-    if points.frame != "lidar":
+    if points.frame != LIDAR_FRAME:
         raise DatasetWriteError(f"point cloud files hold lidar-frame points, got {points.frame!r}")
     labels = {
         name: getattr(points, column)

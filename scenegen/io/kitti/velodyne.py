@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from scenegen.io.errors import DatasetReadError, DatasetWriteError
-from scenegen.points import PointCloud
+from scenegen.points import LIDAR_FRAME, PointCloud
 
 
 def encode_velodyne(points: PointCloud) -> bytes:
     """float32 little-endian ``x, y, z, reflectance`` records, 16 bytes per point."""
-    if points.frame != "lidar":
+    if points.frame != LIDAR_FRAME:
         raise DatasetWriteError(f"velodyne files hold lidar-frame points, got {points.frame!r}")
     return points.xyzi().astype("<f4", copy=False).tobytes()
 
