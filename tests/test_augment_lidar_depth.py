@@ -86,7 +86,7 @@ def test_lidar_severity_5_is_stronger_than_1(kitti_frame, name: str) -> None:
         moved = np.linalg.norm(r.points.xyz[kept] - pts[r.source_index[kept], :3], axis=1).mean()
         added = np.count_nonzero(~kept) / len(pts)
         # Light fog only dims returns (Hahner et al.): intensity lost counts too.
-        dimmed = np.abs(r.points_lidar[kept, 3] - pts[r.source_index[kept], 3]).mean()
+        dimmed = np.abs(r.points.intensity[kept] - pts[r.source_index[kept], 3]).mean()
         object_loss = 1 - r.points_per_box.sum() / max(
             count_points_in_boxes(pts, T, boxes).sum(), 1
         )

@@ -171,7 +171,7 @@ def test_output_frames_keep_the_input_ids_and_image_2_is_accepted(kitti_root, tm
         assert [o.box_2d.tolist() for o in corrupted.objects] == [
             o.box_2d.tolist() for o in original.objects
         ]
-        np.testing.assert_array_equal(corrupted.points_lidar, original.points_lidar)
+        np.testing.assert_array_equal(corrupted.points.xyzi(), original.points.xyzi())
         assert corrupted.rgb.shape == original.rgb.shape
     records = read_manifest(out / "ic_brightness" / "1")
     assert [(r["frame_id"], r["source_frame_id"]) for r in records] == [
