@@ -201,7 +201,9 @@ class Frame:
     point_rings: np.ndarray | None = None
     point_class_ids: np.ndarray | None = None
     point_instance_ids: np.ndarray | None = None
-    dropped_objects: int = 0  # objects too small to emit as boxes
+    dropped_objects: int = 0  # objects seen but not labelled (too small or too hidden)
+    # Those objects, where known: written as KITTI DontCare and COCO iscrowd ignore regions.
+    ignored_objects: list[ObjectLabel] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -78,7 +78,7 @@ class FrameRenderer:
         radiance, sky = shade(gbuffer, world, calibration, raycaster, grid)
         t = times.add("shading", t)
         instance_ids = gbuffer.instance_ids
-        objects, dropped = compute_labels(world, instance_ids, calibration, spec.min_visible_pixels)
+        objects, ignored = compute_labels(world, instance_ids, calibration, spec.min_visible_pixels)
         t = times.add("labels", t)
 
         from scenegen.sensors.camera_effects import apply_camera_effects
@@ -102,7 +102,8 @@ class FrameRenderer:
             depth_m=gbuffer.depth_m,
             instance_ids=instance_ids,
             objects=objects,
-            dropped_objects=dropped,
+            dropped_objects=len(ignored),
+            ignored_objects=ignored,
             meta=scene_meta(spec),
         )
         if self.lidar_enabled and spec.lidar is not None and spec.lidar.enabled:

@@ -139,11 +139,13 @@ def label_line(frame: Frame, obj: ObjectLabel) -> str:
 
 
 def label_text(frame: Frame) -> str:
-    """The whole ``label_2`` file: objects in order, then DontCare regions if the frame has any
-    (``meta["kitti_dont_care_boxes"]``, as read from real KITTI)."""
+    """The whole ``label_2`` file: objects in order, then a DontCare region for each ignored
+    object (too small or too hidden to label), then those of ``meta["kitti_dont_care_boxes"]``
+    (as read from real KITTI)."""
     lines = [label_line(frame, obj) for obj in frame.objects]
+    ignored = [np.asarray(obj.box_2d, np.float64).reshape(4) for obj in frame.ignored_objects]
     dont_care = np.asarray(frame.meta.get("kitti_dont_care_boxes", []), dtype=np.float64)
-    for x1, y1, x2, y2 in dont_care.reshape(-1, 4):
+    for x1, y1, x2, y2 in [*ignored, *dont_care.reshape(-1, 4)]:
         coords = " ".join(_fmt2(v) for v in (x1, y1, x2, y2))
         lines.append(f"{DONT_CARE} -1 -1 -10 {coords} -1 -1 -1 -1000 -1000 -1000 -10")
     return "".join(line + "\n" for line in lines)
@@ -167,6 +169,17 @@ def calib_text(calibration: Calibration) -> str:
         "Tr_imu_to_velo": np.eye(4)[:3, :4],
     }
     return "".join(f"{key}: {_calib_values(matrices[key])}\n" for key in _CALIB_KEYS_WRITTEN)
+
+
+def image_sets(splits: Mapping[str, list[str]]) -> dict[str, str]:
+    """KITTI ``ImageSets`` files (name -> text, one frame id per line) for a split, as
+    mmdetection3d's and OpenPCDet's converters read them: each split, and ``trainval``."""
+    files = {
+        f"{name}.txt": "".join(f"{stem}\n" for stem in stems) for name, stems in splits.items()
+    }
+    trainval = sorted([*splits.get("train", []), *splits.get("val", [])])
+    files["trainval.txt"] = "".join(f"{stem}\n" for stem in trainval)
+    return files
 
 
 def encode_depth_png(depth_m: np.ndarray) -> bytes:
@@ -240,6 +253,16 @@ def sidecar_record(frame: Frame) -> dict[str, Any]:
         }
         for obj in frame.objects
     ]
+    # The classes of the first DontCare lines (KITTI's DontCare has none).
+    ignored = [
+        {
+            "class_name": obj.class_name,
+            "instance_id": int(obj.instance_id),
+            "occlusion": obj.occlusion,
+            "visible_pixels": int(obj.visible_pixels),
+        }
+        for obj in frame.ignored_objects
+    ]
     try:
         meta = to_jsonable(frame.meta)
     except TypeError as exc:
@@ -249,6 +272,7 @@ def sidecar_record(frame: Frame) -> dict[str, Any]:
             "format_version": SIDECAR_FORMAT_VERSION,
             "frame_id": frame.frame_id,
             "objects": objects,
+            "ignored_objects": ignored,
             "T_cam_from_world": np.asarray(frame.calibration.T_cam_from_world, np.float64),
             "depth_zero_means": depth_zero,
             "dropped_objects": int(frame.dropped_objects),
@@ -582,13 +606,45 @@ def _objects_from_lines(
     return objects
 
 
+def _ignored_from_sidecar(
+    dont_care: list[tuple[float, float, float, float]],
+    sidecar: dict[str, Any] | None,
+    sidecar_path: Path,
+) -> list[ObjectLabel]:
+    """The ignored objects a scenegen sidecar names for the first DontCare boxes."""
+    entries = (sidecar or {}).get("ignored_objects") or []
+    if len(entries) > len(dont_care):
+        raise DatasetReadError(
+            sidecar_path, f"{len(entries)} ignored objects but only {len(dont_care)} DontCare lines"
+        )
+    ignored = []
+    for index, (entry, box) in enumerate(zip(entries, dont_care, strict=False)):
+        try:
+            class_name = str(entry["class_name"])
+            if class_name not in KITTI_TYPE:
+                raise ValueError(f"unknown class {class_name!r}")
+            ignored.append(
+                ObjectLabel(
+                    class_name=class_name,
+                    instance_id=int(entry["instance_id"]),
+                    box_2d=np.array(box, dtype=np.float32),
+                    occlusion=_nan_to_float(entry["occlusion"]),
+                    visible_pixels=int(entry["visible_pixels"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetReadError(sidecar_path, f"ignored object {index}: {exc}") from None
+    return ignored
+
+
 def read_kitti_frame(root: Path, frame_id: str) -> Frame:
     """Read frame ``frame_id`` of a KITTI ``training``-style folder ``root``.
 
     Needs ``image_2`` and ``calib``; reads ``label_2`` (missing = no labels, as in KITTI's
     testing split), ``velodyne`` + ``labels``, ``depth``, ``instance`` and
-    ``label_scenegen`` when present. DontCare regions go to
-    ``meta["kitti_dont_care_boxes"]`` (float32 ``(M, 4)`` pixels). Without a sidecar,
+    ``label_scenegen`` when present. DontCare regions that the sidecar names as ignored
+    objects become ``ignored_objects``; the others go to ``meta["kitti_dont_care_boxes"]``
+    (float32 ``(M, 4)`` pixels). Without a sidecar,
     objects get instance ids 1..n in file order, ``occlusion = nan`` (unknown share),
     difficulty by KITTI's rules, ``distance_m`` to the 3D box centre and ``lidar_points``
     counted inside the 3D box. Depth 0 reads as ``inf`` (sky) when the sidecar says the
@@ -632,6 +688,8 @@ def read_kitti_frame(root: Path, frame_id: str) -> Frame:
     label_path = root / "label_2" / f"{frame_id}.txt"
     lines = parse_label_file(label_path) if label_path.exists() else []
     dont_care = [line.box_2d for line in lines if line.type == DONT_CARE]
+    ignored_objects = _ignored_from_sidecar(dont_care, sidecar, sidecar_path)
+    dont_care = dont_care[len(ignored_objects) :]
     object_lines = [line for line in lines if line.type != DONT_CARE]
     objects = _objects_from_lines(
         label_path, object_lines, offset_m, sidecar, sidecar_path, points_cam
@@ -662,6 +720,7 @@ def read_kitti_frame(root: Path, frame_id: str) -> Frame:
         point_class_ids=point_class_ids,
         point_instance_ids=point_instance_ids,
         dropped_objects=int(sidecar.get("dropped_objects", 0)) if sidecar else 0,
+        ignored_objects=ignored_objects,
         meta=meta,
     )
 

@@ -347,7 +347,7 @@ def scenario_fields() -> ObjectField:
                 random=False,
             ),
             "forward_m": NumberField(
-                "LiDAR position ahead of the camera, metres (default 0.27).",
+                "LiDAR position ahead of the camera, metres; negative is behind (default -0.27, KITTI).",
                 -5.0,
                 5.0,
                 None,

@@ -54,7 +54,7 @@ class LidarSpec:
     min_range_m: float = 2.5
     max_range_m: float = 120.0
     height_m: float = 1.73
-    forward_m: float = 0.27  # lidar position ahead of the camera (KITTI: 0.27 m)
+    forward_m: float = -0.27  # lidar position ahead of the camera (KITTI: 0.27 m behind)
     range_noise_m: float = 0.02
     enabled: bool = True
 
