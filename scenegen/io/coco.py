@@ -30,8 +30,9 @@ from scenegen.frame import CLASS_NAMES, Box3D, Calibration, CameraIntrinsics, Fr
 from scenegen.io.atomic import atomic_stream
 from scenegen.io.errors import DatasetReadError, DatasetWriteError
 from scenegen.io.jsonable import dumps_compact, to_jsonable
-from scenegen.io.kitti import kitti_difficulty, nominal_T_cam_from_world
+from scenegen.io.kitti import nominal_T_cam_from_world
 from scenegen.io.png import read_image
+from scenegen.labels.objects import kitti_difficulty
 
 # Names of the original COCO categories that mean one of our classes; other categories
 # must be mapped explicitly (to a class, or to None to skip them) through ``class_map``.
