@@ -252,6 +252,7 @@ class DatasetWriter:
         splits = assign_splits(records.values(), split) if split is not None else None
         _remove_split_files(self.out_dir)
         if "kitti" in self.formats and splits is not None:
+            (self.out_dir / KITTI_IMAGE_SETS).mkdir(parents=True, exist_ok=True)
             for name, text in kitti.image_sets(splits).items():
                 atomic_write_bytes(self.out_dir / KITTI_IMAGE_SETS / name, text.encode("ascii"))
         if "coco" in self.formats:
@@ -307,7 +308,7 @@ def _remove_split_files(out_dir: Path) -> None:
             path.unlink()
 
 
-def _formats_of(records: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+def formats_of(records: Iterable[dict[str, Any]]) -> tuple[str, ...]:
     found = set()
     for record in records:
         for relative in record.get("files", {}):
@@ -376,7 +377,7 @@ def merge_datasets(
     atomic_write_bytes(
         out_dir / MANIFEST_NAME, "".join(dumps_compact(r) + "\n" for r in ordered).encode("utf-8")
     )
-    formats = _formats_of(merged.values())
+    formats = formats_of(merged.values())
     if formats:
         split, coco_masks = _shared_layout([Path(shard) for shard in shard_dirs])
         DatasetWriter(out_dir, formats).finalize(extra, split=split, coco_masks=coco_masks)
@@ -401,6 +402,16 @@ def read_layout(folder: Path) -> tuple[SplitSpec | None, str]:
         raise DatasetReadError(path, f"unreadable: {exc}") from None
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise DatasetReadError(path, f"split: expected fractions and by: {exc}") from None
+
+
+def read_split(folder: Path) -> dict[str, list[str]] | None:
+    """Split name -> frame ids of a finalized dataset (``None`` without a split), decided
+    again from its manifest and recorded split, as finalize decided it."""
+    split, _ = read_layout(folder)
+    if split is None:
+        return None
+    latest = {r["frame_id"]: r for r in iter_manifest_lines(Path(folder) / MANIFEST_NAME)}
+    return assign_splits(latest.values(), split)
 
 
 def _shared_layout(shard_dirs: Sequence[Path]) -> tuple[SplitSpec | None, str]:

@@ -18,11 +18,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scenegen.errors import ScenegenError
+
 SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test")
 SPLIT_UNITS: tuple[str, ...] = ("frame", "scenario", "cell")
 
 
-class SplitSpecError(ValueError):
+class SplitSpecError(ScenegenError, ValueError):
     """A split description that cannot be used; the message says what was expected."""
 
 
