@@ -2,8 +2,8 @@
 
 A split is ``train=0.8,val=0.2`` (optionally ``test=``): fractions of the frames, summing
 to 1. Frames are grouped into units (each frame, each scenario, or each sweep cell of a
-scenario), the units are ordered by a hash of their key (the frame's seed, the scenario
-name, the scenario name and cell), and cut at the cumulative fractions by frame count. The
+scenario), the units are ordered by a hash of their key (the frame's scenario and
+seed, the scenario name, the scenario name and cell), and cut at the cumulative fractions by frame count. The
 assignment is therefore a pure function of the manifest: same frames, same split, whatever
 folder, machine or number of workers wrote them. Cutting by count makes ``0.8`` of ten
 frames exactly eight (hashing every frame independently would not).
@@ -83,8 +83,11 @@ def _unit_key(record: Mapping[str, Any], by: str) -> str:
         cell = json.dumps(record.get("sweep_cell") or {}, sort_keys=True)
         return f"cell:{record.get('scenario_name')}:{cell}"
     seed = record.get("seed")
-    # Frames without a seed (converted real data) fall back on their id.
-    return f"seed:{seed}" if seed is not None else f"frame:{record['frame_id']}"
+    # Scenario files rendered with one --seed share frame seeds, hence the name; frames
+    # without a seed (converted real data) fall back on their id.
+    if seed is None:
+        return f"frame:{record['frame_id']}"
+    return f"seed:{record.get('scenario_name')}:{seed}"
 
 
 def _hash(key: str) -> bytes:
