@@ -4,6 +4,7 @@
 #
 #   bash scripts/setup.sh            # runtime only
 #   bash scripts/setup.sh --test     # plus the test tools (pytest, hypothesis, ruff)
+#   bash scripts/setup.sh --torchvision   # plus torchvision 0.28.0, the pair of torch 2.13.0
 #
 # Environment: PYTHON (default python3), VENV (default .venv),
 # TORCH_SPEC (default torch==2.13.0; e.g. "torch" for the newest release).
@@ -11,7 +12,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+for arg in "$@"; do
+  case "$arg" in
+    --test) extras="${extras:+$extras,}test" ;;
+    --torchvision) extras="${extras:+$extras,}torchvision" ;;
+    *) echo "unknown option $arg (expected --test and/or --torchvision)" >&2; exit 2 ;;
+  esac
+done
+[ -n "$extras" ] && extras="[$extras]"
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
