@@ -393,3 +393,61 @@ def test_convert_writes_what_a_render_would_without_rendering(dataset, tmp_path,
     # In place, only the split changes.
     convert_dataset(converted, converted, ("coco", "yolo"), split=parse_split("train=0.5,val=0.5"))
     assert len((converted / "yolo" / "val.txt").read_text().split()) == 3
+
+
+# --------------------------------------------------------------------------- stereo
+
+STEREO_SCENARIO = """\
+version: 1
+name: stereo-pair
+frames: 1
+seed: 3
+sensors:
+  camera: {stereo_baseline_m: 0.54}
+environment: {time_of_day: "12:00"}
+actors:
+  - {class: car, count: 4}
+"""
+
+
+@pytest.fixture(scope="module")
+def stereo_frame(tmp_path_factory, gl_backend):
+    from scenegen.batch.runner import plan_batch, render_batch
+    from scenegen.io import read_kitti_frame
+
+    folder = tmp_path_factory.mktemp("stereo")
+    scenario = folder / "stereo.yaml"
+    scenario.write_text(STEREO_SCENARIO)
+    render_batch(plan_batch([scenario], 1, None), folder / "out", formats=("kitti",), lidar=False)
+    return folder / "out", read_kitti_frame(folder / "out" / "kitti" / "training", "000000")
+
+
+def test_right_camera_sees_the_left_image_shifted_by_the_disparity(stereo_frame):
+    _, frame = stereo_frame
+    assert frame.rgb_right is not None and frame.stereo_baseline_m == pytest.approx(0.54)
+    fx = frame.calibration.intrinsics.fx
+    depth = frame.depth_m
+    rows, cols = np.nonzero(np.isfinite(depth) & (depth > 3.0) & (depth < 60.0))
+    # A left pixel at depth z is seen by the right camera fx * b / z pixels further left.
+    right_cols = np.rint(cols + 0.5 - fx * 0.54 / depth[rows, cols] - 0.5).astype(int)
+    inside = right_cols >= 0
+    left = frame.rgb[rows[inside], cols[inside]].astype(np.int16)
+    right = frame.rgb_right[rows[inside], right_cols[inside]].astype(np.int16)
+    unshifted = frame.rgb_right[rows[inside], cols[inside]].astype(np.int16)
+    matched = np.abs(left - right).max(axis=1)
+    assert np.median(matched) <= 3  # occlusion edges and highlights aside, the same colour
+    assert np.mean(matched <= 8) > 0.8
+    assert np.mean(np.abs(left - unshifted).max(axis=1) <= 8) < np.mean(matched <= 8)
+
+
+def test_p3_carries_kittis_baseline(stereo_frame, kitti_root):
+    out, _ = stereo_frame
+    calib = parse_kitti_calib_strict(out / "kitti/training/calib/000000.txt")
+    P2, P3 = calib["P2"], calib["P3"]
+    point = np.array([1.5, 0.8, 12.0, 1.0])  # camera coordinates, metres
+    u2, u3 = (P2 @ point)[0] / 12.0, (P3 @ point)[0] / 12.0
+    assert u2 - u3 == pytest.approx(P2[0, 0] * 0.54 / 12.0)
+    for path in sorted((kitti_root / "calib").glob("*.txt")):
+        real = parse_kitti_calib_strict(path)
+        real_baseline = (real["P2"][0, 3] - real["P3"][0, 3]) / real["P2"][0, 0]
+        assert real_baseline == pytest.approx(0.54, abs=0.01)

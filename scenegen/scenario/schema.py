@@ -267,6 +267,15 @@ def scenario_fields() -> ObjectField:
                 30.0,
                 None,
             ),
+            "stereo_baseline_m": NumberField(
+                "Also render a right stereo camera this many metres to the right (KITTI "
+                "image_3 with its P3; KITTI's baseline is 0.54); 0 renders one camera "
+                "(default 0).",
+                0.0,
+                2.0,
+                None,
+                random=False,
+            ),
         },
     )
     lidar = _obj(

@@ -42,6 +42,7 @@ class CameraSpec:
     height_m: float = 1.65
     pitch_deg: float = 0.0  # positive pitches the camera down
     preset: str | None = "kitti"
+    stereo_baseline_m: float = 0.0  # > 0: also a right camera this far along camera +x
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,14 @@ def check_frame(frame: Frame) -> None:
             f"frame {frame.frame_id!r}: rgb must be uint8 ({k.height}, {k.width}, 3) as its "
             f"intrinsics say, got {frame.rgb.dtype} {frame.rgb.shape}"
         )
+    if frame.rgb_right is not None and (
+        frame.rgb_right.shape != frame.rgb.shape or frame.stereo_baseline_m <= 0
+    ):
+        raise DatasetWriteError(
+            f"frame {frame.frame_id!r}: rgb_right must match rgb's shape {frame.rgb.shape} "
+            f"and come with stereo_baseline_m > 0, got {frame.rgb_right.shape} and "
+            f"{frame.stereo_baseline_m}"
+        )
     for obj in frame.objects:
         if obj.class_name not in KITTI_TYPE:
             raise DatasetWriteError(
@@ -186,8 +194,10 @@ def kitti_frame_files(frame: Frame, stem: str) -> dict[str, bytes]:
     files = {
         f"image_2/{stem}.png": encode_png(frame.rgb, rgb=True),
         f"label_2/{stem}.txt": label_text(frame).encode("ascii"),
-        f"calib/{stem}.txt": calib_text(frame.calibration).encode("ascii"),
+        f"calib/{stem}.txt": calib_text(frame.calibration, frame.stereo_baseline_m).encode("ascii"),
     }
+    if frame.rgb_right is not None:
+        files[f"image_3/{stem}.png"] = encode_png(frame.rgb_right, rgb=True)
     if frame.depth_m is not None:
         files[f"depth/{stem}.png"] = encode_depth_png(frame.depth_m)
     if frame.instance_ids is not None:
