@@ -286,6 +286,29 @@ def test_yolo_boxes_respect_the_minimum_size(dataset):
             assert w * width >= MIN_BOX_SIDE_PX - 1e-3 and h * height >= MIN_BOX_SIDE_PX - 1e-3
 
 
+def test_pycocotools_reads_the_polygons_and_scores_ground_truth_one(dataset):
+    pycocotools = pytest.importorskip("pycocotools.coco", reason="pycocotools not installed")
+    from pycocotools.cocoeval import COCOeval
+
+    coco = pycocotools.COCO(str(dataset / "coco" / "annotations_train.json"))
+    anns = coco.loadAnns(coco.getAnnIds())
+    for ann in anns:  # the reference rasteriser agrees with faster-coco-eval's
+        mask = coco.annToMask(ann).astype(bool)
+        rle = coco_mask.frPyObjects(ann["segmentation"], *mask.shape)
+        theirs = coco_mask.decode(rle if isinstance(rle, dict) else coco_mask.merge(rle))
+        np.testing.assert_array_equal(mask, theirs.astype(bool))
+    detections = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "score": 1.0,
+         "segmentation": coco.annToRLE(a)}
+        for a in anns
+    ]  # fmt: skip
+    evaluator = COCOeval(coco, coco.loadRes(detections), "segm")
+    evaluator.evaluate()
+    evaluator.accumulate()
+    evaluator.summarize()
+    assert evaluator.stats[0] == pytest.approx(1.0)
+
+
 # --------------------------------------------------------------------------- KITTI
 
 KITTI_TYPES = {"Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc"}

@@ -11,7 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from scenegen.cli.app import app, err, fail, out
 from scenegen.cli.layout import (
     CocoMasksOption,
+    ForceOption,
     FormatsOption,
+    OverwriteOption,
     PointcloudOption,
     SplitByOption,
     SplitOption,
@@ -39,15 +41,8 @@ def convert(
     split: SplitOption = None,
     split_by: SplitByOption = "frame",
     coco_masks: CocoMasksOption = "rle",
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the scenegen dataset already in --out.")
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force", help="Write into a non-empty folder that is not a scenegen dataset."
-        ),
-    ] = False,
+    overwrite: OverwriteOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Write an existing scenegen dataset in other formats or another split, without
     rendering. Frames come from its KITTI folder (everything), else COCO (boxes, masks,

@@ -46,6 +46,14 @@ CocoMasksOption = Annotated[
     ),
 ]
 
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace the scenegen dataset already in --out.")
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="Write into a non-empty folder that is not a scenegen dataset."),
+]
+
 
 def parse_formats(formats: str, pointcloud: str | None) -> tuple[str, ...]:
     """``--formats`` and ``--pointcloud`` -> the writer's format tuple (exits on a bad one)."""

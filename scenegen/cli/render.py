@@ -20,7 +20,9 @@ from rich.table import Table
 from scenegen.cli.app import EXIT_INVALID_INPUT, app, err, fail, out, print_errors
 from scenegen.cli.layout import (
     CocoMasksOption,
+    ForceOption,
     FormatsOption,
+    OverwriteOption,
     PointcloudOption,
     SplitByOption,
     SplitOption,
@@ -83,15 +85,8 @@ def render(
         bool,
         typer.Option("--resume", help="Keep frames already complete in --out, render the rest."),
     ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the scenegen dataset already in --out.")
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force", help="Write into a non-empty folder that is not a scenegen dataset."
-        ),
-    ] = False,
+    overwrite: OverwriteOption = False,
+    force: ForceOption = False,
     preview: Annotated[
         bool, typer.Option("--preview/--no-preview", help="Also write OUT/preview.png.")
     ] = False,
