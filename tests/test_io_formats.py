@@ -332,6 +332,40 @@ def test_resume_detects_damaged_frames(tmp_path):
     assert (foreign / "kitti" / "training").is_dir()
 
 
+def test_merged_shards_keep_their_split(tmp_path):
+    from scenegen.io.splits import parse_split
+
+    frames = frames_for_test(4)
+    for i in range(4):
+        frames[i].meta["seed"] = 100 + i
+    split = parse_split("train=0.5,val=0.5")
+    for name, part, indices in (
+        ("whole", frames, [0, 1, 2, 3]),
+        ("s1", frames[::2], [0, 2]),
+        ("s2", frames[1::2], [1, 3]),
+    ):
+        writer = DatasetWriter(tmp_path / name)
+        for frame, index in zip(part, indices, strict=True):
+            writer.write_frame(frame, index)
+        writer.finalize(split=split)
+    merge_datasets([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged")
+    for relative in (
+        "kitti/ImageSets/val.txt",
+        "yolo/train.txt",
+        "coco/annotations_val.json",
+        "yolo/data.yaml",
+    ):
+        assert (tmp_path / "merged" / relative).read_bytes() == (
+            tmp_path / "whole" / relative
+        ).read_bytes()
+    other = DatasetWriter(tmp_path / "s3")
+    other.write_frame(frames[0], 9)
+    other.finalize(split=parse_split("train=0.9,val=0.1"))
+    with pytest.raises(DatasetWriteError, match="different splits"):
+        merge_datasets([tmp_path / "s1", tmp_path / "s3"], tmp_path / "merged2")
+    assert not (tmp_path / "merged2").exists()  # refused before anything was copied
+
+
 def test_merged_shards_equal_one_folder(tmp_path):
     frames = frames_for_test(4)
     write_dataset(tmp_path / "whole", frames)

@@ -342,9 +342,11 @@ def merge_datasets(
     Files are hard-linked where possible (copied otherwise). A path present in two places
     with different content is a collision and raises :class:`DatasetWriteError`; identical
     content (a shard merged twice) is accepted. Every shard file is checked against its
-    manifest sha256 first. Returns the merged manifest records.
+    manifest sha256 first. The shards' split and COCO mask format (``dataset.json``) must
+    agree and are kept. Returns the merged manifest records.
     """
     out_dir = Path(out_dir)
+    split, coco_masks = _shared_layout([Path(shard) for shard in shard_dirs])  # before any copy
     out_dir.mkdir(parents=True, exist_ok=True)
     trim_torn_tail(out_dir / MANIFEST_NAME)
     merged = {record["frame_id"]: record for record in read_manifest(out_dir)}
@@ -379,7 +381,6 @@ def merge_datasets(
     )
     formats = formats_of(merged.values())
     if formats:
-        split, coco_masks = _shared_layout([Path(shard) for shard in shard_dirs])
         DatasetWriter(out_dir, formats).finalize(extra, split=split, coco_masks=coco_masks)
     return read_manifest(out_dir)
 
