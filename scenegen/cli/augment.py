@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -20,20 +20,37 @@ from scenegen.cli.app import EXIT_FAILURE, EXIT_INVALID_INPUT, app, err, out
 from scenegen.cli.app import fail as _fail
 from scenegen.errors import ScenegenError
 
+if TYPE_CHECKING:
+    from scenegen.augment.run import AugmentSummary
+    from scenegen.io import DatasetReader
 
-@app.command()
+
+_HELP = (
+    "Corrupt a real dataset with physical weather and sensor faults (KITTI-C style output). "
+    "Output frames keep the input's frame ids; inputs that cannot be read are listed (frame "
+    "id, part, full path, reason) and skipped, and the exit status is then 1."
+)
+
+
+@app.command(help=_HELP)
 def augment(
     input_dir: Annotated[
         Path,
         typer.Argument(
-            help="Input dataset: a KITTI folder (with training/ or image_2/), a COCO annotations "
-            "file or folder, or a YOLO folder. Opened read-only.",
+            help="Input dataset: a KITTI folder (its root, training/ or training/image_2/), a "
+            "COCO annotations file or its folder, a YOLO folder, or a scenegen dataset. Opened "
+            "read-only.",
             show_default=False,
         ),
     ],
     input_format: Annotated[
-        str, typer.Option("--format", "-f", help="Input (and output) format: kitti, coco or yolo.")
-    ] = "kitti",
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Input (and output) format: auto (detect), kitti, coco or yolo.",
+        ),
+    ] = "auto",
     corruptions: Annotated[
         str,
         typer.Option(
@@ -41,7 +58,8 @@ def augment(
             "-c",
             help="Comma-separated corruptions (fog, rain, snow, night, sun_glare, wet_road, "
             "sensor faults, ic_* ImageNet-C, lidar_*) or groups: all, weather, sensor, "
-            "imagenet-c, lidar.",
+            "imagenet-c, lidar. imagecorruptions names (gaussian_noise, frost, glass_blur, ...) "
+            "mean their ic_* version; fog, snow, motion_blur and pixelate are scenegen's own.",
         ),
     ] = "weather",
     severities: Annotated[
@@ -51,6 +69,14 @@ def augment(
         Path, typer.Option("--out", "-o", help="Output folder: OUT/<corruption>/<severity>/.")
     ] = Path("out_augment"),
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw.")] = 0,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Keep output frames already complete in --out (files match their manifest "
+            "sha256), write the rest. Needs the same input, --format and --seed.",
+        ),
+    ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace augmented datasets already in --out.")
     ] = False,
@@ -63,21 +89,20 @@ def augment(
         ),
     ] = None,
 ) -> None:
-    """Corrupt a real dataset with physical weather and sensor faults (KITTI-C style output)."""
+    """Corrupt a real dataset with physical weather and sensor faults (see ``_HELP``)."""
     from scenegen.augment.run import (
+        AugmentError,
         augment_dataset,
-        iter_input_frames,
+        open_input,
         parse_severities,
         resolve_corruptions,
     )
-    from scenegen.augment.run import (
-        contact_sheet as make_contact_sheet,
-    )
+    from scenegen.io import DatasetReadError
 
     try:
         names = resolve_corruptions(corruptions)
         levels = parse_severities(severities)
-        frames = list(iter_input_frames(input_dir, input_format))
+        reader = open_input(input_dir, input_format)
     except ScenegenError as exc:
         _fail(str(exc), EXIT_INVALID_INPUT)
     progress = Progress(
@@ -90,49 +115,93 @@ def augment(
         TimeRemainingColumn(),
         console=err,
     )
+    bar = progress.add_task("augment", total=None, name="")
+
+    def start(total: int) -> None:  # the arguments and --out are checked: show the bar
+        progress.update(bar, total=total)
+        progress.start()
+
+    def advance(source: str, _written: int) -> None:
+        progress.update(bar, advance=1, name=Path(source).name)
+
     try:
-        with progress:
-            bar = progress.add_task("augment", total=len(frames), name="")
-
-            def advance(source: str, _written: int) -> None:
-                progress.update(bar, advance=1, name=Path(source).name)
-
+        try:
             summary = augment_dataset(
-                input_dir, input_format, names, levels, out_dir, seed, advance, overwrite=overwrite
+                reader,
+                input_format,
+                names,
+                levels,
+                out_dir,
+                seed,
+                advance,
+                overwrite=overwrite,
+                resume=resume,
+                on_start=start,
             )
+        finally:
+            progress.stop()
         if contact_sheet is not None:
-            import cv2
-
-            from scenegen.frame import Frame
-
-            first = next((item for _, item in frames if isinstance(item, Frame)), None)
-            if first is not None:
-                sheet = make_contact_sheet(first, names, levels, seed)
-                contact_sheet.parent.mkdir(parents=True, exist_ok=True)
-                cv2.imwrite(str(contact_sheet), sheet[..., ::-1])
-                out.print(f"contact sheet: {contact_sheet}", highlight=False)
+            _write_contact_sheet(reader, names, levels, seed, contact_sheet)
+    except (AugmentError, DatasetReadError) as exc:
+        _fail(str(exc), EXIT_INVALID_INPUT)
     except ScenegenError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; completed frames are kept, continue with --resume", 130)
     except OSError as exc:
-        _fail(f"{exc.filename or out_dir}: {exc.strerror or exc}")
+        _fail(f"{exc.filename or out_dir}: {exc.strerror or exc}; completed frames are kept")
+    _print_summary(summary, names, levels)
+    if summary.failed:
+        raise typer.Exit(EXIT_FAILURE)
 
-    table = Table(title=f"{out_dir}", show_header=True)
+
+def _write_contact_sheet(
+    reader: DatasetReader, names: list[str], levels: list[int], seed: int, path: Path
+) -> None:
+    import cv2
+
+    from scenegen.augment.run import contact_sheet
+    from scenegen.frame import Frame
+
+    first = next((item for item in reader if isinstance(item, Frame)), None)
+    if first is None:
+        err.print("contact sheet: no readable input frame", highlight=False)
+        return
+    sheet = contact_sheet(first, names, levels, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), sheet[..., ::-1])
+    out.print(f"contact sheet: {path}", highlight=False)
+
+
+def _print_summary(s: AugmentSummary, names: list[str], levels: list[int]) -> None:
+    if s.frames_written == 0 and s.frames_kept and not s.failed:
+        out.print(
+            f"nothing to do: all {s.frames_kept} input frames are complete in {s.out_dir}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    table = Table(title=f"{s.out_dir}", show_header=True)
     table.add_column("corruption")
     table.add_column("severities")
-    table.add_column("frames", justify="right")
+    table.add_column("frames per dataset", justify="right")
     for name in names:
-        table.add_row(name, ",".join(map(str, levels)), str(summary.frames_read))
+        counts = [str(s.datasets.get(f"{name}/{level}", 0)) for level in levels]
+        table.add_row(name, ",".join(map(str, levels)), ",".join(counts))
     out.print(table)
+    kept = f", {s.frames_kept} already complete" if s.frames_kept else ""
     out.print(
-        f"{summary.frames_read} input frames, {summary.frames_written} frames written in "
-        f"{summary.seconds:.1f} s; {len(summary.failed)} input(s) failed",
+        f"{s.frames_read} input frames read{kept}, {s.frames_written} frames written in "
+        f"{s.seconds:.1f} s; {len(s.failed)} input(s) failed",
         highlight=False,
     )
-    if summary.failed:
-        failed = Table(title="failed inputs (skipped)", show_header=True)
-        failed.add_column("file")
-        failed.add_column("reason")
-        for path, reason in summary.failed:
-            failed.add_row(path, reason)
-        err.print(failed)
-        raise typer.Exit(EXIT_FAILURE)
+    if s.failed:
+        # One line per frame, never cut: the path is what the user needs.
+        err.print("failed inputs (skipped): frame id, part, file, reason", highlight=False)
+        for failure in s.failed:
+            err.print(
+                f"  {failure.frame_id}  {failure.part}  {failure.path}: {failure.reason}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )

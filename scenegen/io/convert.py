@@ -18,13 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from scenegen.frame import Frame
-from scenegen.io.coco import read_coco
 from scenegen.io.dataset import KITTI_DIR, DatasetWriter, formats_of, read_layout
 from scenegen.io.errors import DatasetReadError, DatasetWriteError
-from scenegen.io.kitti import read_kitti_frame
 from scenegen.io.manifest import read_manifest
+from scenegen.io.reader import DatasetReader
 from scenegen.io.splits import SplitSpec
-from scenegen.io.yolo import read_yolo
 
 # Manifest keys a frame's meta carries into the manifest it is written with.
 _PROVENANCE_KEYS = ("scenario_name", "seed", "params", "events", "sweep_cell")
@@ -43,26 +41,16 @@ def source_format(src: Path, records: Sequence[dict[str, Any]]) -> str:
 
 
 def _frames(src: Path, fmt: str, records: Sequence[dict[str, Any]]) -> Iterator[Frame]:
-    if fmt == "kitti":
-        for record in records:
-            yield read_kitti_frame(src / KITTI_DIR, record["frame_id"])
-        return
-    if fmt == "coco":
-        frames = read_coco(src / "coco" / "annotations.json")
-    else:
-        frames = read_yolo(src / "yolo")
-    by_id = {str(r["frame_id"]): r for r in records}
-    wanted = [str(r["frame_id"]) for r in records]
-    got = []
-    for frame in frames:
-        # COCO images carry the frame id; YOLO frames are named by their file stem.
-        if frame.frame_id in by_id:
-            got.append(frame.frame_id)
-            yield frame
-    if got != wanted:
-        raise DatasetReadError(
-            src / fmt, f"frames {sorted(set(wanted) - set(got))} of the manifest are missing"
-        )
+    """The source frames of ``records``, in their order, through the one dataset reader."""
+    location = {"kitti": src / KITTI_DIR, "coco": src / "coco" / "annotations.json"}
+    reader = DatasetReader(location.get(fmt, src / "yolo"), fmt)
+    for record in records:
+        try:
+            yield reader.frame(str(record["frame_id"]))
+        except KeyError as exc:
+            raise DatasetReadError(
+                reader.location, f"frame of the manifest missing: {exc}"
+            ) from None
 
 
 def convert_dataset(
