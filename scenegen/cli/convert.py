@@ -73,8 +73,8 @@ def convert(
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.filename or out_dir}: {exc.strerror or exc}")
-    out.print(
-        f"{total} frames of {src} written to {out_dir} as {', '.join(format_list)}"
-        + (f"; {split_line(splits)}" if splits else ""),
-        highlight=False,
-    )
+    if out_dir.resolve() == src.resolve():
+        done = f"{src}: split files rewritten, no frame touched"
+    else:
+        done = f"{total} frames of {src} written to {out_dir} as {', '.join(format_list)}"
+    out.print(done + (f"; {split_line(splits)}" if splits else ""), highlight=False, soft_wrap=True)

@@ -236,7 +236,7 @@ def render(
     if split_spec is not None:
         from scenegen.io.dataset import read_split
 
-        out.print(split_line(read_split(out_dir)), highlight=False)
+        out.print(split_line(read_split(out_dir)), highlight=False, soft_wrap=True)
     if preview:
         _write_preview(out_dir, out_dir / "preview.png", 24, 3)
 
