@@ -184,6 +184,9 @@ class Frame:
     Arrays (``H x W`` from ``calibration.intrinsics``):
 
     * ``rgb``: uint8 ``(H, W, 3)``, sRGB.
+    * ``rgb_right``: uint8 ``(H, W, 3)``, the right stereo camera (KITTI's image_3) when
+      ``stereo_baseline_m > 0``: ``calibration`` moved that far along the camera's +x
+      (``sensors.rig.right_camera_calibration``); ``None`` for one camera.
     * ``depth_m``: float32 ``(H, W)``, metric z-depth along the optical axis in metres;
       ``inf`` where nothing was hit (sky), ``nan`` where unknown (real frames).
     * ``instance_ids``: int32 ``(H, W)``; 0 is background, otherwise the
@@ -201,8 +204,12 @@ class Frame:
     instance_ids: np.ndarray | None = None
     objects: list[ObjectLabel] = field(default_factory=list)
     points: PointCloud | None = None
-    dropped_objects: int = 0  # objects too small to emit as boxes
+    dropped_objects: int = 0  # objects seen but not labelled (too small or too hidden)
+    # Those objects, where known: written as KITTI DontCare and COCO iscrowd ignore regions.
+    ignored_objects: list[ObjectLabel] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    rgb_right: np.ndarray | None = None
+    stereo_baseline_m: float = 0.0
 
     @property
     def height(self) -> int:

@@ -2,21 +2,25 @@
 # Set up scenegen on a fresh Debian/Ubuntu machine: the system libraries headless
 # OpenGL and open3d need, a virtual environment in .venv, and the package itself.
 #
-#   bash scripts/setup.sh            # render, write datasets, augment (no torch)
-#   bash scripts/setup.sh --harness  # plus torch for the robustness harness (scenegen bench)
-#   bash scripts/setup.sh --test     # plus torch and the test tools (pytest, hypothesis, ruff)
+#   bash scripts/setup.sh                # render, write datasets, augment (no torch)
+#   bash scripts/setup.sh --harness      # plus torch for the robustness harness (scenegen bench)
+#   bash scripts/setup.sh --test         # plus torch and the test tools (pytest, hypothesis, ruff)
+#   bash scripts/setup.sh --torchvision  # plus torch and torchvision 0.28.0, the pair of torch 2.13.0
+# (options combine: --test --torchvision)
 #
 # Environment: PYTHON (default python3), VENV (default .venv),
 # TORCH_SPEC (default torch==2.13.0; e.g. "torch" for the newest release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-case "${1:-}" in
-  "") extras="" ;;
-  --harness) extras="[harness]" ;;
-  --test) extras="[test]" ;;
-  *) echo "usage: bash scripts/setup.sh [--harness | --test]" >&2; exit 2 ;;
-esac
+extras=""
+for arg in "$@"; do
+  case "$arg" in
+    --harness | --test | --torchvision) extras="${extras:+$extras,}${arg#--}" ;;
+    *) echo "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision]" >&2; exit 2 ;;
+  esac
+done
+if [ -n "$extras" ]; then extras="[$extras]"; fi
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"

@@ -84,7 +84,8 @@ def _coco_reference(annotation_json: Path) -> dict[str, tuple[list[str], np.ndar
     names = {c["id"]: c["name"] for c in data["categories"]}
     out = {}
     for image in data["images"]:
-        anns = [a for a in data["annotations"] if a["image_id"] == image["id"]]
+        # Crowd annotations are ignore regions (COCO's definition), not objects.
+        anns = [a for a in data["annotations"] if a["image_id"] == image["id"] and not a["iscrowd"]]
         boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (a["bbox"] for a in anns)])
         out[image["frame_id"]] = (
             [names[a["category_id"]] for a in anns],
@@ -148,7 +149,7 @@ def test_one_corrupt_image_fails_only_its_frame_in_every_format(rendered, tmp_pa
     shutil.copytree(rendered, copy, copy_function=shutil.copy)  # no shared hard links
     bad = {
         "kitti": copy / "kitti/training/image_2/000001.png",
-        "coco": copy / "kitti/training/image_2/000001.png",  # COCO points at the KITTI PNGs
+        "coco": copy / "coco/images/000001.png",  # coco/ holds its own images
         "yolo": copy / "yolo/images/000001.png",
     }
     for path in set(bad.values()):

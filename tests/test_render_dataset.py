@@ -34,10 +34,7 @@ def dataset(tmp_path_factory, gl_backend) -> Path:
 
 def _files(root: Path) -> dict[str, bytes]:
     return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        # data.yaml holds the dataset's absolute path, as Ultralytics wants it.
-        if p.is_file() and p.name != "data.yaml"
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
     }
 
 
@@ -101,7 +98,18 @@ def test_kitti_coco_yolo_agree_box_for_box(dataset):
         assert (dataset / "coco" / image["file_name"]).resolve().is_file()
         frame = read_kitti_frame(root, stem)
         kitti = sorted((o.class_name, *np.round(o.box_2d, 2)) for o in frame.objects)
-        anns = by_image.get(image["id"], [])
+        everything = by_image.get(image["id"], [])
+        anns = [a for a in everything if not a["iscrowd"]]
+        # Ignored objects: COCO crowd regions and KITTI DontCare lines, box for box.
+        crowd = sorted(
+            (cats[a["category_id"]], *np.round(a["bbox"][:2], 2))
+            for a in everything
+            if a["iscrowd"]
+        )
+        assert crowd == sorted(
+            (o.class_name, *np.round(o.box_2d[:2], 2)) for o in frame.ignored_objects
+        )
+        assert all(a["ignore"] == a["iscrowd"] for a in everything)
         coco_boxes = sorted(
             (
                 cats[a["category_id"]],
@@ -122,7 +130,7 @@ def test_kitti_coco_yolo_agree_box_for_box(dataset):
             assert k[0] == c[0] and np.allclose(k[1:], c[1:], atol=0.011)
         # COCO masks decode to exactly the instance image's pixels.
         ids = cv2.imread(str(root / "instance" / f"{stem}.png"), cv2.IMREAD_UNCHANGED)
-        for a in anns:
+        for a in everything:
             assert (rle_decode(a["segmentation"]) == (ids == a["instance_id"])).all()
         yolo = np.loadtxt(dataset / "yolo" / "labels" / f"{stem}.txt", ndmin=2)
         w, h = image["width"], image["height"]

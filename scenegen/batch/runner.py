@@ -27,6 +27,7 @@ from scenegen.errors import ScenarioWarning, ScenegenError
 if TYPE_CHECKING:
     from scenegen.batch.ray_engine import RayOptions
     from scenegen.frame import Frame
+    from scenegen.io.splits import SplitSpec
     from scenegen.pipeline import StageTimes
 
 ENGINES: tuple[str, ...] = ("process", "ray")
@@ -289,6 +290,8 @@ def render_batch(
     on_frame: Callable[[FrameResult], None] | None = None,
     engine: str = "process",
     ray_options: RayOptions | None = None,
+    split: SplitSpec | None = None,
+    coco_masks: str = "rle",
 ) -> BatchSummary:
     """Render every frame of ``plan`` into ``out_dir``; return counts and timings.
 
@@ -297,7 +300,8 @@ def render_batch(
     hashes matching the manifest) are kept and the rest rendered. ``engine`` is
     ``process`` (``workers`` processes on this machine) or ``ray`` (actors on a Ray
     cluster, see :mod:`scenegen.batch.ray_engine`; ``workers`` is then ignored in favour
-    of ``ray_options.actors``); both give the same bytes.
+    of ``ray_options.actors``); both give the same bytes. ``split`` and ``coco_masks``
+    go to :meth:`DatasetWriter.finalize`.
     """
     from scenegen.io import DatasetWriter
 
@@ -327,7 +331,7 @@ def render_batch(
         summary.stage_seconds.update(result.stage_seconds)
         if on_frame is not None:
             on_frame(result)
-    writer.finalize({"frames_planned": len(plan.tasks)})
+    writer.finalize({"frames_planned": len(plan.tasks)}, split=split, coco_masks=coco_masks)
     summary.seconds = time.perf_counter() - t0
     return summary
 

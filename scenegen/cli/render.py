@@ -18,6 +18,18 @@ from rich.progress import (
 from rich.table import Table
 
 from scenegen.cli.app import EXIT_INVALID_INPUT, app, err, fail, out, print_errors
+from scenegen.cli.layout import (
+    CocoMasksOption,
+    ForceOption,
+    FormatsOption,
+    OverwriteOption,
+    PointcloudOption,
+    SplitByOption,
+    SplitOption,
+    parse_formats,
+    parse_layout,
+    split_line,
+)
 from scenegen.errors import ScenegenError
 
 
@@ -60,9 +72,7 @@ def render(
             "--workers", "-j", min=1, help="Worker processes (default: 2 on a 2+ core machine)."
         ),
     ] = None,
-    formats: Annotated[
-        str, typer.Option("--formats", help="Comma-separated writers: kitti, coco, yolo.")
-    ] = "kitti,coco,yolo",
+    formats: FormatsOption = "kitti,coco,yolo",
     lidar: Annotated[
         bool,
         typer.Option("--lidar/--no-lidar", help="Simulate the LiDAR when the scenario has one."),
@@ -75,29 +85,18 @@ def render(
         bool,
         typer.Option("--resume", help="Keep frames already complete in --out, render the rest."),
     ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the scenegen dataset already in --out.")
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force", help="Write into a non-empty folder that is not a scenegen dataset."
-        ),
-    ] = False,
+    overwrite: OverwriteOption = False,
+    force: ForceOption = False,
     preview: Annotated[
         bool, typer.Option("--preview/--no-preview", help="Also write OUT/preview.png.")
     ] = False,
     gl_backend: Annotated[
         str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
     ] = "auto",
-    pointcloud: Annotated[
-        str | None,
-        typer.Option(
-            "--pointcloud",
-            help="Also write each LiDAR scan as OUT/pointcloud/NNNNNN.ply or .pcd "
-            "(x, y, z, intensity, class_id, instance_id, ring): ply or pcd.",
-        ),
-    ] = None,
+    pointcloud: PointcloudOption = None,
+    split: SplitOption = None,
+    split_by: SplitByOption = "frame",
+    coco_masks: CocoMasksOption = "rle",
     engine: Annotated[
         str,
         typer.Option(
@@ -132,21 +131,10 @@ def render(
 ) -> None:
     """Render scenario files to a labelled dataset (KITTI, COCO, YOLO and a manifest)."""
     from scenegen.batch.runner import ENGINES, default_workers, plan_batch, render_batch
-    from scenegen.io.dataset import FORMATS
-    from scenegen.io.pointcloud import POINTCLOUD_FORMATS
     from scenegen.sensors.gl import configure_backend
 
-    format_list = tuple(f.strip() for f in formats.split(",") if f.strip())
-    unknown = sorted(set(format_list) - set(FORMATS))
-    if unknown or not format_list:
-        fail(
-            f"--formats {formats!r}: unknown {', '.join(unknown) or 'empty list'}; expected kitti, coco, yolo",
-            EXIT_INVALID_INPUT,
-        )
-    if pointcloud is not None:
-        if pointcloud not in POINTCLOUD_FORMATS:
-            fail(f"--pointcloud {pointcloud!r}: expected ply or pcd", EXIT_INVALID_INPUT)
-        format_list = (*format_list, pointcloud)
+    format_list = parse_formats(formats, pointcloud)
+    split_spec = parse_layout(split, split_by, coco_masks)
     shard_kn = _parse_shard(shard)
     try:
         plan = plan_batch(scenarios, frames, seed)
@@ -220,6 +208,8 @@ def render(
                 on_frame=advance,
                 engine=engine,
                 ray_options=ray_options,
+                split=split_spec,
+                coco_masks=coco_masks,
             )
     except ScenegenError as exc:
         fail(str(exc))
@@ -239,10 +229,14 @@ def render(
         f"{summary.frames} frames rendered"
         + (f", {summary.skipped_existing} already complete" if summary.skipped_existing else "")
         + f" in {summary.seconds:.1f} s ({fps:.2f} frames/s); "
-        f"{summary.dropped_objects} objects too small to label; "
+        f"{summary.dropped_objects} objects too small or hidden to label (ignore regions); "
         f"events: {dict(summary.events) or 'none'}",
         highlight=False,
     )
+    if split_spec is not None:
+        from scenegen.io.dataset import read_split
+
+        out.print(split_line(read_split(out_dir)), highlight=False, soft_wrap=True)
     if preview:
         _write_preview(out_dir, out_dir / "preview.png", 24, 3)
 

@@ -3,13 +3,18 @@
 Layout of ``OUT``::
 
     kitti/training/{image_2,label_2,calib,depth,instance,velodyne,labels,label_scenegen}/
-    coco/annotations.json          (file_name -> ../kitti/training/image_2/NNNNNN.png)
+    kitti/ImageSets/{train,val,trainval,test}.txt   (with a split)
+    coco/images/, coco/annotations.json   (file_name images/NNNNNN.png; images hard-linked)
+    coco/annotations_{train,val,test}.json           (with a split)
     yolo/{images,labels}/, yolo/data.yaml   (images hard-linked to the KITTI PNGs)
+    yolo/{train,val,test}.txt                        (with a split)
     pointcloud/NNNNNN.{ply,pcd}    (optional: format "ply" or "pcd", LiDAR with labels)
     .coco_parts/NNNNNN.json        (per-frame COCO records, joined by finalize)
     manifest.jsonl, dataset.json
 
-Each frame's files are written atomically; its manifest line is appended last, so a frame
+Every path inside the folder is relative (no file names the folder itself), so a dataset
+can be copied or moved and two renders of the same frames into different folders are
+byte-identical. Each frame's files are written atomically; its manifest line is appended last, so a frame
 missing from the manifest is one to (re)write on resume. ``finalize`` reads only the
 manifest and the small per-frame parts, one at a time, so memory does not grow with the
 number of frames. Shards (machines writing disjoint frame indices into their own folders)
@@ -18,7 +23,7 @@ are joined by :func:`merge_datasets`.
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -35,7 +40,7 @@ from scenegen.io.atomic import (
     remove_temporaries,
     sha256_file,
 )
-from scenegen.io.errors import DatasetWriteError
+from scenegen.io.errors import DatasetReadError, DatasetWriteError
 from scenegen.io.jsonable import dumps_compact
 from scenegen.io.manifest import (
     MANIFEST_NAME,
@@ -48,6 +53,7 @@ from scenegen.io.manifest import (
 )
 from scenegen.io.png import encode_png
 from scenegen.io.pointcloud import POINTCLOUD_FORMATS, pointcloud_bytes
+from scenegen.io.splits import SPLIT_NAMES, SplitSpec, assign_splits
 
 FORMATS: tuple[str, ...] = ("kitti", "coco", "yolo")
 DATASET_FORMAT_VERSION = 1
@@ -212,8 +218,10 @@ class DatasetWriter:
                 self._link(image, f"yolo/images/{stem}.png", files)
             self._write(f"yolo/labels/{stem}.txt", yolo.label_text(frame).encode("ascii"), files)
         if "coco" in self.formats:
-            file_name = os.path.relpath(self.out_dir / image, self.out_dir / "coco")
-            part = coco.frame_part(frame, index, stem, Path(file_name).as_posix())
+            # coco/ stands on its own: its own (linked) images, file names inside it.
+            if image != f"coco/images/{stem}.png":
+                self._link(image, f"coco/images/{stem}.png", files)
+            part = coco.frame_part(frame, index, stem, f"images/{stem}.png")
             self._write(f"{COCO_PARTS_DIR}/{stem}.json", part, files)
         for cloud_format in (f for f in self.formats if f in POINTCLOUD_FORMATS):
             if frame.points is not None:
@@ -221,24 +229,46 @@ class DatasetWriter:
                 self._write(f"{POINTCLOUD_DIR}/{stem}.{cloud_format}", data, files)
         return manifest_record(frame, index, stem, files)
 
-    def finalize(self, extra: dict[str, Any] | None = None) -> None:
-        """Write ``coco/annotations.json``, ``yolo/data.yaml`` and ``dataset.json``."""
+    def finalize(
+        self,
+        extra: dict[str, Any] | None = None,
+        *,
+        split: SplitSpec | None = None,
+        coco_masks: str = "rle",
+    ) -> dict[str, list[str]] | None:
+        """Write ``coco/annotations*.json``, ``yolo/data.yaml``, the split lists and
+        ``dataset.json``; returns split name -> frame ids (``None`` without a split).
+
+        With ``split`` the frames are assigned by :func:`assign_splits` and each format
+        gets its own convention: KITTI ``ImageSets/{train,val,trainval,test}.txt`` (frame
+        ids), YOLO ``{train,val,test}.txt`` image lists named in ``data.yaml``, COCO one
+        ``annotations_{name}.json`` per split beside the whole ``annotations.json``.
+        ``coco_masks`` is ``rle`` or ``polygon`` (see :func:`coco.assemble_annotations`).
+        """
         manifest_path = self.out_dir / MANIFEST_NAME
-        indices: dict[str, int] = {}  # frame_id -> index: small, whatever the frame count
+        # frame_id -> what a split needs (small, whatever the frame count); last line wins.
+        records: dict[str, dict[str, Any]] = {}
         if manifest_path.exists():
             for record in iter_manifest_lines(manifest_path):
-                indices[record["frame_id"]] = int(record["frame_index"])
-        ordered = sorted(indices, key=lambda stem: (indices[stem], stem))
+                records[record["frame_id"]] = {key: record.get(key) for key in _SPLIT_KEYS}
+        ordered = sorted(records, key=lambda stem: (int(records[stem]["frame_index"]), stem))
+        splits = assign_splits(records.values(), split) if split is not None else None
+        _remove_split_files(self.out_dir)
+        if "kitti" in self.formats and splits is not None:
+            (self.out_dir / KITTI_IMAGE_SETS).mkdir(parents=True, exist_ok=True)
+            for name, text in kitti.image_sets(splits).items():
+                atomic_write_bytes(self.out_dir / KITTI_IMAGE_SETS / name, text.encode("ascii"))
         if "coco" in self.formats:
-            (self.out_dir / "coco").mkdir(parents=True, exist_ok=True)
-            coco.assemble_annotations(
-                (self.out_dir / COCO_PARTS_DIR / f"{stem}.json" for stem in ordered),
-                self.out_dir / "coco" / "annotations.json",
-                info={"description": "scenegen dataset", "version": __version__},
-            )
+            self._assemble_coco("annotations.json", ordered, coco_masks)
+            for name, stems in (splits or {}).items():
+                self._assemble_coco(f"annotations_{name}.json", stems, coco_masks)
         if "yolo" in self.formats:
             (self.out_dir / "yolo").mkdir(parents=True, exist_ok=True)
-            text = yolo.data_yaml_text(self.out_dir / "yolo")
+            lists = {name: f"{name}.txt" for name in splits} if splits is not None else None
+            for name, stems in (splits or {}).items():
+                text = yolo.image_list_text(stems)
+                atomic_write_bytes(self.out_dir / "yolo" / f"{name}.txt", text.encode("ascii"))
+            text = yolo.data_yaml_text(lists)
             atomic_write_bytes(self.out_dir / "yolo" / "data.yaml", text.encode("utf-8"))
         summary = {
             "format_version": DATASET_FORMAT_VERSION,
@@ -247,12 +277,41 @@ class DatasetWriter:
             "kitti_types": dict(KITTI_TYPE),
             "formats": list(self.formats),
             "num_frames": len(ordered),
+            "split": None if split is None else split.to_json(),
+            "split_frames": None if splits is None else {k: len(v) for k, v in splits.items()},
+            "coco_masks": coco_masks if "coco" in self.formats else None,
             "creation": extra or {},
         }
         atomic_write_bytes(self.out_dir / "dataset.json", (dumps_compact(summary) + "\n").encode())
+        return splits
+
+    def _assemble_coco(self, name: str, stems: Sequence[str], masks: str) -> None:
+        (self.out_dir / "coco").mkdir(parents=True, exist_ok=True)
+        coco.assemble_annotations(
+            (self.out_dir / COCO_PARTS_DIR / f"{stem}.json" for stem in stems),
+            self.out_dir / "coco" / name,
+            info={"description": "scenegen dataset", "version": __version__},
+            masks=masks,
+        )
 
 
-def _formats_of(records: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+_SPLIT_KEYS = ("frame_id", "frame_index", "seed", "scenario_name", "sweep_cell")
+KITTI_IMAGE_SETS = "kitti/ImageSets"
+
+
+def _remove_split_files(out_dir: Path) -> None:
+    """Split files of an earlier finalize (the split may have changed or gone)."""
+    stale = [
+        *(out_dir / KITTI_IMAGE_SETS).glob("*.txt"),
+        *(out_dir / "coco").glob("annotations_*.json"),
+    ]
+    stale += [out_dir / "yolo" / f"{name}.txt" for name in SPLIT_NAMES]
+    for path in stale:
+        if path.is_file():
+            path.unlink()
+
+
+def formats_of(records: Iterable[dict[str, Any]]) -> tuple[str, ...]:
     found = set()
     for record in records:
         for relative in record.get("files", {}):
@@ -286,9 +345,11 @@ def merge_datasets(
     Files are hard-linked where possible (copied otherwise). A path present in two places
     with different content is a collision and raises :class:`DatasetWriteError`; identical
     content (a shard merged twice) is accepted. Every shard file is checked against its
-    manifest sha256 first. Returns the merged manifest records.
+    manifest sha256 first. The shards' split and COCO mask format (``dataset.json``) must
+    agree and are kept. Returns the merged manifest records.
     """
     out_dir = Path(out_dir)
+    split, coco_masks = _shared_layout([Path(shard) for shard in shard_dirs])  # before any copy
     out_dir.mkdir(parents=True, exist_ok=True)
     trim_torn_tail(out_dir / MANIFEST_NAME)
     merged = {record["frame_id"]: record for record in read_manifest(out_dir)}
@@ -321,7 +382,47 @@ def merge_datasets(
     atomic_write_bytes(
         out_dir / MANIFEST_NAME, "".join(dumps_compact(r) + "\n" for r in ordered).encode("utf-8")
     )
-    formats = _formats_of(merged.values())
+    formats = formats_of(merged.values())
     if formats:
-        DatasetWriter(out_dir, formats).finalize(extra)
+        DatasetWriter(out_dir, formats).finalize(extra, split=split, coco_masks=coco_masks)
     return read_manifest(out_dir)
+
+
+def read_layout(folder: Path) -> tuple[SplitSpec | None, str]:
+    """The split and COCO mask format a dataset was finalized with (from ``dataset.json``;
+    no split and RLE masks when it has none or predates them)."""
+    path = Path(folder) / "dataset.json"
+    if not path.exists():
+        return None, "rle"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        stored = summary.get("split")
+        split = None
+        if stored is not None:
+            fractions = tuple((str(k), float(v)) for k, v in stored["fractions"].items())
+            split = SplitSpec(fractions, str(stored["by"]))
+        return split, str(summary.get("coco_masks") or "rle")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetReadError(path, f"unreadable: {exc}") from None
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise DatasetReadError(path, f"split: expected fractions and by: {exc}") from None
+
+
+def read_split(folder: Path) -> dict[str, list[str]] | None:
+    """Split name -> frame ids of a finalized dataset (``None`` without a split), decided
+    again from its manifest and recorded split, as finalize decided it."""
+    split, _ = read_layout(folder)
+    if split is None:
+        return None
+    latest = {r["frame_id"]: r for r in iter_manifest_lines(Path(folder) / MANIFEST_NAME)}
+    return assign_splits(latest.values(), split)
+
+
+def _shared_layout(shard_dirs: Sequence[Path]) -> tuple[SplitSpec | None, str]:
+    """The layout every shard was finalized with (shards of one render agree)."""
+    layouts = {shard: read_layout(shard) for shard in shard_dirs}
+    distinct = set(layouts.values())
+    if len(distinct) > 1:
+        listed = "; ".join(f"{shard}: {layout}" for shard, layout in layouts.items())
+        raise DatasetWriteError(f"shards were written with different splits or masks: {listed}")
+    return distinct.pop() if distinct else (None, "rle")
