@@ -25,6 +25,11 @@ class InvalidInputError(ScenegenError):
     file with mistakes, an output folder in the way. The CLI exits with status 2."""
 
 
+class MissingDependencyError(ScenegenError, ImportError):
+    """An optional dependency a feature needs is not installed; the message says how to
+    install it."""
+
+
 def _one_line(text: str) -> str:
     """``text`` with line breaks and control characters escaped (``\\x0b``, ``\\u2028``).
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from scenegen.points import PointCloud
+
 # Class names used in labels, in a fixed order: the index is the class id written to
 # YOLO files and COCO category ids are index + 1. (Per-point LiDAR labels use the
 # SemanticKITTI-style ids of ``scenegen.world.types.SEMANTIC_IDS``.)
@@ -182,13 +184,17 @@ class Frame:
     Arrays (``H x W`` from ``calibration.intrinsics``):
 
     * ``rgb``: uint8 ``(H, W, 3)``, sRGB.
+    * ``rgb_right``: uint8 ``(H, W, 3)``, the right stereo camera (KITTI's image_3) when
+      ``stereo_baseline_m > 0``: ``calibration`` moved that far along the camera's +x
+      (``sensors.rig.right_camera_calibration``); ``None`` for one camera.
     * ``depth_m``: float32 ``(H, W)``, metric z-depth along the optical axis in metres;
       ``inf`` where nothing was hit (sky), ``nan`` where unknown (real frames).
     * ``instance_ids``: int32 ``(H, W)``; 0 is background, otherwise the
       ``ObjectLabel.instance_id`` of the object seen at that pixel. ``None`` for real frames.
-    * ``points_lidar``: float32 ``(N, 4)`` x, y, z (metres, lidar frame), intensity [0, 1].
-    * ``point_class_ids`` / ``point_instance_ids``: int32 ``(N,)`` per-point labels: semantic
-      ids (``world.types.SEMANTIC_IDS``) and instance ids (0 = none).
+
+    ``points`` is the LiDAR sweep (:class:`scenegen.points.PointCloud`: xyz in the lidar frame,
+    intensity, and rings, semantic / instance ids, return kinds where known), ``None`` for a
+    frame without LiDAR.
     """
 
     frame_id: str
@@ -197,12 +203,13 @@ class Frame:
     depth_m: np.ndarray | None = None
     instance_ids: np.ndarray | None = None
     objects: list[ObjectLabel] = field(default_factory=list)
-    points_lidar: np.ndarray | None = None
-    point_rings: np.ndarray | None = None
-    point_class_ids: np.ndarray | None = None
-    point_instance_ids: np.ndarray | None = None
-    dropped_objects: int = 0  # objects too small to emit as boxes
+    points: PointCloud | None = None
+    dropped_objects: int = 0  # objects seen but not labelled (too small or too hidden)
+    # Those objects, where known: written as KITTI DontCare and COCO iscrowd ignore regions.
+    ignored_objects: list[ObjectLabel] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    rgb_right: np.ndarray | None = None
+    stereo_baseline_m: float = 0.0
 
     @property
     def height(self) -> int:

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scenegen.frame import Frame
+from scenegen.frame import Calibration, Frame
 from scenegen.io.dataset import frame_stem
 from scenegen.labels.objects import compute_labels
 from scenegen.scenario.spec import SceneSpec
 from scenegen.sensors.camera import CameraRenderer
 from scenegen.sensors.raycast import WorldRaycaster
-from scenegen.sensors.rig import calibration_from_spec
+from scenegen.sensors.rig import calibration_from_spec, right_camera_calibration
 from scenegen.sensors.shading import PixelGrid, shade
 from scenegen.world.build import build_world
 from scenegen.world.types import World
@@ -79,7 +79,7 @@ class FrameRenderer:
         radiance, sky = shade(gbuffer, world, calibration, raycaster, grid)
         t = times.add("shading", t)
         instance_ids = gbuffer.instance_ids
-        objects, dropped = compute_labels(world, instance_ids, calibration, spec.min_visible_pixels)
+        objects, ignored = compute_labels(world, instance_ids, calibration, spec.min_visible_pixels)
         t = times.add("labels", t)
 
         from scenegen.sensors.camera_effects import apply_camera_effects
@@ -96,6 +96,12 @@ class FrameRenderer:
         )
         t = times.add("camera_effects", t)
 
+        rgb_right = None
+        baseline_m = float(spec.camera.stereo_baseline_m)
+        if baseline_m > 0:
+            rgb_right = self._render_right(spec, world, calibration, raycaster, grid, baseline_m)
+            t = times.add("stereo_right", t)
+
         frame = Frame(
             frame_id=frame_stem(spec.frame_index),
             rgb=rgb,
@@ -103,14 +109,45 @@ class FrameRenderer:
             depth_m=gbuffer.depth_m,
             instance_ids=instance_ids,
             objects=objects,
-            dropped_objects=dropped,
+            dropped_objects=len(ignored),
+            ignored_objects=ignored,
             meta=scene_meta(spec),
+            rgb_right=rgb_right,
+            stereo_baseline_m=baseline_m if rgb_right is not None else 0.0,
         )
         if self.lidar_enabled and spec.lidar is not None and spec.lidar.enabled:
             from scenegen.sensors.lidar_frame import add_lidar
 
             add_lidar(frame, spec, world, raycaster, times, self._lidar_rays)
         return frame
+
+    def _render_right(
+        self,
+        spec: SceneSpec,
+        world: World,
+        calibration: Calibration,
+        raycaster: WorldRaycaster,
+        grid: PixelGrid,
+        baseline_m: float,
+    ) -> np.ndarray:
+        """The right stereo camera's image: same world, intrinsics and camera effects (drawn
+        from the same random stream, so sensor noise and particles match the left image's
+        pixel for pixel rather than in 3D)."""
+        from scenegen.sensors.camera_effects import apply_camera_effects
+
+        right = right_camera_calibration(calibration, baseline_m)
+        gbuffer = self._camera.render(world, right)
+        radiance, sky = shade(gbuffer, world, right, raycaster, grid)
+        return apply_camera_effects(
+            radiance,
+            gbuffer,
+            spec,
+            world,
+            right,
+            sky,
+            spec.rng("camera_effects"),
+            enabled=self.effects_enabled,
+        )
 
 
 def scene_meta(spec: SceneSpec) -> dict:

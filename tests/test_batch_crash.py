@@ -38,7 +38,7 @@ actors:
   - {class: cyclist, count: randint(0, 2)}
 """
 FRAMES, SEED = 12, 9
-# Written by finalize from the manifest; data.yaml also holds the folder's absolute path.
+# Written by finalize from the manifest.
 _FINALIZED = {"dataset.json", "coco/annotations.json", "yolo/data.yaml"}
 
 
@@ -73,7 +73,7 @@ def _files(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "data.yaml"
+        if p.is_file()
     }
 
 

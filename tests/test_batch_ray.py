@@ -31,8 +31,7 @@ def _files(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        # data.yaml holds the dataset's absolute path, as Ultralytics wants it.
-        if p.is_file() and p.name != "data.yaml"
+        if p.is_file()
     }
 
 

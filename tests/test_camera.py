@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import box_object, simple_world
 
-from scenegen.labels.objects import compute_labels
+from scenegen.labels.objects import MAX_HIDDEN_SHARE, MIN_BOX_SIDE_PX, compute_labels
 from scenegen.scenario.spec import CameraSpec
 from scenegen.sensors.rig import calibration_from_spec
 
@@ -73,9 +73,9 @@ def test_labels_box_encloses_mask_and_matches_projected_3d_box(renderer):
         ),
     ]
     g = renderer.render(simple_world(objects), calib)
-    labels, dropped = compute_labels(simple_world(objects), g.instance_ids, calib, 25)
+    labels, ignored = compute_labels(simple_world(objects), g.instance_ids, calib, 25)
     assert [lab.instance_id for lab in labels] == [1, 2, 3]
-    assert dropped == 0
+    assert ignored == []
     for lab in labels:
         rows, cols = np.nonzero(g.instance_ids == lab.instance_id)
         x1, y1, x2, y2 = lab.box_2d
@@ -112,8 +112,29 @@ def test_small_objects_are_counted_not_labelled(renderer):
     g = renderer.render(world, calib)
     visible = int((g.instance_ids == 1).sum())
     assert 0 < visible < 25
-    labels, dropped = compute_labels(world, g.instance_ids, calib, 25)
-    assert labels == [] and dropped == 1
+    labels, ignored = compute_labels(world, g.instance_ids, calib, 25)
+    assert labels == [] and [o.instance_id for o in ignored] == [1]
+    # The ignore region (KITTI DontCare) is the box of the visible pixels.
+    rows, cols = np.nonzero(g.instance_ids == 1)
+    expected = [cols.min(), rows.min(), cols.max() + 1, rows.max() + 1]
+    np.testing.assert_array_equal(ignored[0].box_2d, expected)
+    assert ignored[0].visible_pixels == visible
+
+
+def test_slivers_of_hidden_objects_are_ignored_not_labelled(renderer):
+    calib = calibration_from_spec(CameraSpec(), None)
+    front = box_object(1, 12.0, 0.0, size_lwh_m=(4.5, 2.4, 3.0))
+    # Directly behind the front box, but for a few columns on its right side.
+    behind = box_object(2, 30.0, -2.55, size_lwh_m=(4.5, 1.8, 1.5))
+    world = simple_world([front, behind])
+    g = renderer.render(world, calib)
+    visible = int((g.instance_ids == 2).sum())
+    labels, ignored = compute_labels(world, g.instance_ids, calib, 1)
+    assert visible > 0
+    assert [o.instance_id for o in labels] == [1]
+    assert [o.instance_id for o in ignored] == [2]
+    x1, y1, x2, y2 = ignored[0].box_2d
+    assert ignored[0].occlusion > MAX_HIDDEN_SHARE or min(x2 - x1, y2 - y1) < MIN_BOX_SIDE_PX
 
 
 def test_sun_casts_shadows_and_lights_faces(renderer):

@@ -123,3 +123,52 @@ def test_doctor_names_the_working_backend():
     assert result.returncode == 0, result.stderr
     assert "works" in result.stdout
     assert "render will use" in result.stdout
+
+
+def test_render_split_then_convert_and_resplit(tmp_path, gl_backend):
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL)
+    out = tmp_path / "out"
+    result = scenegen(
+        "render", str(scenario), "--frames", "5", "--seed", "2", "--out", str(out),
+        "--split", "train=0.6,val=0.4", "--coco-masks", "polygon", "--workers", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "split: train 3, val 2" in result.stdout
+    assert len((out / "kitti/ImageSets/val.txt").read_text().split()) == 2
+    converted = tmp_path / "yolo_only"
+    result = scenegen("convert", str(out), "--out", str(converted), "--formats", "yolo")
+    assert result.returncode == 0, result.stderr
+    # Without --split the source's split is kept.
+    assert (converted / "yolo/val.txt").read_text() == (out / "yolo/val.txt").read_text()
+    assert not (converted / "kitti").exists()
+    resplit = scenegen("convert", str(out), "--out", str(out), "--split", "train=0.8,val=0.2")
+    assert resplit.returncode == 0, resplit.stderr
+    assert "split: train 4, val 1" in resplit.stdout
+    assert len((out / "yolo/val.txt").read_text().split()) == 1
+    in_place = scenegen("convert", str(out), "--out", str(out), "--formats", "yolo")
+    assert in_place.returncode == 1 and "only the split can change" in in_place.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--split", "train=0.9,val=0.2"], "sum to 1"),
+        (["--split", "train=1"], "at least train and val"),
+        (["--split-by", "scenario"], "--split-by needs --split"),
+        (["--coco-masks", "bitmap"], "expected rle or polygon"),
+    ],
+)
+def test_render_and_convert_refuse_bad_layout_options(tmp_path, args, message):
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL)
+    for command in (["render", str(scenario)], ["convert", str(tmp_path)]):
+        result = scenegen(*command, "--out", str(tmp_path / "out"), *args)
+        assert result.returncode == 2, (command, result.stderr)
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_convert_refuses_what_is_not_a_dataset(tmp_path):
+    result = scenegen("convert", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1 and "not a scenegen dataset" in result.stderr

@@ -114,8 +114,8 @@ def test_a_finished_dataset_holds_no_scratch_files(scenario, tmp_path, gl_backen
     assert _hidden(out) == []  # no .coco_parts/, no .NAME.tmp-PID
     annotations = json.loads((out / "coco" / "annotations.json").read_text())
     assert [image["file_name"] for image in annotations["images"]] == [
-        "../kitti/training/image_2/000000.png",
-        "../kitti/training/image_2/000001.png",
+        "images/000000.png",
+        "images/000001.png",
     ]
     # ... and resuming it still finds every frame complete (the COCO parts live in the
     # manifest records, not in files that finishing removed).

@@ -178,6 +178,19 @@ def test_dataset_turns_heavily_occluded_objects_into_ignore_regions(written_data
     assert target["labels"].tolist() == [1, 5] and len(target["ignore_boxes"]) == 0
 
 
+@pytest.mark.parametrize("sub", ["kitti/training", "coco/annotations.json"])
+def test_ignored_objects_are_ignore_regions_of_the_target(tmp_path, sub):
+    frame = _frame(0)
+    sliver = ObjectLabel("car", 7, np.array([50, 20, 52, 30], np.float32), occlusion=0.97)
+    frame.ignored_objects = [sliver]
+    writer = DatasetWriter(tmp_path, ("kitti", "coco"))
+    writer.write_frame(frame, 0)
+    writer.finalize()
+    _, target = DetectionDataset(tmp_path / sub)[0]
+    assert target["labels"].tolist() == [1, 5]  # the sliver is no ground truth...
+    np.testing.assert_allclose(target["ignore_boxes"].numpy(), [[50, 20, 52, 30]])  # ...but ignored
+
+
 def test_dataset_runs_an_albumentations_pipeline(written_dataset):
     import albumentations as A  # noqa: N812 (the library's own convention)
 

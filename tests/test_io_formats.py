@@ -24,6 +24,7 @@ from scenegen.io import (
     verify_manifest,
 )
 from scenegen.io.errors import DatasetWriteError
+from scenegen.points import PointCloud
 
 CAMERA_HEIGHT_M = 1.65
 # Level camera: cam x right, y down, z forward from world x forward, y left, z up.
@@ -35,7 +36,7 @@ def synthetic_calibration(width: int, height: int) -> Calibration:
     T_cam_from_world[:3, :3] = R_CAM_FROM_WORLD
     T_cam_from_world[:3, 3] = -R_CAM_FROM_WORLD @ [0.0, 0.0, CAMERA_HEIGHT_M]
     T_world_from_lidar = np.eye(4)
-    T_world_from_lidar[:3, 3] = (0.27, 0.0, CAMERA_HEIGHT_M + 0.08)
+    T_world_from_lidar[:3, 3] = (-0.27, 0.0, CAMERA_HEIGHT_M + 0.08)  # as KITTI's
     intrinsics = CameraIntrinsics(width, height, 100.0, 100.0, width / 2 - 0.3, height / 2 + 0.7)
     return Calibration(intrinsics, T_cam_from_world, T_cam_from_world @ T_world_from_lidar)
 
@@ -110,9 +111,11 @@ def make_frame(rng: np.random.Generator, width: int = 160, height: int = 96) -> 
         depth_m=depth_m,
         instance_ids=instance_ids,
         objects=objects,
-        points_lidar=points.astype(np.float32),
-        point_class_ids=rng.integers(0, 9, len(points)).astype(np.int32),
-        point_instance_ids=rng.integers(0, 20, len(points)).astype(np.int32),
+        points=PointCloud.from_xyzi(
+            points,
+            class_ids=rng.integers(0, 9, len(points)),
+            instance_ids=rng.integers(0, 20, len(points)),
+        ),
         dropped_objects=int(rng.integers(0, 3)),
         meta={
             "scenario_name": "fog_night",
@@ -177,9 +180,9 @@ def test_kitti_round_trip_keeps_labels_geometry_and_sensors(written):
         np.testing.assert_allclose(
             back.calibration.T_cam_from_world, original.calibration.T_cam_from_world
         )
-        np.testing.assert_array_equal(back.points_lidar, original.points_lidar)
-        np.testing.assert_array_equal(back.point_class_ids, original.point_class_ids)
-        np.testing.assert_array_equal(back.point_instance_ids, original.point_instance_ids)
+        np.testing.assert_array_equal(back.points.xyzi(), original.points.xyzi())
+        np.testing.assert_array_equal(back.points.class_ids, original.points.class_ids)
+        np.testing.assert_array_equal(back.points.instance_ids, original.points.instance_ids)
         np.testing.assert_array_equal(back.instance_ids, original.instance_ids)
         sky = np.isinf(original.depth_m)
         assert np.isinf(back.depth_m[sky]).all()
@@ -219,8 +222,10 @@ def test_coco_agrees_with_kitti_and_the_frames(written):
     assert sum(len(f.objects) for f in frames) == len(ids)
     for image in data["images"]:
         path = annotation_json.parent / image["file_name"]
-        assert path.is_file() and not image["file_name"].startswith("/")
-        assert path.resolve() == (out_dir / f"kitti/training/image_2/{image['frame_id']}.png")
+        # Inside coco/ (a hard link to the KITTI PNG), so coco/ stands on its own.
+        assert image["file_name"] == f"images/{image['frame_id']}.png"
+        kitti_png = out_dir / f"kitti/training/image_2/{image['frame_id']}.png"
+        assert path.stat().st_ino == kitti_png.stat().st_ino
     coco_frames = list(read_coco(annotation_json))
     assert len(coco_frames) == len(frames)
     for index, (coco_frame, original) in enumerate(zip(coco_frames, frames, strict=True)):
@@ -246,8 +251,9 @@ def test_yolo_agrees_with_kitti_and_the_frames(written):
     out_dir, frames = written
     data = yaml.safe_load((out_dir / "yolo" / "data.yaml").read_text())
     assert data["names"] == dict(enumerate(CLASS_NAMES)) and data["nc"] == len(CLASS_NAMES)
-    assert Path(data["path"]).is_absolute()
-    assert (Path(data["path"]) / data["train"]).is_dir()
+    # No path: Ultralytics then takes data.yaml's own folder, wherever it is moved.
+    assert "path" not in data
+    assert (out_dir / "yolo" / data["train"]).is_dir()
     yolo_frames = list(read_yolo(out_dir / "yolo"))
     assert len(yolo_frames) == len(frames)
     for index, (yolo_frame, original) in enumerate(zip(yolo_frames, frames, strict=True)):
@@ -287,15 +293,16 @@ def test_same_frames_give_byte_identical_files_and_manifest_hashes(tmp_path):
     files_a, files_b = _all_files(tmp_path / "a"), _all_files(tmp_path / "b")
     assert files_a.keys() == files_b.keys()
     differing = [name for name in files_a if files_a[name] != files_b[name]]
-    assert differing == ["yolo/data.yaml"]  # holds its own absolute path, as Ultralytics needs
+    assert differing == []
     manifest = read_manifest(tmp_path / "a")
     assert manifest == read_manifest(tmp_path / "b")
     for record in manifest:
         for relative, digest in record["files"].items():
             assert hashlib.sha256(files_a[relative]).hexdigest() == digest
     hashed = {relative for record in manifest for relative in record["files"]}
-    per_frame = {n for n in files_a if n.split("/")[0] in ("kitti", "yolo", ".coco_parts")}
-    assert per_frame - {"yolo/data.yaml"} == hashed
+    finalized = {"yolo/data.yaml", "coco/annotations.json"}
+    per_frame = {n for n in files_a if n.split("/")[0] in ("kitti", "coco", "yolo", ".coco_parts")}
+    assert per_frame - finalized == hashed
     record = manifest[1]
     assert record["scenario_name"] == "fog_night" and record["seed"] == 1234
     assert record["params"]["environment.weather.fog.visibility_m"] == 55.5
@@ -328,6 +335,40 @@ def test_resume_detects_damaged_frames(tmp_path):
     assert (foreign / "kitti" / "training").is_dir()
 
 
+def test_merged_shards_keep_their_split(tmp_path):
+    from scenegen.io.splits import parse_split
+
+    frames = frames_for_test(4)
+    for i in range(4):
+        frames[i].meta["seed"] = 100 + i
+    split = parse_split("train=0.5,val=0.5")
+    for name, part, indices in (
+        ("whole", frames, [0, 1, 2, 3]),
+        ("s1", frames[::2], [0, 2]),
+        ("s2", frames[1::2], [1, 3]),
+    ):
+        writer = DatasetWriter(tmp_path / name)
+        for frame, index in zip(part, indices, strict=True):
+            writer.write_frame(frame, index)
+        writer.finalize(split=split)
+    merge_datasets([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged")
+    for relative in (
+        "kitti/ImageSets/val.txt",
+        "yolo/train.txt",
+        "coco/annotations_val.json",
+        "yolo/data.yaml",
+    ):
+        assert (tmp_path / "merged" / relative).read_bytes() == (
+            tmp_path / "whole" / relative
+        ).read_bytes()
+    other = DatasetWriter(tmp_path / "s3")
+    other.write_frame(frames[0], 9)
+    other.finalize(split=parse_split("train=0.9,val=0.1"))
+    with pytest.raises(DatasetWriteError, match="different splits"):
+        merge_datasets([tmp_path / "s1", tmp_path / "s3"], tmp_path / "merged2")
+    assert not (tmp_path / "merged2").exists()  # refused before anything was copied
+
+
 def test_merged_shards_equal_one_folder(tmp_path):
     frames = frames_for_test(4)
     write_dataset(tmp_path / "whole", frames)
@@ -342,7 +383,7 @@ def test_merged_shards_equal_one_folder(tmp_path):
     whole, merged = _all_files(tmp_path / "whole"), _all_files(tmp_path / "merged")
     assert whole.keys() == merged.keys()
     for name in whole:
-        if name not in ("yolo/data.yaml", "manifest.jsonl"):
+        if name not in ("dataset.json", "manifest.jsonl"):
             assert whole[name] == merged[name], name
     # A merged folder is a finished dataset: merging into it again needs overwrite.
     with pytest.raises(DatasetWriteError, match="already holds a dataset"):

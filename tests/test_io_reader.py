@@ -38,8 +38,8 @@ def _digest(frame) -> dict:
         "boxes": [[round(float(v), 3) for v in o.box_2d] for o in frame.objects],
         "rgb_sha256": hashlib.sha256(np.ascontiguousarray(frame.rgb).tobytes()).hexdigest(),
         "points": None
-        if frame.points_lidar is None
-        else hashlib.sha256(frame.points_lidar.tobytes()).hexdigest(),
+        if frame.points is None
+        else hashlib.sha256(frame.points.xyzi().tobytes()).hexdigest(),
     }
 
 
@@ -57,11 +57,12 @@ def test_real_kitti_reads_as_the_old_readers_did(kitti_root, form) -> None:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory, gl_backend) -> Path:
-    from scenegen.batch.runner import plan_batch, render_batch
+    from scenegen.batch.plan import plan_batch
+    from scenegen.batch.runner import render_batch
 
     out = tmp_path_factory.mktemp("reader") / "rendered"
     plan = plan_batch([REPO / "scenarios" / "night_jaywalker.yaml"], 2, None)
-    render_batch(plan, out, formats=("kitti", "coco", "yolo"), workers=1)
+    render_batch(plan, out, formats=("kitti", "coco", "yolo"))
     return out
 
 
@@ -84,7 +85,8 @@ def _coco_reference(annotation_json: Path) -> dict[str, tuple[list[str], np.ndar
     names = {c["id"]: c["name"] for c in data["categories"]}
     out = {}
     for image in data["images"]:
-        anns = [a for a in data["annotations"] if a["image_id"] == image["id"]]
+        # Crowd annotations are ignore regions (COCO's definition), not objects.
+        anns = [a for a in data["annotations"] if a["image_id"] == image["id"] and not a["iscrowd"]]
         boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (a["bbox"] for a in anns)])
         out[image["frame_id"]] = (
             [names[a["category_id"]] for a in anns],
@@ -127,7 +129,7 @@ def test_every_format_of_a_rendered_dataset_reads_like_its_files(rendered) -> No
             if fmt in ("scenegen", "kitti"):
                 assert [o.class_name for o in frame.objects] == classes
                 np.testing.assert_allclose(got, boxes, atol=1e-4)  # 2 decimals, exactly
-                assert frame.points_lidar is not None
+                assert frame.points is not None
             elif fmt == "coco":
                 coco_classes, coco_boxes, image_path = coco[frame_id]
                 assert [o.class_name for o in frame.objects] == coco_classes == classes
@@ -148,7 +150,7 @@ def test_one_corrupt_image_fails_only_its_frame_in_every_format(rendered, tmp_pa
     shutil.copytree(rendered, copy, copy_function=shutil.copy)  # no shared hard links
     bad = {
         "kitti": copy / "kitti/training/image_2/000001.png",
-        "coco": copy / "kitti/training/image_2/000001.png",  # COCO points at the KITTI PNGs
+        "coco": copy / "coco/images/000001.png",  # coco/ holds its own images
         "yolo": copy / "yolo/images/000001.png",
     }
     for path in set(bad.values()):

@@ -41,10 +41,8 @@ def render_digests(out: Path) -> dict[str, str]:
     return {
         str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(out.rglob("*"))
-        # yolo/data.yaml names the folder the dataset was written to; dot folders are scratch.
-        if p.is_file()
-        and p.name != "data.yaml"
-        and not any(part.startswith(".") for part in p.relative_to(out).parts)
+        # dot folders are scratch
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(out).parts)
     }
 
 

@@ -289,7 +289,7 @@ def test_lidar_presets_custom_beams_and_disabling() -> None:
     hdl64 = lidar("{preset: hdl64}")
     assert (hdl64.preset, hdl64.vertical_angles_deg) == ("hdl64", ())
     assert (hdl64.azimuth_steps, hdl64.min_range_m, hdl64.max_range_m) == (2000, 2.5, 120.0)
-    assert (hdl64.height_m, hdl64.forward_m) == (1.73, 0.27)
+    assert (hdl64.height_m, hdl64.forward_m) == (1.73, -0.27)
     halved = lidar("{preset: vlp16, channels: 8}")  # the preset's fov, fewer beams
     assert halved.preset is None
     assert np.allclose(halved.vertical_angles_deg, np.linspace(15, -15, 8))

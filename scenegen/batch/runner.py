@@ -19,6 +19,7 @@ from scenegen.batch.plan import BatchPlan, FrameTask
 from scenegen.batch.worker import FrameResult, RenderJob
 from scenegen.io import DatasetWriter
 from scenegen.io.dataset import FORMATS, check_output_folder, completed_frame_indices
+from scenegen.io.splits import SplitSpec
 
 
 @dataclass
@@ -49,7 +50,8 @@ class BatchRun:
     Creating it reads the folder only (a refused folder raises
     :class:`~scenegen.io.errors.OutputFolderError` before anything is deleted or
     written); with ``resume``, frames already complete on disk (files present, hashes
-    matching the manifest) are left out of :attr:`pending`.
+    matching the manifest) are left out of :attr:`pending`. ``split`` and ``coco_masks``
+    go to :meth:`DatasetWriter.finalize`.
     """
 
     def __init__(
@@ -60,6 +62,8 @@ class BatchRun:
         resume: bool = False,
         overwrite: bool = False,
         force: bool = False,
+        split: SplitSpec | None = None,
+        coco_masks: str = "rle",
     ) -> None:
         out_dir = Path(job.out_dir)
         check_output_folder(out_dir, resume=resume, overwrite=overwrite, force=force)
@@ -68,6 +72,7 @@ class BatchRun:
         self.job = job
         self.pending: tuple[FrameTask, ...] = tuple(t for t in plan.tasks if t.index not in done)
         self._open = {"resume": resume, "overwrite": overwrite, "force": force}
+        self._layout = {"split": split, "coco_masks": coco_masks}
 
     @property
     def skipped(self) -> int:
@@ -94,7 +99,7 @@ class BatchRun:
             # The engine has stopped its workers: what they left half-written goes.
             writer.remove_temporaries()
             raise
-        writer.finalize(self.plan.creation())
+        writer.finalize(self.plan.creation(), **self._layout)
         summary.seconds = time.perf_counter() - t0
         return summary
 
@@ -111,9 +116,19 @@ def render_batch(
     overwrite: bool = False,
     force: bool = False,
     on_frame: Callable[[FrameResult], None] | None = None,
+    split: SplitSpec | None = None,
+    coco_masks: str = "rle",
 ) -> BatchSummary:
     """Render every frame of ``plan`` into ``out_dir`` with ``engine`` (default: this
     process); return counts and timings. Same bytes for any engine and worker count."""
     job = RenderJob(str(out_dir), tuple(formats), lidar, image_scale)
-    run = BatchRun(plan, job, resume=resume, overwrite=overwrite, force=force)
+    run = BatchRun(
+        plan,
+        job,
+        resume=resume,
+        overwrite=overwrite,
+        force=force,
+        split=split,
+        coco_masks=coco_masks,
+    )
     return run.run(engine if engine is not None else InProcessEngine(), on_frame)

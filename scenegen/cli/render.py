@@ -18,6 +18,17 @@ from rich.progress import (
 from rich.table import Table
 
 from scenegen.cli.app import app, err, exit_on_errors, fail, out
+from scenegen.cli.layout import (
+    CocoMasksOption,
+    ForceOption,
+    FormatsOption,
+    OverwriteOption,
+    PointcloudOption,
+    SplitByOption,
+    SplitOption,
+    parse_layout,
+    split_line,
+)
 from scenegen.errors import ScenegenError
 
 
@@ -52,9 +63,7 @@ def render(
             "Ray workers (default: as many as the cluster fits).",
         ),
     ] = None,
-    formats: Annotated[
-        str, typer.Option("--formats", help="Comma-separated writers: kitti, coco, yolo.")
-    ] = "kitti,coco,yolo",
+    formats: FormatsOption = "kitti,coco,yolo",
     lidar: Annotated[
         bool,
         typer.Option("--lidar/--no-lidar", help="Simulate the LiDAR when the scenario has one."),
@@ -67,29 +76,18 @@ def render(
         bool,
         typer.Option("--resume", help="Keep frames already complete in --out, render the rest."),
     ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the scenegen dataset already in --out.")
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force", help="Write into a non-empty folder that is not a scenegen dataset."
-        ),
-    ] = False,
+    overwrite: OverwriteOption = False,
+    force: ForceOption = False,
     preview: Annotated[
         bool, typer.Option("--preview/--no-preview", help="Also write OUT/preview.png.")
     ] = False,
     gl_backend: Annotated[
         str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
     ] = "auto",
-    pointcloud: Annotated[
-        str | None,
-        typer.Option(
-            "--pointcloud",
-            help="Also write each LiDAR scan as OUT/pointcloud/NNNNNN.ply or .pcd "
-            "(x, y, z, intensity, class_id, instance_id, ring): ply or pcd.",
-        ),
-    ] = None,
+    pointcloud: PointcloudOption = None,
+    split: SplitOption = None,
+    split_by: SplitByOption = "frame",
+    coco_masks: CocoMasksOption = "rle",
     engine: Annotated[
         str,
         typer.Option(
@@ -147,11 +145,20 @@ def render(
             ray_gpus_per_task=ray_gpus_per_task,
             ray_init_kwargs={"include_dashboard": False} if address is None else {},
         )
+        split_spec = parse_layout(split, split_by, coco_masks)
         plan = plan_batch(scenarios, frames, seed)
         if settings.shard is not None:
             plan = plan.shard(*settings.shard)
         job = RenderJob(str(out_dir), settings.formats, lidar)
-        batch = BatchRun(plan, job, resume=resume, overwrite=overwrite, force=force)
+        batch = BatchRun(
+            plan,
+            job,
+            resume=resume,
+            overwrite=overwrite,
+            force=force,
+            split=split_spec,
+            coco_masks=coco_masks,
+        )
 
     if not batch.pending:
         try:
@@ -225,10 +232,14 @@ def render(
         f"{summary.frames} frames rendered"
         + (f", {summary.skipped_existing} already complete" if summary.skipped_existing else "")
         + f" in {summary.seconds:.1f} s ({fps:.2f} frames/s); "
-        f"{summary.dropped_objects} objects too small to label; "
+        f"{summary.dropped_objects} objects too small or hidden to label (ignore regions); "
         f"events: {dict(summary.events) or 'none'}",
         highlight=False,
     )
+    if split_spec is not None:
+        from scenegen.io.dataset import read_split
+
+        out.print(split_line(read_split(out_dir)), highlight=False, soft_wrap=True)
     if preview:
         _write_preview(out_dir, out_dir / "preview.png", 24, 3)
 

@@ -108,7 +108,10 @@ def frame_target(
             ignore.append(box)
         else:
             kept.append((box, obj, classes.index(name) + 1))
-    for box in np.asarray(frame.meta.get("kitti_dont_care_boxes", []), np.float64).reshape(-1, 4):
+    # Objects seen but not labelled (too small or hidden) and real KITTI's DontCare regions.
+    unlabelled = [np.asarray(o.box_2d, np.float64).reshape(4) for o in frame.ignored_objects]
+    dont_care = np.asarray(frame.meta.get("kitti_dont_care_boxes", []), np.float64)
+    for box in [*unlabelled, *dont_care.reshape(-1, 4)]:
         ignore.append(np.clip(box * image_scale, 0, [width, height, width, height]))
     boxes = np.array([b for b, _, _ in kept], dtype=np.float32).reshape(-1, 4)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import cv2
 import numpy as np
 
 from scenegen.frame import CLASS_NAMES, Box3D, Calibration, CameraIntrinsics, Frame, ObjectLabel
@@ -123,6 +124,37 @@ def rle_decode(rle: Mapping[str, Any]) -> np.ndarray:
     return flat.reshape((height, width), order="F")
 
 
+def rle_to_polygons(rle: Mapping[str, Any]) -> list[list[float]]:
+    """COCO polygons ``[[x1, y1, x2, y2, ...], ...]`` (pixel coordinates, one list per
+    outer boundary) of an uncompressed RLE mask.
+
+    The boundaries are traced on the mask upsampled twice (nearest), so that their
+    vertices sit a quarter pixel inside the mask's pixel edges: COCO's polygon
+    rasterisation (pycocotools ``frPyObjects``) then gives back exactly the mask, holes
+    excepted (a COCO polygon has none).
+    """
+    mask = rle_decode(rle)
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return []
+    y0, x0 = int(rows.min()), int(cols.min())
+    crop = mask[y0 : int(rows.max()) + 1, x0 : int(cols.max()) + 1].astype(np.uint8)
+    doubled = np.kron(crop, np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    polygons = []
+    for contour in contours:
+        points = contour.reshape(-1, 2).astype(np.float64)
+        if len(points) < 3:
+            # A one-pixel-wide run: its doubled outline is a line; take its two-pixel box.
+            lo, hi = points.min(axis=0), points.max(axis=0) + 1
+            points = np.array([lo, (hi[0], lo[1]), hi, (lo[0], hi[1])])
+        xy = (points + 0.5) / 2 + (x0, y0)
+        polygons.append([round(float(v), 2) for v in xy.reshape(-1)])
+    return polygons
+
+
+COCO_MASK_FORMATS: tuple[str, ...] = ("rle", "polygon")
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -156,7 +188,8 @@ def annotation_records(frame: Frame, image_id: int) -> list[dict[str, Any]]:
     """COCO annotations of a frame, without ``id`` (assigned when assembling)."""
     records = []
     rles = instance_rles(frame.instance_ids) if frame.instance_ids is not None else {}
-    for obj in frame.objects:
+    labelled = [(obj, False) for obj in frame.objects]
+    for obj, ignored in labelled + [(obj, True) for obj in frame.ignored_objects]:
         x1, y1, x2, y2 = (float(v) for v in np.asarray(obj.box_2d, np.float64).reshape(4))
         if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or x2 < x1 or y2 < y1:
             raise DatasetWriteError(
@@ -168,7 +201,10 @@ def annotation_records(frame: Frame, image_id: int) -> list[dict[str, Any]]:
             "category_id": CLASS_NAMES.index(obj.class_name) + 1,
             "bbox": [_round(x1), _round(y1), _round(x2 - x1), _round(y2 - y1)],
             "area": _round((x2 - x1) * (y2 - y1)),
-            "iscrowd": 0,
+            # Ignored objects are crowd regions: COCOeval neither requires nor penalises
+            # detections on them; "ignore" is the flag other COCO readers look for.
+            "iscrowd": int(ignored),
+            "ignore": int(ignored),
             "instance_id": int(obj.instance_id),
             "occlusion": _round(obj.occlusion),
             "occlusion_level": int(obj.occlusion_level),
@@ -211,23 +247,37 @@ def read_part(path: Path) -> dict[str, Any]:
     return part
 
 
+def _with_mask_format(annotation: dict[str, Any], masks: str) -> dict[str, Any]:
+    segmentation = annotation.get("segmentation")
+    if masks == "polygon" and not annotation.get("iscrowd") and isinstance(segmentation, dict):
+        return {**annotation, "segmentation": rle_to_polygons(segmentation)}
+    return annotation
+
+
 def assemble_annotations(
     parts: Callable[[], Iterable[Mapping[str, Any]]],
     out_path: Path,
     info: Mapping[str, Any] | None = None,
+    masks: str = "rle",
 ) -> int:
     """Stream per-frame parts (in the order ``parts()`` yields them) into one COCO
     ``annotations.json``.
 
-    ``parts`` is called twice (annotations, then images), so a caller reading them from
-    disk holds one part in memory at a time. Returns the number of images. The output is
-    written atomically.
+    ``masks``: ``rle`` keeps the parts' uncompressed RLE; ``polygon`` turns the masks of
+    labelled objects into polygons (:func:`rle_to_polygons`), which detectron2's default
+    and mmdetection with ``poly2mask`` expect; crowd (ignored) regions stay RLE, as in
+    COCO itself. ``parts`` is called twice (annotations, then images), so a caller
+    reading them from disk holds one part in memory at a time. Returns the number of
+    images. Written atomically.
     """
+    if masks not in COCO_MASK_FORMATS:
+        raise DatasetWriteError(f"COCO masks must be one of {COCO_MASK_FORMATS}, got {masks!r}")
     with atomic_stream(out_path) as sink:
         sink.write('{"annotations":[')
         next_id = 1
         for part in parts():
             for annotation in part["annotations"]:
+                annotation = _with_mask_format(annotation, masks)
                 sink.write(
                     ("," if next_id > 1 else "") + dumps_compact({**annotation, "id": next_id})
                 )
@@ -341,7 +391,8 @@ def coco_frame(
 
     ``category_class`` maps category ids to scenegen classes (``None`` skips the category);
     an annotation of any other category raises :class:`DatasetReadError`. Boxes come back as
-    ``[x1, y1, x2, y2]`` pixels; instance masks (RLE) become ``instance_ids``.
+    ``[x1, y1, x2, y2]`` pixels; instance masks (RLE or polygons) become ``instance_ids``;
+    crowd annotations (``iscrowd`` or ``ignore`` set) become ``ignored_objects``.
     """
     rgb = read_image(path.parent / str(image["file_name"]), color=True)
     height, width = rgb.shape[:2]
@@ -351,7 +402,7 @@ def coco_frame(
             f"image {image['id']}: recorded size {image.get('width')}x"
             f"{image.get('height')} differs from {image['file_name']}'s {width}x{height}",
         )
-    objects, masks = [], []
+    objects, ignored, masks = [], [], []
     for index, ann in enumerate(annotations):
         category_id = int(ann["category_id"])
         if category_id not in category_class:
@@ -366,9 +417,11 @@ def coco_frame(
             segmentation = ann.get("segmentation")
             if isinstance(segmentation, dict) and isinstance(segmentation.get("counts"), list):
                 masks.append((obj.instance_id, rle_decode(segmentation)))
+            elif isinstance(segmentation, list) and segmentation:
+                masks.append((obj.instance_id, _polygons_mask(segmentation, height, width)))
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetReadError(path, f"annotation {ann.get('id')}: {exc}") from None
-        objects.append(obj)
+        (ignored if ann.get("iscrowd") or ann.get("ignore") else objects).append(obj)
     instance_ids = None
     if masks:
         instance_ids = np.zeros((height, width), dtype=np.int32)
@@ -381,4 +434,24 @@ def coco_frame(
     if not image.get("scenegen_calibration"):
         meta["calibration"] = "placeholder"
     frame_id = str(image.get("frame_id") or Path(str(image["file_name"])).stem)
-    return Frame(frame_id, rgb, calibration, instance_ids=instance_ids, objects=objects, meta=meta)
+    return Frame(
+        frame_id,
+        rgb,
+        calibration,
+        instance_ids=instance_ids,
+        objects=objects,
+        ignored_objects=ignored,
+        dropped_objects=len(ignored),
+        meta=meta,
+    )
+
+
+def _polygons_mask(polygons: list[list[float]], height: int, width: int) -> np.ndarray:
+    """Boolean mask of COCO polygons: pixels whose centre lies inside (a quarter-pixel inset
+    outline, as :func:`rle_to_polygons` writes, gives back its mask exactly)."""
+    mask = np.zeros((height, width), np.uint8)
+    shift = 4  # fractional bits; cv2 samples at integer coordinates, pixel centres at i + 0.5
+    for polygon in polygons:
+        xy = np.asarray(polygon, np.float64).reshape(-1, 2) - 0.5
+        cv2.fillPoly(mask, [np.round(xy * (1 << shift)).astype(np.int32)], 1, cv2.LINE_8, shift)
+    return mask.astype(bool)

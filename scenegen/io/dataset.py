@@ -3,23 +3,28 @@
 Layout of ``OUT``::
 
     kitti/training/{image_2,label_2,calib,depth,instance,velodyne,labels,label_scenegen}/
-    coco/annotations.json          (file_name -> ../kitti/training/image_2/NNNNNN.png)
+    kitti/ImageSets/{train,val,trainval,test}.txt   (with a split)
+    coco/images/, coco/annotations.json   (file_name images/NNNNNN.png; images hard-linked)
+    coco/annotations_{train,val,test}.json           (with a split)
     yolo/{images,labels}/, yolo/data.yaml   (images hard-linked to the KITTI PNGs)
+    yolo/{train,val,test}.txt                        (with a split)
     pointcloud/NNNNNN.{ply,pcd}    (optional: format "ply" or "pcd", LiDAR with labels)
     manifest.jsonl, dataset.json
 
-Each frame's files are written atomically; its manifest line is appended last, so a frame
-missing from the manifest is one to (re)write on resume. A frame's COCO image and
-annotations travel in its manifest record (``"coco"``); ``finalize`` joins them into
-``annotations.json`` reading one record at a time, so memory does not grow with the
-number of frames, and a finished folder holds no scratch files. Shards (machines writing disjoint frame indices into their own folders)
+Every path inside the folder is relative (no file names the folder itself), so a dataset
+can be copied or moved and two renders of the same frames into different folders are
+byte-identical. Each frame's files are written atomically; its manifest line is appended
+last, so a frame missing from the manifest is one to (re)write on resume. A frame's COCO
+image and annotations travel in its manifest record (``"coco"``); ``finalize`` joins them
+into ``annotations.json`` reading one record at a time, so memory does not grow with the
+number of frames, and a finished folder holds no scratch files. Shards (machines writing
+disjoint frame indices into their own folders)
 are joined by :func:`merge_datasets`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -41,6 +46,7 @@ from scenegen.io.errors import DatasetReadError, DatasetWriteError, OutputFolder
 from scenegen.io.jsonable import dumps_compact
 from scenegen.io.manifest import (
     MANIFEST_NAME,
+    iter_manifest_lines,
     manifest_record,
     read_manifest,
     stem_problem,
@@ -49,6 +55,7 @@ from scenegen.io.manifest import (
 )
 from scenegen.io.png import encode_png
 from scenegen.io.pointcloud import POINTCLOUD_FORMATS, pointcloud_bytes
+from scenegen.io.splits import SPLIT_NAMES, SplitSpec, assign_splits
 
 FORMATS: tuple[str, ...] = ("kitti", "coco", "yolo")
 DATASET_FORMAT_VERSION = 1
@@ -197,44 +204,63 @@ class DatasetWriter:
             self._write(f"yolo/labels/{stem}.txt", yolo.label_text(frame).encode("ascii"), files)
         coco_part = None
         if "coco" in self.formats:
-            file_name = os.path.relpath(self.out_dir / image, self.out_dir / "coco")
-            coco_part = coco.frame_part(frame, index, stem, Path(file_name).as_posix())
+            # coco/ stands on its own: its own (linked) images, file names inside it.
+            if image != f"coco/images/{stem}.png":
+                self._link(image, f"coco/images/{stem}.png", files)
+            coco_part = coco.frame_part(frame, index, stem, f"images/{stem}.png")
         for cloud_format in (f for f in self.formats if f in POINTCLOUD_FORMATS):
-            if frame.points_lidar is not None:
-                data = pointcloud_bytes(
-                    frame.points_lidar,
-                    cloud_format,
-                    class_ids=frame.point_class_ids,
-                    instance_ids=frame.point_instance_ids,
-                    rings=frame.point_rings,
-                )
+            if frame.points is not None:
+                data = pointcloud_bytes(frame.points, cloud_format)
                 self._write(f"{POINTCLOUD_DIR}/{stem}.{cloud_format}", data, files)
         record = manifest_record(frame, index, stem, files)
         if coco_part is not None:
             record["coco"] = coco_part
         return record
 
-    def finalize(self, extra: dict[str, Any] | None = None) -> None:
-        """Write ``coco/annotations.json``, ``yolo/data.yaml`` and ``dataset.json``, and
-        delete scratch files (temporaries of interrupted writes)."""
+    def finalize(
+        self,
+        extra: dict[str, Any] | None = None,
+        *,
+        split: SplitSpec | None = None,
+        coco_masks: str = "rle",
+    ) -> dict[str, list[str]] | None:
+        """Write ``coco/annotations*.json``, ``yolo/data.yaml``, the split lists and
+        ``dataset.json``, and delete scratch files (temporaries of interrupted writes);
+        returns split name -> frame ids (``None`` without a split).
+
+        With ``split`` the frames are assigned by :func:`assign_splits` and each format
+        gets its own convention: KITTI ``ImageSets/{train,val,trainval,test}.txt`` (frame
+        ids), YOLO ``{train,val,test}.txt`` image lists named in ``data.yaml``, COCO one
+        ``annotations_{name}.json`` per split beside the whole ``annotations.json``.
+        ``coco_masks`` is ``rle`` or ``polygon`` (see :func:`coco.assemble_annotations`).
+        """
         manifest_path = self.out_dir / MANIFEST_NAME
-        # frame_id -> (index, byte offset of its latest record): small, whatever the count.
-        latest: dict[str, tuple[int, int]] = {}
+        # frame_id -> what a split needs, and the byte offset of its latest record (small,
+        # whatever the frame count); last line wins.
+        records: dict[str, dict[str, Any]] = {}
+        self._offsets: dict[str, int] = {}
         if manifest_path.exists():
             for offset, record in _manifest_offsets(manifest_path):
-                latest[record["frame_id"]] = (int(record["frame_index"]), offset)
-        ordered = sorted(latest, key=lambda stem: (latest[stem][0], stem))
+                records[record["frame_id"]] = {key: record.get(key) for key in _SPLIT_KEYS}
+                self._offsets[record["frame_id"]] = offset
+        ordered = sorted(records, key=lambda stem: (int(records[stem]["frame_index"]), stem))
+        splits = assign_splits(records.values(), split) if split is not None else None
+        _remove_split_files(self.out_dir)
+        if "kitti" in self.formats and splits is not None:
+            (self.out_dir / KITTI_IMAGE_SETS).mkdir(parents=True, exist_ok=True)
+            for name, text in kitti.image_sets(splits).items():
+                atomic_write_bytes(self.out_dir / KITTI_IMAGE_SETS / name, text.encode("ascii"))
         if "coco" in self.formats:
-            (self.out_dir / "coco").mkdir(parents=True, exist_ok=True)
-            offsets = [latest[stem][1] for stem in ordered]
-            coco.assemble_annotations(
-                lambda: self._coco_parts(manifest_path, offsets),
-                self.out_dir / "coco" / "annotations.json",
-                info={"description": "scenegen dataset", "version": __version__},
-            )
+            self._assemble_coco("annotations.json", ordered, coco_masks)
+            for name, stems in (splits or {}).items():
+                self._assemble_coco(f"annotations_{name}.json", stems, coco_masks)
         if "yolo" in self.formats:
             (self.out_dir / "yolo").mkdir(parents=True, exist_ok=True)
-            text = yolo.data_yaml_text(self.out_dir / "yolo")
+            lists = {name: f"{name}.txt" for name in splits} if splits is not None else None
+            for name, stems in (splits or {}).items():
+                text = yolo.image_list_text(stems)
+                atomic_write_bytes(self.out_dir / "yolo" / f"{name}.txt", text.encode("ascii"))
+            text = yolo.data_yaml_text(lists)
             atomic_write_bytes(self.out_dir / "yolo" / "data.yaml", text.encode("utf-8"))
         summary = {
             "format_version": DATASET_FORMAT_VERSION,
@@ -243,10 +269,24 @@ class DatasetWriter:
             "kitti_types": dict(KITTI_TYPE),
             "formats": list(self.formats),
             "num_frames": len(ordered),
+            "split": None if split is None else split.to_json(),
+            "split_frames": None if splits is None else {k: len(v) for k, v in splits.items()},
+            "coco_masks": coco_masks if "coco" in self.formats else None,
             "creation": extra or {},
         }
         atomic_write_bytes(self.out_dir / "dataset.json", (dumps_compact(summary) + "\n").encode())
         self.remove_temporaries()
+        return splits
+
+    def _assemble_coco(self, name: str, stems: Sequence[str], masks: str) -> None:
+        (self.out_dir / "coco").mkdir(parents=True, exist_ok=True)
+        offsets = [self._offsets[stem] for stem in stems]
+        coco.assemble_annotations(
+            lambda: self._coco_parts(self.out_dir / MANIFEST_NAME, offsets),
+            self.out_dir / "coco" / name,
+            info={"description": "scenegen dataset", "version": __version__},
+            masks=masks,
+        )
 
     def _coco_parts(self, manifest_path: Path, offsets: Sequence[int]) -> Iterator[dict]:
         """The COCO part of the record at each byte offset of the manifest, in order."""
@@ -326,7 +366,23 @@ def completed_frame_indices(out_dir: Path) -> set[int]:
     }
 
 
-def _formats_of(records: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+_SPLIT_KEYS = ("frame_id", "frame_index", "seed", "scenario_name", "sweep_cell")
+KITTI_IMAGE_SETS = "kitti/ImageSets"
+
+
+def _remove_split_files(out_dir: Path) -> None:
+    """Split files of an earlier finalize (the split may have changed or gone)."""
+    stale = [
+        *(out_dir / KITTI_IMAGE_SETS).glob("*.txt"),
+        *(out_dir / "coco").glob("annotations_*.json"),
+    ]
+    stale += [out_dir / "yolo" / f"{name}.txt" for name in SPLIT_NAMES]
+    for path in stale:
+        if path.is_file():
+            path.unlink()
+
+
+def formats_of(records: Iterable[dict[str, Any]]) -> tuple[str, ...]:
     found = set()
     for record in records:
         for relative in record.get("files", {}):
@@ -368,6 +424,7 @@ def merge_datasets(
     shard's manifest sha256 first. Refused with :class:`MergeError`: a shard given twice
     (or two shards holding the same frame), and, unless ``allow_missing``, an incomplete
     set (shards of ``--shard K/N`` absent, or frames missing from the shards given).
+    The shards' split and COCO mask format (``dataset.json``) must agree and are kept.
     ``out_dir`` must be new or empty; ``overwrite`` replaces a scenegen dataset there.
     Returns the merged manifest records.
     """
@@ -378,6 +435,7 @@ def merge_datasets(
             f"{out_dir} already holds a dataset; pass --overwrite to replace it"
         )
     check_output_folder(out_dir, overwrite=overwrite)
+    split, coco_masks = _shared_layout(shards)  # before any copy
     _check_merge_inputs(shards, out_dir, allow_missing)
     DatasetWriter.open(out_dir, FORMATS, overwrite=overwrite)  # clears what overwrite replaces
     merged: dict[str, dict[str, Any]] = {}
@@ -397,9 +455,9 @@ def merge_datasets(
     atomic_write_bytes(
         out_dir / MANIFEST_NAME, "".join(dumps_compact(r) + "\n" for r in ordered).encode("utf-8")
     )
-    formats = _formats_of(merged.values())
+    formats = formats_of(merged.values())
     if formats:
-        DatasetWriter(out_dir, formats).finalize(extra)
+        DatasetWriter(out_dir, formats).finalize(extra, split=split, coco_masks=coco_masks)
     return read_manifest(out_dir)
 
 
@@ -479,3 +537,43 @@ def _shard_layout(shard: Path) -> tuple[int, int] | None:
     if isinstance(kn, list) and len(kn) == 2 and isinstance(total, int):
         return int(kn[1]), total
     return None
+
+
+def read_layout(folder: Path) -> tuple[SplitSpec | None, str]:
+    """The split and COCO mask format a dataset was finalized with (from ``dataset.json``;
+    no split and RLE masks when it has none or predates them)."""
+    path = Path(folder) / "dataset.json"
+    if not path.exists():
+        return None, "rle"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        stored = summary.get("split")
+        split = None
+        if stored is not None:
+            fractions = tuple((str(k), float(v)) for k, v in stored["fractions"].items())
+            split = SplitSpec(fractions, str(stored["by"]))
+        return split, str(summary.get("coco_masks") or "rle")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetReadError(path, f"unreadable: {exc}") from None
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise DatasetReadError(path, f"split: expected fractions and by: {exc}") from None
+
+
+def read_split(folder: Path) -> dict[str, list[str]] | None:
+    """Split name -> frame ids of a finalized dataset (``None`` without a split), decided
+    again from its manifest and recorded split, as finalize decided it."""
+    split, _ = read_layout(folder)
+    if split is None:
+        return None
+    latest = {r["frame_id"]: r for r in iter_manifest_lines(Path(folder) / MANIFEST_NAME)}
+    return assign_splits(latest.values(), split)
+
+
+def _shared_layout(shard_dirs: Sequence[Path]) -> tuple[SplitSpec | None, str]:
+    """The layout every shard was finalized with (shards of one render agree)."""
+    layouts = {shard: read_layout(shard) for shard in shard_dirs}
+    distinct = set(layouts.values())
+    if len(distinct) > 1:
+        listed = "; ".join(f"{shard}: {layout}" for shard, layout in layouts.items())
+        raise DatasetWriteError(f"shards were written with different splits or masks: {listed}")
+    return distinct.pop() if distinct else (None, "rle")

@@ -8,6 +8,7 @@ size divided by the image width/height, 6 decimals. Boxes are clipped to the ima
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -35,21 +36,29 @@ def label_text(frame: Frame) -> str:
     return "".join(lines)
 
 
-def data_yaml_text(yolo_dir: Path) -> str:
-    """``data.yaml`` as Ultralytics reads it.
+def data_yaml_text(splits: Mapping[str, str] | None = None) -> str:
+    """``data.yaml`` as Ultralytics reads it, with no ``path:`` key.
 
-    ``path`` is absolute because Ultralytics resolves a relative one against its own
-    datasets folder; ``train`` and ``val`` both list every image (scenegen datasets are
-    split downstream). ``names`` maps class index to name.
+    Without ``path`` Ultralytics takes the yaml's own folder as the dataset root, so the
+    folder can be copied or moved anywhere (an absolute ``path`` would keep pointing at
+    the original; a relative one would be resolved against Ultralytics' datasets folder).
+    ``splits`` maps ``train``/``val``/``test`` to list files relative to that folder (see
+    :func:`image_list_text`); without splits ``train`` and ``val`` both name ``images``.
+    ``names`` maps class index to name.
     """
     names = "".join(f"  {index}: {name}\n" for index, name in enumerate(CLASS_NAMES))
-    return (
-        f"path: {Path(yolo_dir).resolve()}\n"
-        "train: images\n"
-        "val: images\n"
-        f"nc: {len(CLASS_NAMES)}\n"
-        f"names:\n{names}"
-    )
+    entries = dict(splits) if splits else {"train": "images", "val": "images"}
+    listed = "".join(f"{key}: {value}\n" for key, value in entries.items())
+    return f"{listed}nc: {len(CLASS_NAMES)}\nnames:\n{names}"
+
+
+def image_list_text(stems: Iterable[str]) -> str:
+    """A split's image list: one ``./images/NNNNNN.png`` per line.
+
+    Ultralytics resolves lines starting with ``./`` against the list file's folder, which
+    keeps the list valid wherever the dataset is moved.
+    """
+    return "".join(f"./images/{stem}.png\n" for stem in stems)
 
 
 def class_names_from_yaml(path: Path) -> list[str]:

@@ -7,6 +7,9 @@
   pixels the object would cover if nothing were in front of it (its own triangles
   rasterised alone); KITTI levels 0 (< 10 % hidden), 1 (< 50 %), 2 (< 80 %), 3 (more).
 * 3D box: the object's box in KITTI camera coordinates; alpha, distance, difficulty.
+* labelled or ignored: objects with fewer than ``min_visible_pixels`` visible pixels, a box
+  narrower or lower than :data:`MIN_BOX_SIDE_PX` or more than :data:`MAX_HIDDEN_SHARE`
+  hidden are returned apart, as ignore regions.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from scenegen.frame import Box3D, Calibration, ObjectLabel
 from scenegen.world.types import World, WorldObject
 
 NEAR_CLIP_M = 0.1
+# An object is labelled only when its box is at least this many pixels wide and high and
+# no more than this share of it is hidden; otherwise it is an ignore region (KITTI
+# DontCare, COCO iscrowd), so that detectors are neither taught nor scored on slivers.
+MIN_BOX_SIDE_PX = 4
+MAX_HIDDEN_SHARE = 0.95
 
 
 def occlusion_level(hidden_share: float) -> int:
@@ -161,11 +169,13 @@ def compute_labels(
     instance_ids: np.ndarray,
     calibration: Calibration,
     min_visible_pixels: int,
-) -> tuple[list[ObjectLabel], int]:
-    """Labels for every labelled object the camera sees.
+) -> tuple[list[ObjectLabel], list[ObjectLabel]]:
+    """Labels of every labelled object the camera sees, and the ignored ones.
 
-    Returns the labels of objects with at least ``min_visible_pixels`` visible pixels,
-    sorted by instance id, and the number of objects that were visible but too small.
+    Returns ``(labelled, ignored)``, each sorted by instance id. An object is ignored when
+    it has fewer than ``min_visible_pixels`` visible pixels, a box side under
+    :data:`MIN_BOX_SIDE_PX` or more than :data:`MAX_HIDDEN_SHARE` of it hidden; ignored
+    objects carry the same fields (box of their visible pixels, occlusion, ...).
     """
     h, w = instance_ids.shape
     n_ids = max((o.instance_id for o in world.objects), default=0) + 1
@@ -173,45 +183,56 @@ def compute_labels(
     # One pass over the image for every object's bounding slices.
     slices = ndimage.find_objects(instance_ids, max_label=n_ids - 1)
     labels: list[ObjectLabel] = []
-    dropped = 0
+    ignored: list[ObjectLabel] = []
     for obj in sorted(world.labelled(), key=lambda o: o.instance_id):
         visible = int(counts[obj.instance_id]) if obj.instance_id < len(counts) else 0
         if visible == 0:
             continue
-        if visible < min_visible_pixels:
-            dropped += 1
+        label = _label_of(obj, slices[obj.instance_id - 1], visible, calibration, w, h)
+        if label is None:
             continue
-        rows, cols = slices[obj.instance_id - 1]
-        box_2d = np.array([cols.start, rows.start, cols.stop, rows.stop], dtype=np.float32)
-        proj = project_object(obj, calibration)
-        if proj is None:
-            continue
-        ex = np.clip(proj.extent, -1e6, 1e6)
-        full_area = max((ex[2] - ex[0]) * (ex[3] - ex[1]), 1e-9)
-        ix1, iy1 = max(ex[0], 0.0), max(ex[1], 0.0)
-        ix2, iy2 = min(ex[2], float(w)), min(ex[3], float(h))
-        inside_area = max(ix2 - ix1, 0.0) * max(iy2 - iy1, 0.0)
-        truncation = float(np.clip(1.0 - inside_area / full_area, 0.0, 1.0))
-        unoccluded = max(_unoccluded_pixels(proj, w, h), visible)
-        hidden = float(np.clip(1.0 - visible / unoccluded, 0.0, 1.0))
-        level = occlusion_level(hidden)
-        box3d = box3d_in_camera(obj, calibration)
-        centre_cam = np.array([box3d.x, box3d.y - box3d.h / 2, box3d.z])
-        alpha = wrap_angle(box3d.rotation_y - float(np.arctan2(box3d.x, box3d.z)))
-        labels.append(
-            ObjectLabel(
-                class_name=obj.class_name or "debris",
-                instance_id=obj.instance_id,
-                box_2d=box_2d,
-                box_3d=box3d,
-                alpha=alpha,
-                truncation=truncation,
-                occlusion=hidden,
-                occlusion_level=level,
-                distance_m=float(np.linalg.norm(centre_cam)),
-                difficulty=kitti_difficulty(float(box_2d[3] - box_2d[1]), level, truncation),
-                event=obj.event,
-                visible_pixels=visible,
-            )
-        )
-    return labels, dropped
+        box_w, box_h = label.box_2d[2] - label.box_2d[0], label.box_2d[3] - label.box_2d[1]
+        too_small = visible < min_visible_pixels or min(box_w, box_h) < MIN_BOX_SIDE_PX
+        (ignored if too_small or label.occlusion > MAX_HIDDEN_SHARE else labels).append(label)
+    return labels, ignored
+
+
+def _label_of(
+    obj: WorldObject,
+    box_slices: tuple[slice, slice],
+    visible: int,
+    calibration: Calibration,
+    w: int,
+    h: int,
+) -> ObjectLabel | None:
+    rows, cols = box_slices
+    box_2d = np.array([cols.start, rows.start, cols.stop, rows.stop], dtype=np.float32)
+    proj = project_object(obj, calibration)
+    if proj is None:
+        return None
+    ex = np.clip(proj.extent, -1e6, 1e6)
+    full_area = max((ex[2] - ex[0]) * (ex[3] - ex[1]), 1e-9)
+    ix1, iy1 = max(ex[0], 0.0), max(ex[1], 0.0)
+    ix2, iy2 = min(ex[2], float(w)), min(ex[3], float(h))
+    inside_area = max(ix2 - ix1, 0.0) * max(iy2 - iy1, 0.0)
+    truncation = float(np.clip(1.0 - inside_area / full_area, 0.0, 1.0))
+    unoccluded = max(_unoccluded_pixels(proj, w, h), visible)
+    hidden = float(np.clip(1.0 - visible / unoccluded, 0.0, 1.0))
+    level = occlusion_level(hidden)
+    box3d = box3d_in_camera(obj, calibration)
+    centre_cam = np.array([box3d.x, box3d.y - box3d.h / 2, box3d.z])
+    alpha = wrap_angle(box3d.rotation_y - float(np.arctan2(box3d.x, box3d.z)))
+    return ObjectLabel(
+        class_name=obj.class_name or "debris",
+        instance_id=obj.instance_id,
+        box_2d=box_2d,
+        box_3d=box3d,
+        alpha=alpha,
+        truncation=truncation,
+        occlusion=hidden,
+        occlusion_level=level,
+        distance_m=float(np.linalg.norm(centre_cam)),
+        difficulty=kitti_difficulty(float(box_2d[3] - box_2d[1]), level, truncation),
+        event=obj.event,
+        visible_pixels=visible,
+    )

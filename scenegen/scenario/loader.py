@@ -171,6 +171,7 @@ def _resolve_camera(
 ) -> CameraSpec:
     given = {key: value.value for key, value in camera.items() if isinstance(value, Constant)}
     custom_size = any(key in given for key in ("width", "height", "fov_deg"))
+    # (stereo_baseline_m adds a camera; it is no reason to leave the preset)
     preset_name = str(given.get("preset", "custom" if custom_size else "kitti"))
     preset = presets.CAMERA_PRESETS[preset_name]
     if custom_size:
@@ -195,6 +196,7 @@ def _resolve_camera(
         height_m=preset.height_m,
         pitch_deg=preset.pitch_deg,
         preset=None if custom_size else preset_name,
+        stereo_baseline_m=float(given.get("stereo_baseline_m", 0.0)),
     )
 
 

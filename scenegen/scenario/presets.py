@@ -34,7 +34,7 @@ default) or ``vertical_angles_deg``, or naming ``custom``, yields explicit angle
 ``preset=None``.
 
 All LiDAR presets mount the sensor as KITTI does: 1.73 m above the ground, 0.27 m
-ahead of the camera.
+behind the camera.
 
 Sun model (``environment.time_of_day``): latitude 49 deg N at an equinox (solar
 declination 0), clock time equal to solar time, hour angle ``H = 15 deg/h * (t - 12 h)``::
@@ -106,7 +106,7 @@ class LidarPreset:
     max_range_m: float
     range_noise_m: float = 0.02
     height_m: float = 1.73
-    forward_m: float = 0.27
+    forward_m: float = -0.27  # KITTI's Velodyne is 0.27 m behind the camera
 
 
 def evenly_spaced_angles(

@@ -192,6 +192,15 @@ def scenario_fields() -> ObjectField:
                 30.0,
                 None,
             ),
+            "stereo_baseline_m": NumberField(
+                "Also render a right stereo camera this many metres to the right (KITTI "
+                "image_3 with its P3; KITTI's baseline is 0.54); 0 renders one camera "
+                "(default 0).",
+                0.0,
+                2.0,
+                None,
+                random=False,
+            ),
         },
     )
     lidar = _obj(
@@ -272,7 +281,7 @@ def scenario_fields() -> ObjectField:
                 random=False,
             ),
             "forward_m": NumberField(
-                "LiDAR position ahead of the camera, metres (default 0.27).",
+                "LiDAR position ahead of the camera, metres; negative is behind (default -0.27, KITTI).",
                 -5.0,
                 5.0,
                 None,

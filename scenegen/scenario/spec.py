@@ -42,6 +42,7 @@ class CameraSpec:
     height_m: float = 1.65
     pitch_deg: float = 0.0  # positive pitches the camera down
     preset: str | None = "kitti"
+    stereo_baseline_m: float = 0.0  # > 0: also a right camera this far along camera +x
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class LidarSpec:
     min_range_m: float = 2.5
     max_range_m: float = 120.0
     height_m: float = 1.73
-    forward_m: float = 0.27  # lidar position ahead of the camera (KITTI: 0.27 m)
+    forward_m: float = -0.27  # lidar position ahead of the camera (KITTI: 0.27 m behind)
     range_noise_m: float = 0.02
     enabled: bool = True
 

@@ -1,9 +1,15 @@
 """Sensor mounting: where the camera and the LiDAR sit on the ego vehicle.
 
 The camera is at ``(0, 0, camera.height_m)`` in the world frame looking along +x,
-pitched down by ``pitch_deg``. The LiDAR sits ``forward_m`` ahead of the camera at
-``lidar.height_m``, axes parallel to the world's (KITTI's Velodyne is 0.27 m ahead of
-and 0.08 m above the colour camera).
+pitched down by ``pitch_deg``. The LiDAR sits ``forward_m`` ahead of the camera (negative:
+behind it) at ``lidar.height_m``, axes parallel to the world's. KITTI's Velodyne is 0.27 m
+*behind* and 0.08 m above the colour cameras (``Tr_velo_to_cam`` translation about
+``(-0.004, -0.076, -0.27)`` in every KITTI calibration file), hence the defaults
+``forward_m = -0.27`` and ``height_m = 1.73`` with the camera at 1.65 m.
+
+The right stereo camera (KITTI's camera 3) is the left one moved
+:data:`KITTI_STEREO_BASELINE_M` along the camera's +x (to the right), same axes and
+intrinsics, so its rectified projection is ``P3 = K [I | (-baseline, 0, 0)]``.
 """
 
 from __future__ import annotations
@@ -41,6 +47,22 @@ def T_world_from_lidar(camera: CameraSpec, lidar: LidarSpec) -> np.ndarray:
     T = np.eye(4)
     T[:3, 3] = (lidar.forward_m, 0.0, lidar.height_m)
     return T
+
+
+# Distance between KITTI's colour cameras 2 and 3 (P2, P3 of its calibration files differ
+# by fx * 0.532 m; the setup paper gives 0.54 m).
+KITTI_STEREO_BASELINE_M = 0.54
+
+
+def right_camera_calibration(left: Calibration, baseline_m: float) -> Calibration:
+    """The right stereo camera of ``left``: moved ``baseline_m`` along the camera's +x."""
+    T_right_from_left = np.eye(4)
+    T_right_from_left[0, 3] = -baseline_m
+    return Calibration(
+        left.intrinsics,
+        T_right_from_left @ left.T_cam_from_world,
+        T_right_from_left @ left.T_cam_from_lidar,
+    )
 
 
 def calibration_from_spec(camera: CameraSpec, lidar: LidarSpec | None) -> Calibration:

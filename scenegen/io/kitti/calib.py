@@ -1,8 +1,10 @@
 """KITTI ``calib`` files: writing a Frame's calibration and folding a real file into one.
 
 Written files use ``P2 = K [I | 0]`` (the Frame's camera), ``R0_rect = I``
-and ``Tr_velo_to_cam = T_cam_from_lidar[:3, :4]``. ``P0``, ``P1`` and ``P3`` are copies of
-``P2``: scenegen renders a single camera, and KITTI tools expect the four keys.
+and ``Tr_velo_to_cam = T_cam_from_lidar[:3, :4]``. ``P0`` and ``P1`` are copies of ``P2``
+(scenegen renders no grey cameras, and KITTI tools expect the four keys); ``P3`` is the
+right colour camera's projection when a stereo pair is rendered (``image_3``), else a copy
+of ``P2``.
 
 Reading real KITTI, ``P2 = K [I | t']`` with ``t' = K t`` (camera 2 sits ``t`` from the
 rectified camera 0) and ``R0_rect`` is not the identity. :class:`Calibration` knows one
@@ -44,15 +46,20 @@ def _calib_values(matrix: np.ndarray) -> str:
     return " ".join(f"{v:.12e}" for v in np.asarray(matrix, dtype=np.float64).reshape(-1))
 
 
-def calib_text(calibration: Calibration) -> str:
-    """The ``calib`` file for a Frame's calibration (see the module docstring)."""
+def calib_text(calibration: Calibration, stereo_baseline_m: float = 0.0) -> str:
+    """The ``calib`` file for a Frame's calibration (see the module docstring); with a
+    stereo baseline, ``P3 = K [I | (-baseline, 0, 0)]``: the right camera in the left
+    camera's rectified frame, as KITTI's P3 is relative to camera 0."""
     p2 = calibration.P2
+    p3 = p2.copy()
+    if stereo_baseline_m > 0:  # (a copy otherwise, without a -0.0)
+        p3[0, 3] = -calibration.intrinsics.fx * stereo_baseline_m
     T_cam_from_lidar = np.asarray(calibration.T_cam_from_lidar, dtype=np.float64)
     matrices = {
         "P0": p2,
         "P1": p2,
         "P2": p2,
-        "P3": p2,
+        "P3": p3,
         "R0_rect": np.eye(3),
         "Tr_velo_to_cam": T_cam_from_lidar[:3, :4],
         "Tr_imu_to_velo": np.eye(4)[:3, :4],

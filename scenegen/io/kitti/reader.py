@@ -163,13 +163,67 @@ def _objects_from_lines(
     return objects
 
 
+def _ignored_from_sidecar(
+    dont_care: list[tuple[float, float, float, float]],
+    sidecar: dict[str, Any] | None,
+    sidecar_path: Path,
+) -> list[ObjectLabel]:
+    """The ignored objects a scenegen sidecar names for the first DontCare boxes."""
+    entries = (sidecar or {}).get("ignored_objects") or []
+    if len(entries) > len(dont_care):
+        raise DatasetReadError(
+            sidecar_path, f"{len(entries)} ignored objects but only {len(dont_care)} DontCare lines"
+        )
+    ignored = []
+    for index, (entry, box) in enumerate(zip(entries, dont_care, strict=False)):
+        try:
+            class_name = str(entry["class_name"])
+            if class_name not in KITTI_TYPE:
+                raise ValueError(f"unknown class {class_name!r}")
+            ignored.append(
+                ObjectLabel(
+                    class_name=class_name,
+                    instance_id=int(entry["instance_id"]),
+                    box_2d=np.array(box, dtype=np.float32),
+                    occlusion=_nan_to_float(entry["occlusion"]),
+                    visible_pixels=int(entry["visible_pixels"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetReadError(sidecar_path, f"ignored object {index}: {exc}") from None
+    return ignored
+
+
+def _read_right_camera(
+    root: Path, frame_id: str, matrices: dict[str, np.ndarray], shape: tuple, calib_path: Path
+) -> tuple[np.ndarray | None, float]:
+    """``image_3`` and the stereo baseline ``(P2[0, 3] - P3[0, 3]) / fx`` (KITTI: 0.54 m), or
+    ``(None, 0.0)`` without an ``image_3``."""
+    path = root / "image_3" / f"{frame_id}.png"
+    if not path.exists():
+        return None, 0.0
+    rgb_right = read_image(path, color=True)
+    if rgb_right.shape != shape:
+        raise DatasetReadError(path, f"size {rgb_right.shape} differs from image_2's {shape}")
+    if "P3" not in matrices:
+        raise DatasetReadError(calib_path, "image_3 exists but the calibration has no P3")
+    P2, P3 = matrices["P2"], matrices["P3"]
+    baseline_m = float((P2[0, 3] - P3[0, 3]) / P2[0, 0])
+    if not baseline_m > 0:
+        raise DatasetReadError(
+            calib_path, f"P3 must place camera 3 right of camera 2 (baseline {baseline_m:.4f} m)"
+        )
+    return rgb_right, baseline_m
+
+
 def read_kitti_frame(root: Path, frame_id: str) -> Frame:
     """Read frame ``frame_id`` of a KITTI ``training``-style folder ``root``.
 
     Needs ``image_2`` and ``calib``; reads ``label_2`` (missing = no labels, as in KITTI's
-    testing split), ``velodyne`` + ``labels``, ``depth``, ``instance`` and
-    ``label_scenegen`` when present. DontCare regions go to
-    ``meta["kitti_dont_care_boxes"]`` (float32 ``(M, 4)`` pixels). Without a sidecar,
+    testing split), ``image_3`` (the right camera; the baseline from ``P2`` and ``P3``),
+    ``velodyne`` + ``labels``, ``depth``, ``instance`` and ``label_scenegen`` when present. DontCare regions that the sidecar names as ignored
+    objects become ``ignored_objects``; the others go to ``meta["kitti_dont_care_boxes"]``
+    (float32 ``(M, 4)`` pixels). Without a sidecar,
     objects get instance ids 1..n in file order, ``occlusion = nan`` (unknown share),
     difficulty by KITTI's rules, ``distance_m`` to the 3D box centre and ``lidar_points``
     counted inside the 3D box. Depth 0 reads as ``inf`` (sky) when the sidecar says the
@@ -183,9 +237,9 @@ def read_kitti_frame(root: Path, frame_id: str) -> Frame:
     calib_path = root / "calib" / f"{frame_id}.txt"
     if not calib_path.exists():
         raise DatasetReadError(calib_path, "missing calibration file for this frame")
-    calibration, offset_m = calibration_from_kitti(
-        parse_calib_file(calib_path), width, height, calib_path
-    )
+    matrices = parse_calib_file(calib_path)
+    calibration, offset_m = calibration_from_kitti(matrices, width, height, calib_path)
+    rgb_right, baseline_m = _read_right_camera(root, frame_id, matrices, rgb.shape, calib_path)
     sidecar_path = root / "label_scenegen" / f"{frame_id}.json"
     sidecar = _read_sidecar(sidecar_path)
     if sidecar is not None and "T_cam_from_world" in sidecar:
@@ -199,20 +253,22 @@ def read_kitti_frame(root: Path, frame_id: str) -> Frame:
             calibration.intrinsics, T_cam_from_world, calibration.T_cam_from_lidar
         )
 
-    points = point_class_ids = point_instance_ids = None
-    points_cam = None
+    points = points_cam = None
     velodyne_path = root / "velodyne" / f"{frame_id}.bin"
     if velodyne_path.exists():
         points = read_velodyne(velodyne_path)
         T = calibration.T_cam_from_lidar
-        points_cam = transform_points(T, points)
+        points_cam = transform_points(T, points.xyz)
         point_labels_path = root / "labels" / f"{frame_id}.label"
         if point_labels_path.exists():
-            point_class_ids, point_instance_ids = read_point_labels(point_labels_path, len(points))
+            class_ids, instance_ids = read_point_labels(point_labels_path, len(points))
+            points = points.replace(class_ids=class_ids, instance_ids=instance_ids)
 
     label_path = root / "label_2" / f"{frame_id}.txt"
     lines = parse_label_file(label_path) if label_path.exists() else []
     dont_care = [line.box_2d for line in lines if line.type == DONT_CARE]
+    ignored_objects = _ignored_from_sidecar(dont_care, sidecar, sidecar_path)
+    dont_care = dont_care[len(ignored_objects) :]
     object_lines = [line for line in lines if line.type != DONT_CARE]
     objects = _objects_from_lines(
         label_path, object_lines, offset_m, sidecar, sidecar_path, points_cam
@@ -235,14 +291,15 @@ def read_kitti_frame(root: Path, frame_id: str) -> Frame:
     return Frame(
         frame_id=frame_id,
         rgb=rgb,
+        rgb_right=rgb_right,
+        stereo_baseline_m=baseline_m,
         calibration=calibration,
         depth_m=depth_m,
         instance_ids=instance_ids,
         objects=objects,
-        points_lidar=points,
-        point_class_ids=point_class_ids,
-        point_instance_ids=point_instance_ids,
+        points=points,
         dropped_objects=int(sidecar.get("dropped_objects", 0)) if sidecar else 0,
+        ignored_objects=ignored_objects,
         meta=meta,
     )
 

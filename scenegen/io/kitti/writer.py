@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from scenegen.io.errors import DatasetWriteError
 from scenegen.io.jsonable import to_jsonable
 from scenegen.io.kitti.calib import calib_text
 from scenegen.io.kitti.common import DEPTH_PNG_SCALE, DONT_CARE, SIDECAR_FORMAT_VERSION
-from scenegen.io.kitti.velodyne import encode_point_labels, encode_velodyne
+from scenegen.io.kitti.velodyne import encode_point_labels, encode_velodyne, has_point_labels
 from scenegen.io.png import encode_png
 
 
@@ -64,14 +65,27 @@ def label_line(frame: Frame, obj: ObjectLabel) -> str:
 
 
 def label_text(frame: Frame) -> str:
-    """The whole ``label_2`` file: objects in order, then DontCare regions if the frame has any
-    (``meta["kitti_dont_care_boxes"]``, as read from real KITTI)."""
+    """The whole ``label_2`` file: objects in order, then a DontCare region for each ignored
+    object (too small or too hidden to label), then those of ``meta["kitti_dont_care_boxes"]``
+    (as read from real KITTI)."""
     lines = [label_line(frame, obj) for obj in frame.objects]
+    ignored = [np.asarray(obj.box_2d, np.float64).reshape(4) for obj in frame.ignored_objects]
     dont_care = np.asarray(frame.meta.get("kitti_dont_care_boxes", []), dtype=np.float64)
-    for x1, y1, x2, y2 in dont_care.reshape(-1, 4):
+    for x1, y1, x2, y2 in [*ignored, *dont_care.reshape(-1, 4)]:
         coords = " ".join(_fmt2(v) for v in (x1, y1, x2, y2))
         lines.append(f"{DONT_CARE} -1 -1 -10 {coords} -1 -1 -1 -1000 -1000 -1000 -10")
     return "".join(line + "\n" for line in lines)
+
+
+def image_sets(splits: Mapping[str, list[str]]) -> dict[str, str]:
+    """KITTI ``ImageSets`` files (name -> text, one frame id per line) for a split, as
+    mmdetection3d's and OpenPCDet's converters read them: each split, and ``trainval``."""
+    files = {
+        f"{name}.txt": "".join(f"{stem}\n" for stem in stems) for name, stems in splits.items()
+    }
+    trainval = sorted([*splits.get("train", []), *splits.get("val", [])])
+    files["trainval.txt"] = "".join(f"{stem}\n" for stem in trainval)
+    return files
 
 
 def encode_depth_png(depth_m: np.ndarray) -> bytes:
@@ -118,6 +132,16 @@ def sidecar_record(frame: Frame) -> dict[str, Any]:
         }
         for obj in frame.objects
     ]
+    # The classes of the first DontCare lines (KITTI's DontCare has none).
+    ignored = [
+        {
+            "class_name": obj.class_name,
+            "instance_id": int(obj.instance_id),
+            "occlusion": obj.occlusion,
+            "visible_pixels": int(obj.visible_pixels),
+        }
+        for obj in frame.ignored_objects
+    ]
     try:
         meta = to_jsonable(frame.meta)
     except TypeError as exc:
@@ -127,6 +151,7 @@ def sidecar_record(frame: Frame) -> dict[str, Any]:
             "format_version": SIDECAR_FORMAT_VERSION,
             "frame_id": frame.frame_id,
             "objects": objects,
+            "ignored_objects": ignored,
             "T_cam_from_world": np.asarray(frame.calibration.T_cam_from_world, np.float64),
             "depth_zero_means": depth_zero,
             "dropped_objects": int(frame.dropped_objects),
@@ -143,6 +168,14 @@ def check_frame(frame: Frame) -> None:
         raise DatasetWriteError(
             f"frame {frame.frame_id!r}: rgb must be uint8 ({k.height}, {k.width}, 3) as its "
             f"intrinsics say, got {frame.rgb.dtype} {frame.rgb.shape}"
+        )
+    if frame.rgb_right is not None and (
+        frame.rgb_right.shape != frame.rgb.shape or frame.stereo_baseline_m <= 0
+    ):
+        raise DatasetWriteError(
+            f"frame {frame.frame_id!r}: rgb_right must match rgb's shape {frame.rgb.shape} "
+            f"and come with stereo_baseline_m > 0, got {frame.rgb_right.shape} and "
+            f"{frame.stereo_baseline_m}"
         )
     for obj in frame.objects:
         if obj.class_name not in KITTI_TYPE:
@@ -161,18 +194,18 @@ def kitti_frame_files(frame: Frame, stem: str) -> dict[str, bytes]:
     files = {
         f"image_2/{stem}.png": encode_png(frame.rgb, rgb=True),
         f"label_2/{stem}.txt": label_text(frame).encode("ascii"),
-        f"calib/{stem}.txt": calib_text(frame.calibration).encode("ascii"),
+        f"calib/{stem}.txt": calib_text(frame.calibration, frame.stereo_baseline_m).encode("ascii"),
     }
+    if frame.rgb_right is not None:
+        files[f"image_3/{stem}.png"] = encode_png(frame.rgb_right, rgb=True)
     if frame.depth_m is not None:
         files[f"depth/{stem}.png"] = encode_depth_png(frame.depth_m)
     if frame.instance_ids is not None:
         files[f"instance/{stem}.png"] = encode_instance_png(frame.instance_ids)
-    if frame.points_lidar is not None:
-        files[f"velodyne/{stem}.bin"] = encode_velodyne(frame.points_lidar)
-        if frame.point_class_ids is not None or frame.point_instance_ids is not None:
-            files[f"labels/{stem}.label"] = encode_point_labels(
-                frame.point_class_ids, frame.point_instance_ids, len(frame.points_lidar)
-            )
+    if frame.points is not None:
+        files[f"velodyne/{stem}.bin"] = encode_velodyne(frame.points)
+        if has_point_labels(frame.points):
+            files[f"labels/{stem}.label"] = encode_point_labels(frame.points)
     sidecar = json.dumps(
         sidecar_record(frame), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False
     )
