@@ -4,13 +4,12 @@ the command on a rendered scenegen dataset and on real KITTI frames."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import REPO, SHARED_DATA
+from test_cli import scenegen
 
 from scenegen.fidelity.collect import DatasetStatistics
 from scenegen.fidelity.compare import compare_datasets, furthest
@@ -80,16 +79,6 @@ def test_too_few_real_frames_is_an_error_naming_the_set():
     rng = np.random.default_rng(13)
     with pytest.raises(ValueError, match="needs at least 4"):
         compare_datasets(_draw(rng, 10, 0), _draw(rng, 3, 0), rng, 20)
-
-
-def scenegen(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scenegen.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,26 @@ def _edge_labels(edges: np.ndarray, unit: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _binned(
+    name: str,
+    unit: str,
+    meaning: str,
+    edges: np.ndarray,
+    open_width: float,
+    label_unit: str = "",
+) -> StatisticInfo:
+    """A histogram over ``edges`` (an infinite last edge counts ``open_width`` wide)."""
+    return StatisticInfo(
+        name,
+        name.split(".")[0],
+        "histogram",
+        unit,
+        meaning,
+        _edge_labels(edges, label_unit),
+        _centres(edges, open_width),
+    )
+
+
 def _unit_bins(bins: int) -> tuple[tuple[str, ...], tuple[float, ...]]:
     edges = np.linspace(0.0, 1.0, bins + 1)
     return _edge_labels(edges, ""), _centres(edges, 0.0)
@@ -153,14 +173,13 @@ def _build() -> dict[str, StatisticInfo]:
             )
         )
     s += [
-        StatisticInfo(
+        _binned(
             "lidar.range_histogram",
-            "lidar",
-            "histogram",
             "m",
             "share of points per 10 m range bin",
-            _edge_labels(range_edges, " m"),
-            _centres(range_edges, lidar.RANGE_BIN_M),
+            range_edges,
+            lidar.RANGE_BIN_M,
+            " m",
         ),
         StatisticInfo(
             "lidar.ring_histogram",
@@ -169,14 +188,13 @@ def _build() -> dict[str, StatisticInfo]:
             "ring",
             "share of points per ring (from elevation when the format has none); top ring is 0",
         ),
-        StatisticInfo(
+        _binned(
             "lidar.elevation_histogram",
-            "lidar",
-            "histogram",
             "deg",
             "histogram of point elevation angles, 0.5 deg bins",
-            _edge_labels(_elevation_edges, "°"),
-            _centres(_elevation_edges, 0.0),
+            _elevation_edges,
+            0.0,
+            "°",
         ),
         StatisticInfo(
             "lidar.intensity_mean", "lidar", "mean", "[0,1]", "mean intensity (reflectance)"
@@ -225,23 +243,19 @@ def _build() -> dict[str, StatisticInfo]:
             CLASS_NAMES,
             None,
         ),
-        StatisticInfo(
+        _binned(
             "labels.box_height_histogram",
-            "labels",
-            "histogram",
             "px",
             "2D box heights (pixels of the image as stored)",
-            _edge_labels(labels.BOX_HEIGHT_EDGES_PX, ""),
-            _centres(labels.BOX_HEIGHT_EDGES_PX, 100.0),
+            labels.BOX_HEIGHT_EDGES_PX,
+            100.0,
         ),
-        StatisticInfo(
+        _binned(
             "labels.distance_histogram",
-            "labels",
-            "histogram",
             "m",
             "distance to the 3D box centre",
-            _edge_labels(labels.DISTANCE_EDGES_M, ""),
-            _centres(labels.DISTANCE_EDGES_M, 5.0),
+            labels.DISTANCE_EDGES_M,
+            5.0,
         ),
         StatisticInfo(
             "labels.occlusion_histogram",
@@ -252,14 +266,12 @@ def _build() -> dict[str, StatisticInfo]:
             ("0", "1", "2", "3"),
             (0.0, 1.0, 2.0, 3.0),
         ),
-        StatisticInfo(
+        _binned(
             "labels.truncation_histogram",
-            "labels",
-            "histogram",
             "share",
             "truncation (share of the box outside the image)",
-            _edge_labels(labels.TRUNCATION_EDGES, ""),
-            _centres(labels.TRUNCATION_EDGES, 0.0),
+            labels.TRUNCATION_EDGES,
+            0.0,
         ),
     ]
     return {info.name: info for info in s}

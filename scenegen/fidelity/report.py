@@ -252,10 +252,7 @@ def _write_plots(result: FidelityResult, plot_dir: Path) -> dict[str, Path]:
         ax.axvline(3.0, color="k", linestyle=":", linewidth=1)
         ax.set_xscale("symlog")
         ax.set_xlabel("score: beyond real-vs-real, in its spread")
-        fig.tight_layout()
-        paths["scores"] = plot_dir / "scores.png"
-        fig.savefig(paths["scores"], dpi=90)
-        plt.close(fig)
+        paths["scores"] = _save(fig, plot_dir / "scores.png")
     for group in _PLOTTED_GROUPS:
         rows = [
             r
@@ -283,10 +280,7 @@ def _write_plots(result: FidelityResult, plot_dir: Path) -> dict[str, Path]:
             ax.legend(fontsize=7)
         for ax in axes.ravel()[len(rows) :]:
             ax.axis("off")
-        fig.tight_layout()
-        paths[group] = plot_dir / f"{group}_histograms.png"
-        fig.savefig(paths[group], dpi=80)
-        plt.close(fig)
+        paths[group] = _save(fig, plot_dir / f"{group}_histograms.png")
     if (
         "lidar.bev_occupancy" in result.synthetic.histograms
         and "lidar.bev_occupancy" in result.real.histograms
@@ -302,8 +296,14 @@ def _write_plots(result: FidelityResult, plot_dir: Path) -> dict[str, Path]:
             ax.set_title(f"{label}: share of scans with a point per cell")
             ax.set_xlabel("x forward (m)")
             ax.set_ylabel("y left (m)")
-        fig.tight_layout()
-        paths["bev"] = plot_dir / "bev_occupancy.png"
-        fig.savefig(paths["bev"], dpi=80)
-        plt.close(fig)
+        paths["bev"] = _save(fig, plot_dir / "bev_occupancy.png")
     return paths
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
