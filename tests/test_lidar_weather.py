@@ -328,3 +328,11 @@ def test_fog_on_a_real_kitti_scan_keeps_positions_and_every_point():
         assert len(out.points_lidar) == len(real)  # fog moves points, never deletes them
         fog_counts.append(int((out.clutter_kind == FOG_RETURN).sum()))
     assert fog_counts[0] == 0 and fog_counts[1] <= fog_counts[2] < fog_counts[3]
+
+
+def test_scenario_files_cannot_ask_for_snow_the_lidar_model_refuses():
+    from scenegen.effects.lidar_weather import MAX_SNOW_RATE_MM_H
+    from scenegen.scenario.schema import table_section
+
+    snow_rate = table_section("environment.weather.snow").fields["rate_mm_h"]
+    assert snow_rate.maximum == MAX_SNOW_RATE_MM_H

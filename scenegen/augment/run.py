@@ -9,8 +9,11 @@ Layout of ``OUT``::
     OUT/augment.json                                     the run: input, corruptions,
                                                         severities, seed, failed inputs
 
-A corruption that has a camera and a LiDAR model (fog, rain, snow, wet_road) applies both
-with the same weather; camera-only ones keep the scan, LiDAR-only ones keep the image.
+Corruptions come from the catalogue (:mod:`scenegen.augment.catalogue`). A corruption that
+has a camera and a LiDAR model (fog, rain, snow, wet_road) applies both with the same
+weather; camera weather uses the frame's own depth where it has one (rendered datasets) and
+depth recovered from LiDAR and the ground plane otherwise (:func:`~scenegen.augment.depth.
+frame_depth`); camera-only ones keep the scan, LiDAR-only ones keep the image.
 Output frames keep the input's frame ids. Inputs are read through
 :class:`scenegen.io.DatasetReader`, opened read-only and never written. A frame that cannot
 be read (corrupt image, truncated scan, bad label line, missing calibration, ...) is recorded
@@ -20,29 +23,31 @@ be resumed: output frames whose files match their manifest are kept.
 
 from __future__ import annotations
 
-import difflib
 import json
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from scenegen.augment import functional, imagenet_c
+from scenegen.augment import functional
 from scenegen.augment import lidar as lidar_corruptions
-from scenegen.augment.camera import apply_sensor_fault
-from scenegen.augment.depth import RecoveredDepth, recover_depth
-from scenegen.augment.severity import (
+from scenegen.augment.catalogue import (
+    ALIASES,
     CAMERA_CORRUPTIONS,
-    IMAGENET_C_NAMES,
-    SEVERITIES,
-    camera_parameters,
+    CATALOGUE,
+    GROUPS,
+    UnknownCorruptionError,
+    apply_camera,
+    canonical_name,
+    corruption_rng,
+    did_you_mean,
+    extinction_per_m,
 )
-from scenegen.effects import fog_extinction_per_m, rain_extinction_per_m, snow_extinction_per_m
+from scenegen.augment.depth import RecoveredDepth, frame_depth
+from scenegen.augment.severity import SEVERITIES
 from scenegen.errors import ScenegenError
 from scenegen.frame import Frame
 from scenegen.io import DatasetReader, DatasetWriter, FrameError, read_manifest
@@ -50,12 +55,6 @@ from scenegen.io.atomic import atomic_write_bytes
 from scenegen.io.manifest import MANIFEST_NAME, stem_problem, verify_record
 
 INPUT_FORMATS = ("kitti", "coco", "yolo")
-# Corruptions with a LiDAR model: camera name -> LiDAR name.
-_LIDAR_TWIN = {"fog": "fog", "rain": "rain", "snow": "snow", "wet_road": "wet_ground"}
-LIDAR_ONLY = tuple(
-    f"lidar_{n}" for n in lidar_corruptions.LIDAR_CORRUPTIONS if n not in _LIDAR_TWIN.values()
-)
-ALL_CORRUPTIONS = (*CAMERA_CORRUPTIONS, *LIDAR_ONLY)
 
 
 class AugmentError(ScenegenError):
@@ -81,46 +80,22 @@ class AugmentSummary:
         return not self.failed
 
 
-# imagecorruptions' names (Hendrycks & Dietterich's) -> ours, where the name is not taken by a
-# scenegen model: ``fog``, ``snow``, ``motion_blur`` and ``pixelate`` stay the physical /
-# sensor models, their ImageNet-C versions are ``ic_fog``, ``ic_snow``, ...
-IMAGECORRUPTIONS_ALIASES: Mapping[str, str] = MappingProxyType(
-    {
-        name.removeprefix("ic_"): name
-        for name in IMAGENET_C_NAMES
-        if name.removeprefix("ic_") not in ALL_CORRUPTIONS
-    }
-)
-
-
 def resolve_corruptions(spec: str | Sequence[str]) -> list[str]:
-    """Names from ``"fog,rain"``, ``"all"``, ``"imagenet-c"``, ``"weather"``, ``"lidar"``;
-    imagecorruptions' names (``gaussian_noise``, ``frost``, ...) stand for their ``ic_``
-    versions (:data:`IMAGECORRUPTIONS_ALIASES`). An unknown name is an error with the
-    closest known names."""
-    from scenegen.augment.severity import SENSOR_FAULTS, WEATHER
-
+    """Catalogue names from ``"fog,rain"``, ``"all"``, ``"imagenet-c"``, ``"weather"``,
+    ``"sensor"``, ``"lidar"``. The catalogue's aliases give their catalogue name (``low_light``
+    is ``night``; imagecorruptions' names such as ``gaussian_noise`` or ``frost`` are the
+    ``ic_`` versions). An unknown name is an error with the closest known names."""
     items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
-    groups = {
-        "all": ALL_CORRUPTIONS,
-        "imagenet-c": IMAGENET_C_NAMES,
-        "weather": WEATHER,
-        "sensor": SENSOR_FAULTS,
-        "lidar": LIDAR_ONLY,
-    }
     names: list[str] = []
     for item in items:
-        item = IMAGECORRUPTIONS_ALIASES.get(item, item)
-        if item not in groups and item not in ALL_CORRUPTIONS:
-            known = [*ALL_CORRUPTIONS, *IMAGECORRUPTIONS_ALIASES, *groups]
-            close = difflib.get_close_matches(item, known, n=3, cutoff=0.6)
-            hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        if item not in GROUPS and item not in CATALOGUE and item not in ALIASES:
+            hint = did_you_mean(item, [*CATALOGUE, *ALIASES, *GROUPS])
             raise AugmentError(
-                f"unknown corruption {item!r}; {hint}expected one of {list(ALL_CORRUPTIONS)}, "
-                f"an imagecorruptions name {list(IMAGECORRUPTIONS_ALIASES)} or a group "
-                f"{list(groups)}"
+                f"unknown corruption {item!r}{hint} (expected one of {list(CATALOGUE)}, an "
+                f"alias {dict(ALIASES)} or a group {list(GROUPS)})"
             )
-        for name in groups.get(item, (item,)):
+        for name in GROUPS.get(item, (item,)):
+            name = canonical_name(name)
             if name not in names:
                 names.append(name)
     if not names:
@@ -166,56 +141,6 @@ def output_format(reader: DatasetReader) -> str:
 
 
 # ---------------------------------------------------------------------------- corrupting
-def _camera(
-    rgb: np.ndarray,
-    name: str,
-    severity: int,
-    depth: RecoveredDepth,
-    K: np.ndarray,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, dict[str, Any]]:
-    c = camera_parameters(name, severity)
-    params: dict[str, Any] = dict(c)
-    if name in IMAGENET_C_NAMES:
-        return imagenet_c.corrupt(rgb, name.removeprefix("ic_"), severity, rng), params
-    d = depth.depth_m
-    if name == "fog":
-        return functional.fog(rgb, d, c["visibility_m"], K), params
-    if name == "rain":
-        return functional.rain(rgb, d, c["rate_mm_h"], K, rng), params
-    if name == "snow":
-        return functional.snow(
-            rgb, d, c["rate_mm_h"], K, rng, depth.ground_mask, c["ground_cover"]
-        ), params
-    if name == "night":
-        return functional.night(rgb, rng, c["light_scale"]), params
-    if name == "sun_glare":
-        height, width = rgb.shape[:2]
-        sun_uv = (float(rng.uniform(0.1, 0.9) * width), float(rng.uniform(0.0, 0.33) * height))
-        params["sun_uv"] = sun_uv
-        return functional.sun_glare(rgb, d, sun_uv, c["strength"], K), params
-    if name == "wet_road":
-        horizon = depth.horizon_row if np.isfinite(depth.horizon_row) else float(K[1, 2])
-        return functional.wet_road(
-            rgb, d, depth.ground_mask, c["road_wetness"], K, 1.65, horizon
-        ), params
-    sampled = {"seed": int(rng.integers(0, 2**63 - 1))}
-    if name == "motion_blur":
-        sampled["angle_deg"] = float(rng.uniform(-30, 30))
-        params["angle_deg"] = sampled["angle_deg"]
-    return apply_sensor_fault(rgb, name, severity, sampled), params
-
-
-def _extinction(name: str, params: dict[str, Any]) -> float:
-    if name == "fog":
-        return fog_extinction_per_m(params["visibility_m"])
-    if name == "rain":
-        return rain_extinction_per_m(params["rate_mm_h"])
-    if name == "snow":
-        return snow_extinction_per_m(params["rate_mm_h"])
-    return 0.0
-
-
 def corrupt_frame(
     frame: Frame,
     name: str,
@@ -227,8 +152,10 @@ def corrupt_frame(
     and / or LiDAR; labels kept, LiDAR point counts recounted, parameters in
     ``meta["params"]`` (with each object's contrast left ``object_transmission`` and the
     indices of objects hidden by the weather, ``invisible_objects``)."""
-    if name not in ALL_CORRUPTIONS:
-        raise AugmentError(f"unknown corruption {name!r}")
+    try:
+        name = canonical_name(name)
+    except UnknownCorruptionError as exc:
+        raise AugmentError(str(exc)) from None
     import copy
 
     out = copy.copy(frame)
@@ -240,14 +167,12 @@ def corrupt_frame(
         "source_file": frame.meta.get("source_file"),
     }
     K = frame.calibration.intrinsics.K
-    lidar_name = _LIDAR_TWIN.get(name) or (
-        name.removeprefix("lidar_") if name in LIDAR_ONLY else None
-    )
+    lidar_name = CATALOGUE[name].lidar_model
     if name in CAMERA_CORRUPTIONS:
         if depth is None:
-            depth = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
-        out.rgb, params["camera"] = _camera(frame.rgb, name, severity, depth, K, rng)
-        beta = _extinction(name, params["camera"])
+            depth = frame_depth(frame)
+        out.rgb, params["camera"] = apply_camera(name, severity, frame.rgb, depth, K, rng)
+        beta = extinction_per_m(name, params["camera"])
         if beta > 0 and frame.objects:
             boxes = np.stack([o.box_2d for o in frame.objects])
             transmission = functional.box_transmission(
@@ -285,13 +210,6 @@ def corrupt_frame(
         params["lidar"] = {"corruption": lidar_name, **result.params}
     out.meta["params"] = params
     return out
-
-
-def _frame_rng(seed: int, frame_index: int, name: str, severity: int) -> np.random.Generator:
-    # Independent of the order and the set of corruptions run: same inputs, same output.
-    return np.random.default_rng(
-        np.random.SeedSequence(seed, spawn_key=(frame_index, zlib.crc32(name.encode()), severity))
-    )
 
 
 def augment_dataset(
@@ -407,9 +325,9 @@ def _augment_frame(
     frame.meta["seed"] = seed
     depth = None
     if any(name in CAMERA_CORRUPTIONS for name, _ in todo):
-        depth = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
+        depth = frame_depth(frame)
     for name, s in todo:
-        corrupted = corrupt_frame(frame, name, s, _frame_rng(seed, index, name, s), depth)
+        corrupted = corrupt_frame(frame, name, s, corruption_rng(seed, index, name, s), depth)
         writers[(name, s)].write_frame(corrupted, index, stem=frame.frame_id)
     return len(todo)
 
@@ -475,7 +393,7 @@ def contact_sheet(
     """uint8 RGB grid: one row per camera corruption, the clean image then each severity."""
     import cv2
 
-    depth = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
+    depth = frame_depth(frame)
     height = round(frame.height * tile_width / frame.width)
 
     def tile(img: np.ndarray, label: str) -> np.ndarray:
@@ -492,13 +410,13 @@ def contact_sheet(
             continue
         tiles = [tile(frame.rgb, f"{name} clean")]
         for s in severities:
-            img, _ = _camera(
-                frame.rgb,
+            img, _ = apply_camera(
                 name,
                 s,
+                frame.rgb,
                 depth,
                 frame.calibration.intrinsics.K,
-                _frame_rng(seed, 0, name, s),
+                corruption_rng(seed, 0, name, s),
             )
             tiles.append(tile(img, f"{name} {s}"))
         rows.append(np.hstack(tiles))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, NoReturn
+import warnings
+from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
 
 from scenegen import __version__
-from scenegen.errors import ScenegenError
+from scenegen.errors import ScenarioWarning, ScenegenError
 
 app = typer.Typer(
     name="scenegen",
@@ -66,3 +67,22 @@ def _main(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    warnings.showwarning = _show_warning
+
+
+_python_show_warning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Scenario warnings as ``warning: FILE:LINE:COL: key.path: ...``; others as Python does."""
+    if issubclass(category, ScenarioWarning):
+        err.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)

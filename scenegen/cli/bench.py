@@ -65,8 +65,13 @@ def bench(
     except KeyboardInterrupt:
         _fail("interrupted; rendered data and the last epoch's checkpoint are kept", 130)
     r = metrics["robustness"]
+
+    def with_ci(key: str) -> str:
+        ci = r.get(f"{key}_ci")
+        return f"{r[key]:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
     out.print(
-        f"clean AP50 (P) {r['P']:.3f}, mPC {r['mPC']:.3f}, rPC {r['rPC']:.3f}; "
+        f"clean AP50 (P) {with_ci('P')}, mPC {with_ci('mPC')}, rPC {with_ci('rPC')}; "
         f"report: {out_dir / 'report.md'}",
         highlight=False,
     )
