@@ -144,6 +144,7 @@ def test_real_kitti_against_itself_is_within_its_own_noise(kitti45, tmp_path):
     assert result.returncode == 0, result.stderr
     document = _load_strict(out / "fidelity.json")
     _check_real_vs_real(document)
+    assert document["unranked_different"] == []
     for row in document["rows"]:
         # Identical sets: nothing beyond real-vs-real noise, and a raw distance of 0 for
         # every distance but KID's U-statistic (which leaves out only the self-pairs).
@@ -158,3 +159,20 @@ def test_unreadable_inputs_and_bad_options_exit_2_with_the_reason(tmp_path, kitt
     assert "nothing" in missing.stderr and "no such file" in missing.stderr
     beams = scenegen("fidelity", str(kitti45), str(kitti45), "--lidar-beams", "hdl32")
     assert beams.returncode == 2 and "hdl64" in beams.stderr
+
+
+def test_a_camera_only_format_compares_camera_and_labels_and_says_what_it_left_out(
+    rendered, kitti45, tmp_path
+):
+    # The rendered dataset's YOLO copy has images and boxes but no scans and no 3D boxes.
+    out = tmp_path / "yolo"
+    result = scenegen("fidelity", str(rendered / "yolo"), str(kitti45), "-o", str(out), "-b", "20")
+    assert result.returncode == 0, result.stderr
+    document = _load_strict(out / "fidelity.json")
+    assert document["synthetic"]["format"] == "yolo"
+    assert document["synthetic"]["frames_with_lidar"] == 0
+    assert {row["group"] for row in document["rows"]} == {"camera", "labels"}
+    assert "lidar.points" in document["not_compared"]
+    assert "lidar.points" in (out / "report.md").read_text()
+    # YOLO stores no 3D boxes, so no distances: that histogram is left out, not compared.
+    assert "labels.distance_histogram" in document["not_compared"]

@@ -115,6 +115,13 @@ def report_json(result: FidelityResult, plots: dict[str, str]) -> dict[str, Any]
             {"name": r.info.name, "score": r.score, "meaning": r.info.meaning} for r in result.top
         ],
         "rows": rows,
+        # No real-vs-real spread (the real set is constant) yet the synthetic set differs:
+        # off by any measure, but without a score to rank it by.
+        "unranked_different": [
+            r.info.name
+            for r in result.rows
+            if r.score is None and abs(r.distance_plugin) > abs(r.baseline_plugin)
+        ],
         "not_compared": missing,
         "plots": plots,
     }
@@ -188,6 +195,12 @@ def _markdown(document: dict[str, Any]) -> str:
     ]
     for number, top in enumerate(document["furthest"], start=1):
         lines.append(f"{number}. `{top['name']}`: score {_fmt(top['score'])} ({top['meaning']})")
+    if document["unranked_different"]:
+        lines += [
+            "",
+            "Constant in the real set but not in the synthetic one (no spread to score by): "
+            + ", ".join(f"`{name}`" for name in document["unranked_different"]),
+        ]
     lines += ["", "## All statistics", "", _EXPLAIN.format(conf=s["confidence"]), ""]
     lines.append("| " + " | ".join(_HEADER) + " |")
     lines.append("|" + "---|" * len(_HEADER))
@@ -217,6 +230,13 @@ def _html(document: dict[str, Any]) -> str:
         for name, path in document["plots"].items()
     )
     explain = e(_EXPLAIN.format(conf=s["confidence"])).replace("*", "")
+    unranked = ""
+    if document["unranked_different"]:
+        names = ", ".join(f"<code>{e(n)}</code>" for n in document["unranked_different"])
+        unranked = (
+            "<p>Constant in the real set but not in the synthetic one (no spread to score "
+            f"by): {names}</p>"
+        )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Fidelity report</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}
@@ -228,7 +248,7 @@ td:nth-child(2),td:nth-child(3),td:nth-child(6){{text-align:right}}img{{max-widt
 <li>{e(_dataset_line("real", document["real"]))}</li>
 <li>seed {s["seed"]}, {s["bootstrap_replicates"]} bootstrap replicates, images analysed at
 {s["analysis_width_px"]} px width, rings from the {e(s["lidar_beams"])} beams</li></ul>
-<h2>Furthest from real (what realism work should attack)</h2><ol>{top}</ol>
+<h2>Furthest from real (what realism work should attack)</h2><ol>{top}</ol>{unranked}
 <h2>All statistics</h2><p>{explain}</p>
 <table><tr>{head}</tr>{body}</table>
 <h2>Plots</h2>{plots}
