@@ -4,6 +4,7 @@ the command on a rendered scenegen dataset and on real KITTI frames."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -176,3 +177,32 @@ def test_a_camera_only_format_compares_camera_and_labels_and_says_what_it_left_o
     assert "lidar.points" in (out / "report.md").read_text()
     # YOLO stores no 3D boxes, so no distances: that histogram is left out, not compared.
     assert "labels.distance_histogram" in document["not_compared"]
+
+
+def _copy_kitti_frames(source: Path, target: Path, frame_ids: list[str]) -> Path:
+    for part, suffix in (("image_2", ".png"), ("calib", ".txt"), ("label_2", ".txt")):
+        (target / part).mkdir(parents=True, exist_ok=True)
+        for frame_id in frame_ids:
+            shutil.copy(source / part / f"{frame_id}{suffix}", target / part)
+    return target
+
+
+def test_an_unreadable_real_frame_is_listed_and_skipped(kitti45, tmp_path):
+    ids = ["000004", "000005", "000006", "000007", "000009"]
+    real = _copy_kitti_frames(kitti45, tmp_path / "real", ids)
+    (real / "image_2" / "000006.png").write_bytes(b"\x89PNG not really")
+    out = tmp_path / "report"
+    result = scenegen("fidelity", str(kitti45), str(real), "-o", str(out), "-b", "20")
+    assert result.returncode == 0, result.stderr
+    assert "000006" in result.stderr and "skipped" in result.stderr
+    document = _load_strict(out / "fidelity.json")
+    assert document["real"]["frames"] == 4
+    [bad] = document["real"]["unreadable"]
+    assert bad["frame_id"] == "000006" and bad["part"] == "image"
+    # Without scans in the copy, only camera and label statistics are compared.
+    assert {row["group"] for row in document["rows"]} == {"camera", "labels"}
+    # One more bad frame leaves 3: too few for two halves.
+    (real / "image_2" / "000007.png").write_bytes(b"")
+    too_few = scenegen("fidelity", str(kitti45), str(real), "-o", str(out), "-b", "20")
+    assert too_few.returncode == 2
+    assert "3 readable frames" in too_few.stderr and "at least 4" in too_few.stderr
