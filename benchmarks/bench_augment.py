@@ -116,7 +116,7 @@ def main() -> None:
 
     print("## Weather: depth-aware (scenegen) vs albumentations, ms per image\n")
     t = time.perf_counter()
-    depth = recover_depth(frame.calibration, frame.points_lidar, frame.rgb).depth_m
+    depth = recover_depth(frame.calibration, frame.points.xyz, frame.rgb).depth_m
     depth_ms = (time.perf_counter() - t) * 1000
     import albumentations as A  # noqa: N812
 
@@ -136,16 +136,16 @@ def main() -> None:
     print(f"\nDepth recovery (LiDAR + ground plane), once per frame: {depth_ms:.1f} ms\n")
 
     print("## LiDAR fog on a real KITTI scan\n")
-    print(f"{len(frame.points_lidar)} points.\n")
+    print(f"{len(frame.points)} points.\n")
     print("| severity | visibility m | ms | points out |")
     print("|---:|---:|---:|---:|")
     for s in range(1, 6):
-        r = corrupt_points(frame.points_lidar, "fog", s, np.random.default_rng(s))
+        r = corrupt_points(frame.points, "fog", s, np.random.default_rng(s))
         ms = _ms(
-            lambda s=s: corrupt_points(frame.points_lidar, "fog", s, np.random.default_rng(s)),
+            lambda s=s: corrupt_points(frame.points, "fog", s, np.random.default_rng(s)),
             args.repeats,
         )
-        print(f"| {s} | {r.params['visibility_m']:.0f} | {ms:.1f} | {len(r.points_lidar)} |")
+        print(f"| {s} | {r.params['visibility_m']:.0f} | {ms:.1f} | {len(r.points)} |")
 
 
 if __name__ == "__main__":

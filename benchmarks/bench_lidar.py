@@ -29,7 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from scenegen.effects.lidar_weather import apply_lidar_weather, elevation_deg  # noqa: E402
+from scenegen.effects.lidar_weather import (  # noqa: E402
+    LidarWeatherSetup,
+    apply_lidar_weather,
+    elevation_deg,
+)
+from scenegen.points import PointCloud  # noqa: E402
 from scenegen.scenario.spec import CameraSpec, LidarSpec, WeatherSpec  # noqa: E402
 from scenegen.sensors.lidar import LidarScanner, apply_weather_to_scan  # noqa: E402
 from scenegen.sensors.rig import T_world_from_lidar  # noqa: E402
@@ -246,10 +251,10 @@ def realism(
     for world_name, world in worlds.items():
         scanner = LidarScanner(world)
         scan = scanner.scan(lidar, pose, np.random.default_rng(seed))
-        rows.append(scan_stats(f"synthetic hdl64, {world_name}", scan.points_lidar, real))
+        rows.append(scan_stats(f"synthetic hdl64, {world_name}", scan.points.xyzi(), real))
         if with_uniform:
             uniform = scanner.scan(uniform_pattern(lidar), pose, np.random.default_rng(seed))
-            rows.append(scan_stats(f"uniform 64-beam, {world_name}", uniform.points_lidar, real))
+            rows.append(scan_stats(f"uniform 64-beam, {world_name}", uniform.points.xyzi(), real))
     return rows, names
 
 
@@ -327,10 +332,9 @@ def speed_markdown(repeat: int, threads: int) -> str:
     ]
     real_path = KITTI_VELODYNE / "000001.bin"
     if real_path.exists():
-        real = load_kitti_scan(real_path)
-        fog_real_ms = _median_ms(
-            lambda: apply_lidar_weather(real, fog, rng, min_range_m=1.0), repeat
-        )
+        real = PointCloud.from_xyzi(load_kitti_scan(real_path))
+        setup = LidarWeatherSetup(min_range_m=1.0)
+        fog_real_ms = _median_ms(lambda: apply_lidar_weather(real, fog, rng, setup), repeat)
         lines.append(
             f"| fog model alone on real KITTI 000001 | {len(real)} points | {fog_real_ms:.1f} |"
         )

@@ -37,8 +37,11 @@ from scenegen.effects.lidar_weather import (  # noqa: E402
     HARD_RETURN,
     RAIN_RETURN,
     SNOW_RETURN,
+    LidarWeatherSetup,
+    WeatheredPoints,
     apply_lidar_weather,
 )
+from scenegen.points import PointCloud  # noqa: E402
 from scenegen.scenario.spec import WeatherSpec  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -82,16 +85,11 @@ def fog_table(paths: list[Path]) -> str:
             fog = lost = zero = zero_kept = 0
             ranges = []
             for points in scans:
-                out = apply_lidar_weather(
-                    points,
-                    WeatherSpec(fog_visibility_m=visibility),
-                    np.random.default_rng(0),
-                    min_range_m=min_range_m,
-                )
-                is_fog = out.clutter_kind == FOG_RETURN
+                out = _weather(points, WeatherSpec(fog_visibility_m=visibility), min_range_m)
+                is_fog = out.points.kind == FOG_RETURN
                 fog += int(is_fog.sum())
-                ranges.append(out.range_m[is_fog])
-                hard_src = out.source_index[out.clutter_kind == HARD_RETURN]
+                ranges.append(out.points.range_m[is_fog])
+                hard_src = out.source_index[out.points.kind == HARD_RETURN]
                 lost += len(points) - len(hard_src) - int(is_fog.sum())
                 zeros = np.flatnonzero(points[:, 3] == 0)
                 zero += len(zeros)
@@ -103,6 +101,13 @@ def fog_table(paths: list[Path]) -> str:
                 f"{100 * zero_kept / max(zero, 1):.1f} % |"
             )
     return "\n".join(lines)
+
+
+def _weather(points: np.ndarray, weather: WeatherSpec, min_range_m: float) -> WeatheredPoints:
+    """scenegen's weather on a KITTI ``(N, 4)`` scan, seed 0."""
+    cloud = PointCloud.from_xyzi(points)
+    setup = LidarWeatherSetup(min_range_m=min_range_m)
+    return apply_lidar_weather(cloud, weather, np.random.default_rng(0), setup)
 
 
 def particle_table(path: Path) -> str:
@@ -121,11 +126,9 @@ def particle_table(path: Path) -> str:
                 points, kind, rate, np.random.default_rng(0)
             )
             scattered = labels == reference_lisa.SCATTERED
-            out = apply_lidar_weather(
-                points, WeatherSpec(**{key: rate}), np.random.default_rng(0), min_range_m=1.5
-            )
-            mine = out.clutter_kind == code
-            lost = len(points) - int((out.clutter_kind == HARD_RETURN).sum()) - int(mine.sum())
+            out = _weather(points, WeatherSpec(**{key: rate}), 1.5).points
+            mine = out.kind == code
+            lost = len(points) - int((out.kind == HARD_RETURN).sum()) - int(mine.sum())
             lines.append(
                 f"| {kind} | {rate:g} | {100 * scattered.mean():.3f} % | "
                 f"{100 * mine.mean():.3f} % | {_percentiles(reported[scattered])} | "
@@ -137,7 +140,8 @@ def particle_table(path: Path) -> str:
 
 
 def speed_table(path: Path, repeat: int) -> str:
-    points = _load(path)
+    points = PointCloud.from_xyzi(_load(path))
+    setup = LidarWeatherSetup(min_range_m=2.5)
     lines = [
         f"Fog model alone on {path.name} ({len(points)} points), load average "
         f"{os.getloadavg()[0]:.1f}:",
@@ -148,11 +152,11 @@ def speed_table(path: Path, repeat: int) -> str:
     for visibility in VISIBILITIES_M:
         weather = WeatherSpec(fog_visibility_m=visibility)
         rng = np.random.default_rng(0)
-        apply_lidar_weather(points, weather, rng, min_range_m=2.5)  # builds the table once
+        apply_lidar_weather(points, weather, rng, setup)  # builds the table once
         times = []
         for _ in range(repeat):
             start = time.perf_counter()
-            apply_lidar_weather(points, weather, rng, min_range_m=2.5)
+            apply_lidar_weather(points, weather, rng, setup)
             times.append((time.perf_counter() - start) * 1e3)
         lines.append(f"| {visibility:.0f} | {statistics.median(times):.1f} | {min(times):.1f} |")
     return "\n".join(lines)

@@ -20,6 +20,11 @@ class ScenegenError(Exception):
     """Base class of every error scenegen raises deliberately."""
 
 
+class MissingDependencyError(ScenegenError, ImportError):
+    """An optional dependency a feature needs is not installed; the message says how to
+    install it."""
+
+
 def _one_line(text: str) -> str:
     """``text`` with line breaks and control characters escaped (``\\x0b``, ``\\u2028``).
 

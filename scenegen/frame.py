@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from scenegen.points import PointCloud
+
 # Class names used in labels, in a fixed order: the index is the class id written to
 # YOLO files and COCO category ids are index + 1. (Per-point LiDAR labels use the
 # SemanticKITTI-style ids of ``scenegen.world.types.SEMANTIC_IDS``.)
@@ -186,9 +188,10 @@ class Frame:
       ``inf`` where nothing was hit (sky), ``nan`` where unknown (real frames).
     * ``instance_ids``: int32 ``(H, W)``; 0 is background, otherwise the
       ``ObjectLabel.instance_id`` of the object seen at that pixel. ``None`` for real frames.
-    * ``points_lidar``: float32 ``(N, 4)`` x, y, z (metres, lidar frame), intensity [0, 1].
-    * ``point_class_ids`` / ``point_instance_ids``: int32 ``(N,)`` per-point labels: semantic
-      ids (``world.types.SEMANTIC_IDS``) and instance ids (0 = none).
+
+    ``points`` is the LiDAR sweep (:class:`scenegen.points.PointCloud`: xyz in the lidar frame,
+    intensity, and rings, semantic / instance ids, return kinds where known), ``None`` for a
+    frame without LiDAR.
     """
 
     frame_id: str
@@ -197,10 +200,7 @@ class Frame:
     depth_m: np.ndarray | None = None
     instance_ids: np.ndarray | None = None
     objects: list[ObjectLabel] = field(default_factory=list)
-    points_lidar: np.ndarray | None = None
-    point_rings: np.ndarray | None = None
-    point_class_ids: np.ndarray | None = None
-    point_instance_ids: np.ndarray | None = None
+    points: PointCloud | None = None
     dropped_objects: int = 0  # objects too small to emit as boxes
     meta: dict[str, Any] = field(default_factory=dict)
 

@@ -2,16 +2,21 @@
 # Set up scenegen on a fresh Debian/Ubuntu machine: the system libraries headless
 # OpenGL and open3d need, a virtual environment in .venv, and the package itself.
 #
-#   bash scripts/setup.sh            # runtime only
-#   bash scripts/setup.sh --test     # plus the test tools (pytest, hypothesis, ruff)
+#   bash scripts/setup.sh            # render, write datasets, augment (no torch)
+#   bash scripts/setup.sh --harness  # plus torch for the robustness harness (scenegen bench)
+#   bash scripts/setup.sh --test     # plus torch and the test tools (pytest, hypothesis, ruff)
 #
 # Environment: PYTHON (default python3), VENV (default .venv),
 # TORCH_SPEC (default torch==2.13.0; e.g. "torch" for the newest release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+case "${1:-}" in
+  "") extras="" ;;
+  --harness) extras="[harness]" ;;
+  --test) extras="[test]" ;;
+  *) echo "usage: bash scripts/setup.sh [--harness | --test]" >&2; exit 2 ;;
+esac
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
@@ -34,9 +39,11 @@ fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
-# torch first, so that the package's range (>=2.2) is met by the CPU build and
-# nothing pulls a multi-GB CUDA build.
-"$VENV/bin/python" -c "import torch" >/dev/null 2>&1 || "$VENV/bin/python" -m pip install -q "$TORCH_SPEC"
+# torch (harness and tests only) first, so that the extra's range (>=2.2) is met by the
+# CPU build and nothing pulls a multi-GB CUDA build.
+if [ -n "$extras" ]; then
+  "$VENV/bin/python" -c "import torch" >/dev/null 2>&1 || "$VENV/bin/python" -m pip install -q "$TORCH_SPEC"
+fi
 "$VENV/bin/python" -m pip install -q -e ".${extras}"
 # pyrender 0.1.45 pins PyOpenGL 3.1.0, whose OSMesa binding is broken; 3.1.10 works with
 # both EGL and OSMesa (pip reports the pin as a conflict; it is expected).

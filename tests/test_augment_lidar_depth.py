@@ -23,6 +23,10 @@ def kitti_frame(kitti_root):
     return read_kitti_frame(kitti_root, "000001")
 
 
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
 def _boxes(frame):
     objs = [o for o in frame.objects if o.box_3d is not None]
     return [o.box_3d for o in objs], [o.class_name for o in objs]
@@ -30,36 +34,46 @@ def _boxes(frame):
 
 @pytest.mark.parametrize("name", LIDAR_CORRUPTIONS)
 def test_lidar_corruptions_are_seeded_and_counts_are_consistent(kitti_frame, name: str) -> None:
-    pts = kitti_frame.points_lidar
-    before = pts.copy()
+    cloud = kitti_frame.points
+    pts = cloud.xyzi()
     boxes, classes = _boxes(kitti_frame)
     T = kitti_frame.calibration.T_cam_from_lidar
     a = corrupt_points(
-        pts, name, 3, np.random.default_rng(1), boxes=boxes, box_classes=classes, T_cam_from_lidar=T
+        cloud, name, 3, _rng(1), boxes=boxes, box_classes=classes, T_cam_from_lidar=T
     )
     b = corrupt_points(
-        pts, name, 3, np.random.default_rng(1), boxes=boxes, box_classes=classes, T_cam_from_lidar=T
+        cloud, name, 3, _rng(1), boxes=boxes, box_classes=classes, T_cam_from_lidar=T
     )
-    assert np.array_equal(a.points_lidar, b.points_lidar)
-    assert np.array_equal(pts, before)  # input untouched
+    assert np.array_equal(a.points.xyzi(), b.points.xyzi())
+    assert np.array_equal(cloud.xyzi(), pts)  # input untouched
     # counts reported = counts of the returned scan; source indices point into the input
-    assert np.array_equal(a.points_per_box, count_points_in_boxes(a.points_lidar, T, boxes))
-    assert len(a.source_index) == len(a.points_lidar)
+    assert np.array_equal(a.points_per_box, count_points_in_boxes(a.points.xyz, T, boxes))
+    assert len(a.source_index) == len(a.points)
     assert a.source_index.max() < len(pts)
     kept = a.source_index >= 0
     if name in ("beam_missing", "cross_sensor", "incomplete_echo"):  # points removed, not moved
-        assert np.array_equal(a.points_lidar[kept], pts[a.source_index[kept]])
+        assert np.array_equal(a.points.xyzi()[kept], pts[a.source_index[kept]])
+    # Per-point labels travel with their points; new points are weather (ids 0).
+    labelled = cloud.replace(
+        class_ids=np.arange(len(cloud)) % 20, instance_ids=np.zeros(len(cloud), np.int32)
+    )
+    c = corrupt_points(
+        labelled, name, 3, _rng(1), boxes=boxes, box_classes=classes, T_cam_from_lidar=T
+    )
+    assert np.array_equal(c.source_index, a.source_index)
+    assert np.array_equal(c.points.class_ids[kept], labelled.class_ids[c.source_index[kept]])
+    assert not c.points.class_ids[~kept].any()
 
 
 @pytest.mark.parametrize("name", LIDAR_CORRUPTIONS)
 def test_lidar_severity_5_is_stronger_than_1(kitti_frame, name: str) -> None:
-    pts = kitti_frame.points_lidar
+    pts = kitti_frame.points.xyzi()
     boxes, classes = _boxes(kitti_frame)
     T = kitti_frame.calibration.T_cam_from_lidar
 
     def damage(severity: int) -> float:
         r = corrupt_points(
-            pts,
+            kitti_frame.points,
             name,
             severity,
             np.random.default_rng(2),
@@ -69,12 +83,10 @@ def test_lidar_severity_5_is_stronger_than_1(kitti_frame, name: str) -> None:
         )
         kept = r.source_index >= 0
         lost = 1 - np.unique(r.source_index[kept]).size / len(pts)
-        moved = np.linalg.norm(
-            r.points_lidar[kept, :3] - pts[r.source_index[kept], :3], axis=1
-        ).mean()
+        moved = np.linalg.norm(r.points.xyz[kept] - pts[r.source_index[kept], :3], axis=1).mean()
         added = np.count_nonzero(~kept) / len(pts)
         # Light fog only dims returns (Hahner et al.): intensity lost counts too.
-        dimmed = np.abs(r.points_lidar[kept, 3] - pts[r.source_index[kept], 3]).mean()
+        dimmed = np.abs(r.points.intensity[kept] - pts[r.source_index[kept], 3]).mean()
         object_loss = 1 - r.points_per_box.sum() / max(
             count_points_in_boxes(pts, T, boxes).sum(), 1
         )
@@ -84,18 +96,16 @@ def test_lidar_severity_5_is_stronger_than_1(kitti_frame, name: str) -> None:
 
 
 def test_cross_sensor_keeps_the_beam_share_of_robo3d(kitti_frame) -> None:
-    pts = kitti_frame.points_lidar
-    r = corrupt_points(
-        pts, "cross_sensor", 5, np.random.default_rng(0)
-    )  # 16 of 64 beams, every 2nd
-    assert len(r.points_lidar) / len(pts) == pytest.approx(16 / 64 / 2, abs=0.05)
+    pts = kitti_frame.points
+    r = corrupt_points(pts, "cross_sensor", 5, _rng(0))  # 16 of 64 beams, every 2nd
+    assert len(r.points) / len(pts) == pytest.approx(16 / 64 / 2, abs=0.05)
 
 
 def test_densified_depth_equals_lidar_depth_at_lidar_pixels(kitti_root) -> None:
     for frame_id in ("000000", "000001", "000003"):  # two image sizes
         frame = read_kitti_frame(kitti_root, frame_id)
-        sparse = sparse_lidar_depth(frame.points_lidar, frame.calibration)
-        rec = recover_depth(frame.calibration, frame.points_lidar)
+        sparse = sparse_lidar_depth(frame.points.xyz, frame.calibration)
+        rec = recover_depth(frame.calibration, frame.points.xyz)
         at_lidar = np.isfinite(sparse)
         assert rec.depth_m.shape == frame.rgb.shape[:2]
         assert np.array_equal(rec.lidar_mask, at_lidar)
@@ -128,7 +138,7 @@ def test_without_lidar_only_the_ground_is_known() -> None:
 
 def test_depth_units_are_checked(kitti_root) -> None:
     frame = read_kitti_frame(kitti_root, "000001")
-    depth = recover_depth(frame.calibration, frame.points_lidar).depth_m
+    depth = recover_depth(frame.calibration, frame.points.xyz).depth_m
     check_metric_depth(depth, frame.calibration)
     with pytest.raises(DepthUnitsError, match="inverse"):
         check_metric_depth(1.0 / depth, frame.calibration)

@@ -47,7 +47,7 @@ def test_run_writes_one_dataset_per_corruption_and_severity_and_leaves_inputs_al
     assert [o.box_2d.tolist() for o in fogged.objects] == [o.box_2d.tolist() for o in clean.objects]
     beams = read_kitti_frame(out / "lidar_beam_missing" / "5" / "kitti" / "training", "000001")
     assert np.array_equal(beams.rgb, clean.rgb)
-    assert len(beams.points_lidar) < 0.5 * len(clean.points_lidar)
+    assert len(beams.points) < 0.5 * len(clean.points)
     assert sum(o.lidar_points for o in beams.objects) < sum(o.lidar_points for o in clean.objects)
     # same seed, same bytes
     again = tmp_path / "again"
@@ -171,7 +171,7 @@ def test_output_frames_keep_the_input_ids_and_image_2_is_accepted(kitti_root, tm
         assert [o.box_2d.tolist() for o in corrupted.objects] == [
             o.box_2d.tolist() for o in original.objects
         ]
-        np.testing.assert_array_equal(corrupted.points_lidar, original.points_lidar)
+        np.testing.assert_array_equal(corrupted.points.xyzi(), original.points.xyzi())
         assert corrupted.rgb.shape == original.rgb.shape
     records = read_manifest(out / "ic_brightness" / "1")
     assert [(r["frame_id"], r["source_frame_id"]) for r in records] == [

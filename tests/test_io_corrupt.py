@@ -21,6 +21,7 @@ from scenegen.io.preview import (
     make_contact_sheet,
     render_tile,
 )
+from scenegen.points import PointCloud
 
 
 def sensor_frame() -> Frame:
@@ -49,9 +50,9 @@ def sensor_frame() -> Frame:
         depth_m=depth_m,
         instance_ids=instance_ids,
         objects=[car],
-        points_lidar=points.astype(np.float32),
-        point_class_ids=np.ones(50, dtype=np.int32),
-        point_instance_ids=np.full(50, 3, dtype=np.int32),
+        points=PointCloud.from_xyzi(
+            points, class_ids=np.ones(50, np.int32), instance_ids=np.full(50, 3, np.int32)
+        ),
     )
 
 
@@ -144,7 +145,7 @@ def test_corrupt_kitti_input_names_the_file(dataset, name):
 
 def test_clean_copy_reads_back(dataset):
     frame = read_kitti_frame(dataset / "kitti/training", "000000")
-    assert frame.objects[0].event == "cut_in" and frame.points_lidar.shape == (50, 4)
+    assert frame.objects[0].event == "cut_in" and len(frame.points) == 50
 
 
 def test_corrupt_coco_and_yolo_inputs_name_the_file(dataset):

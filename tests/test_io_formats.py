@@ -24,6 +24,7 @@ from scenegen.io import (
     verify_manifest,
 )
 from scenegen.io.errors import DatasetWriteError
+from scenegen.points import PointCloud
 
 CAMERA_HEIGHT_M = 1.65
 # Level camera: cam x right, y down, z forward from world x forward, y left, z up.
@@ -110,9 +111,11 @@ def make_frame(rng: np.random.Generator, width: int = 160, height: int = 96) -> 
         depth_m=depth_m,
         instance_ids=instance_ids,
         objects=objects,
-        points_lidar=points.astype(np.float32),
-        point_class_ids=rng.integers(0, 9, len(points)).astype(np.int32),
-        point_instance_ids=rng.integers(0, 20, len(points)).astype(np.int32),
+        points=PointCloud.from_xyzi(
+            points,
+            class_ids=rng.integers(0, 9, len(points)),
+            instance_ids=rng.integers(0, 20, len(points)),
+        ),
         dropped_objects=int(rng.integers(0, 3)),
         meta={
             "scenario_name": "fog_night",
@@ -177,9 +180,9 @@ def test_kitti_round_trip_keeps_labels_geometry_and_sensors(written):
         np.testing.assert_allclose(
             back.calibration.T_cam_from_world, original.calibration.T_cam_from_world
         )
-        np.testing.assert_array_equal(back.points_lidar, original.points_lidar)
-        np.testing.assert_array_equal(back.point_class_ids, original.point_class_ids)
-        np.testing.assert_array_equal(back.point_instance_ids, original.point_instance_ids)
+        np.testing.assert_array_equal(back.points.xyzi(), original.points.xyzi())
+        np.testing.assert_array_equal(back.points.class_ids, original.points.class_ids)
+        np.testing.assert_array_equal(back.points.instance_ids, original.points.instance_ids)
         np.testing.assert_array_equal(back.instance_ids, original.instance_ids)
         sky = np.isinf(original.depth_m)
         assert np.isinf(back.depth_m[sky]).all()

@@ -61,14 +61,14 @@ def test_real_frames_have_their_sizes_and_labels():
         )
         assert [o.class_name for o in frame.objects] == classes
         assert frame.meta["kitti_dont_care_boxes"].shape == (dont_care, 4)
-        assert frame.points_lidar.dtype == np.float32 and frame.points_lidar.shape[1] == 4
+        assert frame.points.xyz.dtype == frame.points.intensity.dtype == np.float32
     assert len({EXPECTED[f][:2] for f in EXPECTED}) == 2
 
 
 def test_calibration_projects_like_kitti_formula_and_lands_in_the_image():
     for frame_id in EXPECTED:
         frame = read_kitti_frame(KITTI_ROOT, frame_id)
-        xyz = frame.points_lidar[:, :3]
+        xyz = frame.points.xyz
         points_cam = lidar_to_cam(frame, xyz)
         ahead = points_cam[:, 2] > 1.0
         ours = frame.calibration.project(points_cam[ahead])
@@ -104,7 +104,7 @@ def test_3d_boxes_stay_consistent_with_kitti_geometry():
         frame.calibration.project(car.box_3d.corners_cam()), kitti_uv, atol=1e-6
     )
     # The LiDAR points inside the car's 3D box project inside its 2D box.
-    points_cam = lidar_to_cam(frame, frame.points_lidar[:, :3])
+    points_cam = lidar_to_cam(frame, frame.points.xyz)
     in_box = car.box_3d.contains_cam(points_cam)
     assert in_box.sum() == car.lidar_points > 100
     uv = frame.calibration.project(points_cam[in_box])
@@ -139,14 +139,14 @@ def test_round_trip_keeps_labels_and_projection(tmp_path):
         np.testing.assert_allclose(
             back.meta["kitti_dont_care_boxes"], original.meta["kitti_dont_care_boxes"], atol=1e-4
         )
-        xyz = original.points_lidar[:, :3]
+        xyz = original.points.xyz
         ahead = lidar_to_cam(original, xyz)[:, 2] > 1.0
         np.testing.assert_allclose(
             back.calibration.project(lidar_to_cam(back, xyz[ahead])),
             original.calibration.project(lidar_to_cam(original, xyz[ahead])),
             atol=1e-3,
         )
-        np.testing.assert_array_equal(back.points_lidar, original.points_lidar)
+        np.testing.assert_array_equal(back.points.xyzi(), original.points.xyzi())
 
 
 def test_contact_sheet_of_real_frames_of_two_sizes():

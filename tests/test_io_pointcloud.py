@@ -13,37 +13,30 @@ from test_io_formats import frames_for_test  # the tests folder is on sys.path
 from scenegen.io import DatasetWriter, merge_datasets
 from scenegen.io.errors import DatasetWriteError
 from scenegen.io.pointcloud import POINTCLOUD_FORMATS, pointcloud_bytes, read_pointcloud
+from scenegen.points import PointCloud
 
 
-def _cloud(rng: np.random.Generator, n: int = 2000) -> dict[str, np.ndarray]:
-    points = np.column_stack([rng.uniform(-80, 80, (n, 3)), np.round(rng.random(n), 2)]).astype(
-        np.float32
+def _cloud(rng: np.random.Generator, n: int = 2000) -> PointCloud:
+    return PointCloud(
+        xyz=rng.uniform(-80, 80, (n, 3)),
+        intensity=np.round(rng.random(n), 2),
+        class_ids=rng.integers(0, 20, n),
+        instance_ids=rng.integers(0, 40, n),
+        ring=rng.integers(-1, 64, n),
     )
-    return {
-        "points_lidar": points,
-        "class_ids": rng.integers(0, 20, n).astype(np.int32),
-        "instance_ids": rng.integers(0, 40, n).astype(np.int32),
-        "rings": rng.integers(-1, 64, n).astype(np.int32),
-    }
 
 
 @pytest.mark.parametrize("fmt", POINTCLOUD_FORMATS)
 def test_point_cloud_round_trips_exactly_with_labels(tmp_path, fmt):
     cloud = _cloud(np.random.default_rng(0))
     path = tmp_path / f"cloud.{fmt}"
-    path.write_bytes(
-        pointcloud_bytes(
-            cloud["points_lidar"],
-            fmt,
-            class_ids=cloud["class_ids"],
-            instance_ids=cloud["instance_ids"],
-            rings=cloud["rings"],
-        )
-    )
+    path.write_bytes(pointcloud_bytes(cloud, fmt))
     back = read_pointcloud(path)
-    assert set(back) == set(cloud)
-    for key, values in cloud.items():
-        np.testing.assert_array_equal(back[key], values)
+    assert set(back.columns()) == {"class_ids", "instance_ids", "ring"}
+    np.testing.assert_array_equal(back.xyz, cloud.xyz)
+    np.testing.assert_array_equal(back.intensity, cloud.intensity)
+    for key, values in cloud.columns().items():
+        np.testing.assert_array_equal(getattr(back, key), values)
 
 
 @pytest.mark.parametrize("fmt", POINTCLOUD_FORMATS)
@@ -52,7 +45,7 @@ def test_identical_clouds_give_identical_binary_bytes(fmt):
     other = _cloud(np.random.default_rng(2))
 
     def encode(c):
-        return pointcloud_bytes(c["points_lidar"], fmt, class_ids=c["class_ids"])
+        return pointcloud_bytes(c.replace(instance_ids=None, ring=None), fmt)
 
     assert encode(a) == encode(b)
     assert encode(a) != encode(other)
@@ -61,7 +54,7 @@ def test_identical_clouds_give_identical_binary_bytes(fmt):
     header_end = (
         data.index(b"end_header\n") + 11 if fmt == "ply" else data.index(b"DATA binary\n") + 12
     )
-    assert len(data) - header_end == 20 * len(a["points_lidar"])
+    assert len(data) - header_end == 20 * len(a)
     if fmt == "ply":
         assert b"format binary_little_endian 1.0" in data[:header_end]
 
@@ -69,9 +62,9 @@ def test_identical_clouds_give_identical_binary_bytes(fmt):
 @pytest.mark.parametrize("fmt", POINTCLOUD_FORMATS)
 def test_empty_cloud_is_a_readable_header(tmp_path, fmt):
     path = tmp_path / f"empty.{fmt}"
-    path.write_bytes(pointcloud_bytes(np.zeros((0, 4), np.float32), fmt, class_ids=np.zeros(0)))
+    path.write_bytes(pointcloud_bytes(PointCloud.empty(class_ids=True), fmt))
     back = read_pointcloud(path)
-    assert back["points_lidar"].shape == (0, 4) and back["class_ids"].shape == (0,)
+    assert len(back) == 0 and back.class_ids.shape == (0,) and back.ring is None
 
 
 def test_dataset_writer_lists_point_clouds_in_the_manifest(tmp_path):
@@ -86,8 +79,8 @@ def test_dataset_writer_lists_point_clouds_in_the_manifest(tmp_path):
         path = tmp_path / "a" / relative
         assert record["files"][relative] == hashlib.sha256(path.read_bytes()).hexdigest()
         back = read_pointcloud(path)
-        np.testing.assert_array_equal(back["points_lidar"], frame.points_lidar)
-        np.testing.assert_array_equal(back["class_ids"], frame.point_class_ids)
+        np.testing.assert_array_equal(back.xyzi(), frame.points.xyzi())
+        np.testing.assert_array_equal(back.class_ids, frame.points.class_ids)
     # Shards carry their clouds along, and the merged folder still names the format.
     merged = merge_datasets([tmp_path / "a"], tmp_path / "merged")
     assert all(any(f.startswith("pointcloud/") for f in r["files"]) for r in merged)
@@ -102,11 +95,12 @@ def test_dataset_writer_refuses_unclear_point_cloud_choices(tmp_path):
         DatasetWriter(tmp_path, ("ply",))
 
 
-def test_pointcloud_bytes_checks_label_lengths():
-    with pytest.raises(DatasetWriteError, match="class_id"):
-        pointcloud_bytes(np.zeros((3, 4), np.float32), "ply", class_ids=np.zeros(2))
+def test_pointcloud_bytes_checks_format_and_frame():
+    cloud = PointCloud(np.zeros((3, 3)), np.zeros(3))
     with pytest.raises(DatasetWriteError, match="ply"):
-        pointcloud_bytes(np.zeros((3, 4), np.float32), "las")
+        pointcloud_bytes(cloud, "las")
+    with pytest.raises(DatasetWriteError, match="lidar-frame"):
+        pointcloud_bytes(cloud.replace(frame="cam"), "ply")
 
 
 def test_read_refuses_other_files(tmp_path: Path):

@@ -38,8 +38,8 @@ def _digest(frame) -> dict:
         "boxes": [[round(float(v), 3) for v in o.box_2d] for o in frame.objects],
         "rgb_sha256": hashlib.sha256(np.ascontiguousarray(frame.rgb).tobytes()).hexdigest(),
         "points": None
-        if frame.points_lidar is None
-        else hashlib.sha256(frame.points_lidar.tobytes()).hexdigest(),
+        if frame.points is None
+        else hashlib.sha256(frame.points.xyzi().tobytes()).hexdigest(),
     }
 
 
@@ -127,7 +127,7 @@ def test_every_format_of_a_rendered_dataset_reads_like_its_files(rendered) -> No
             if fmt in ("scenegen", "kitti"):
                 assert [o.class_name for o in frame.objects] == classes
                 np.testing.assert_allclose(got, boxes, atol=1e-4)  # 2 decimals, exactly
-                assert frame.points_lidar is not None
+                assert frame.points is not None
             elif fmt == "coco":
                 coco_classes, coco_boxes, image_path = coco[frame_id]
                 assert [o.class_name for o in frame.objects] == coco_classes == classes

@@ -166,35 +166,38 @@ def test_beam_directions_are_unit_and_at_the_beam_elevations():
 
 def test_points_lie_on_the_surfaces_they_are_labelled_with(world, scanner):
     scan = scanner.scan(EXACT, _pose_lidar(), np.random.default_rng(1))
-    points_world = transform_points(_pose_lidar(), scan.points_lidar[:, :3])
+    points_world = transform_points(_pose_lidar(), scan.points.xyz)
     assert np.max(_surface_distance_m(world, points_world)) < 1e-3
     for obj in world.objects:
         if obj.instance_id == 0:
             continue
-        mine = scan.instance_ids == obj.instance_id
+        mine = scan.points.instance_ids == obj.instance_id
         if obj.name == "pane":
             assert not mine.any()  # glass gives no return
             continue
         assert mine.sum() > 50
         assert np.max(_surface_distance_m(world, points_world[mine], only=obj.instance_id)) < 1e-3
-        assert np.all(scan.class_ids[mine] == SEMANTIC_IDS[obj.semantic])
-    walls = scan.class_ids == SEMANTIC_IDS["building"]
+        assert np.all(scan.points.class_ids[mine] == SEMANTIC_IDS[obj.semantic])
+    walls = scan.points.class_ids == SEMANTIC_IDS["building"]
     assert walls.sum() > 1000
     # Range is the distance along the beam from its origin (0.145-0.205 m above the sensor).
-    offsets = resolve_beam_height_offsets_m(EXACT)[scan.ring]
-    along = scan.points_lidar[:, :3] - np.column_stack([0 * offsets, 0 * offsets, offsets])
-    assert np.allclose(np.linalg.norm(along, axis=1), scan.range_m, atol=1e-3)
+    offsets = resolve_beam_height_offsets_m(EXACT)[scan.points.ring]
+    along = scan.points.xyz - np.column_stack([0 * offsets, 0 * offsets, offsets])
+    assert np.allclose(np.linalg.norm(along, axis=1), scan.points.range_m, atol=1e-3)
 
 
 def test_every_beam_returns_inside_a_closed_room(scanner):
     scan = scanner.scan(EXACT, _pose_lidar(), np.random.default_rng(2))
-    assert np.array_equal(np.unique(scan.ring), np.arange(64))
-    assert scan.points_lidar.dtype == np.float32 and scan.points_lidar.shape[1] == 4
-    assert scan.ring.dtype == scan.class_ids.dtype == scan.instance_ids.dtype == np.int32
-    assert np.all((scan.range_m >= EXACT.min_range_m) & (scan.range_m <= EXACT.max_range_m))
-    assert np.all((scan.points_lidar[:, 3] >= 0) & (scan.points_lidar[:, 3] <= 1))
+    assert np.array_equal(np.unique(scan.points.ring), np.arange(64))
+    assert scan.points.xyz.dtype == scan.points.intensity.dtype == np.float32
+    ids = (scan.points.ring, scan.points.class_ids, scan.points.instance_ids)
+    assert all(column.dtype == np.int32 for column in ids)
+    assert np.all(
+        (scan.points.range_m >= EXACT.min_range_m) & (scan.points.range_m <= EXACT.max_range_m)
+    )
+    assert np.all((scan.points.intensity >= 0) & (scan.points.intensity <= 1))
     # Glass and dropped beams are reported as missed with the range of what they met.
-    assert len(scan) + len(scan.missed_ring) == 64 * EXACT.azimuth_steps
+    assert len(scan) + len(scan.missed.ring) == 64 * EXACT.azimuth_steps
 
 
 def test_same_seed_same_scan_and_noise_follows_the_spec(scanner):
@@ -202,13 +205,13 @@ def test_same_seed_same_scan_and_noise_follows_the_spec(scanner):
     a = scanner.scan(noisy, _pose_lidar(noisy), np.random.default_rng(5))
     b = scanner.scan(noisy, _pose_lidar(noisy), np.random.default_rng(5))
     c = scanner.scan(noisy, _pose_lidar(noisy), np.random.default_rng(6))
-    for field in ("points_lidar", "ring", "class_ids", "instance_ids"):
-        assert np.array_equal(getattr(a, field), getattr(b, field))
-    assert not np.array_equal(a.points_lidar, c.points_lidar)
+    for field in ("xyz", "intensity", "ring", "class_ids", "instance_ids", "range_m"):
+        assert np.array_equal(getattr(a.points, field), getattr(b.points, field))
+    assert not np.array_equal(a.points.xyz, c.points.xyz)
     exact = scanner.scan(EXACT, _pose_lidar(), np.random.default_rng(5))
     # Same draws decide dropout, so the same beams return; only ranges differ.
-    assert np.array_equal(exact.ring, a.ring)
-    error = a.range_m - exact.range_m
+    assert np.array_equal(exact.points.ring, a.points.ring)
+    error = a.points.range_m - exact.points.range_m
     assert np.std(error) == pytest.approx(0.05, rel=0.05)
     assert abs(np.mean(error)) < 0.002
 
@@ -222,7 +225,7 @@ def test_dropout_grows_with_range_and_intensity_with_reflectivity():
     scan = scanner.scan(lidar, _pose_lidar(lidar), np.random.default_rng(0))
     # Each lower-block beam meets the flat ground at a fixed range: the return share falls.
     shares = [
-        np.mean(scan.ring == ring) * len(scan) / lidar.azimuth_steps
+        np.mean(scan.points.ring == ring) * len(scan) / lidar.azimuth_steps
         for ring in (63, 24, 20, 16, 14, 12)
     ]  # ground at 4, 18, 23, 33, 41, 54 m
     assert shares[0] > 0.99 and shares[-1] < 0.1
@@ -236,9 +239,11 @@ def test_dropout_grows_with_range_and_intensity_with_reflectivity():
     scan_bright = LidarScanner(World(objects=[bright])).scan(
         lidar, _pose_lidar(lidar), np.random.default_rng(0)
     )
-    near = scan.ring == 63
-    near_bright = scan_bright.ring == 63
-    assert scan_bright.points_lidar[near_bright, 3].mean() > 1.5 * scan.points_lidar[near, 3].mean()
+    near = scan.points.ring == 63
+    near_bright = scan_bright.points.ring == 63
+    assert (
+        scan_bright.points.intensity[near_bright].mean() > 1.5 * scan.points.intensity[near].mean()
+    )
     assert len(scan_bright) > len(scan)
 
 
@@ -258,12 +263,12 @@ def _box3d_cam(obj: WorldObject, calib) -> Box3D:
 def test_points_project_into_their_box_and_counts_match_instances(world, scanner):
     calib = calibration_from_spec(CAMERA, EXACT)
     scan = scanner.scan(EXACT, _pose_lidar(), np.random.default_rng(3))
-    pts_cam = transform_points(calib.T_cam_from_lidar, scan.points_lidar[:, :3])
+    pts_cam = transform_points(calib.T_cam_from_lidar, scan.points.xyz)
     objects = [o for o in world.objects if o.name in ("car", "van")]
     boxes = [_box3d_cam(o, calib) for o in objects]
-    counts = count_points_in_boxes(scan.points_lidar, calib.T_cam_from_lidar, boxes, margin_m=0.01)
+    counts = count_points_in_boxes(scan.points.xyz, calib.T_cam_from_lidar, boxes, margin_m=0.01)
     for obj, box, count in zip(objects, boxes, counts, strict=True):
-        mine = scan.instance_ids == obj.instance_id
+        mine = scan.points.instance_ids == obj.instance_id
         # 3D: the object's points are inside its box and nobody else's are.
         inside = box.contains_cam(pts_cam, margin_m=0.01)
         assert inside[mine].all()
@@ -276,4 +281,4 @@ def test_points_project_into_their_box_and_counts_match_instances(world, scanner
         assert in_front.any()
         assert np.all(uv >= corners.min(axis=0) - 1e-6)
         assert np.all(uv <= corners.max(axis=0) + 1e-6)
-    assert count_points_in_boxes(scan.points_lidar, calib.T_cam_from_lidar, []).shape == (0,)
+    assert count_points_in_boxes(scan.points.xyz, calib.T_cam_from_lidar, []).shape == (0,)

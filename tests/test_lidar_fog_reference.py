@@ -16,9 +16,11 @@ from conftest import SHARED_DATA
 from scenegen.effects.lidar_weather import (
     FOG_RETURN,
     HARD_RETURN,
+    LidarWeatherSetup,
     apply_lidar_weather,
     fog_response,
 )
+from scenegen.points import PointCloud
 from scenegen.scenario.spec import WeatherSpec
 
 SCANS = [
@@ -44,10 +46,10 @@ def _reference(points: np.ndarray, visibility_m: float) -> tuple[np.ndarray, np.
 
 def _ours(points: np.ndarray, visibility_m: float, min_range_m: float):
     return apply_lidar_weather(
-        points,
+        PointCloud.from_xyzi(points),
         WeatherSpec(fog_visibility_m=visibility_m),
         np.random.default_rng(0),
-        min_range_m=min_range_m,
+        LidarWeatherSetup(min_range_m=min_range_m),
     )
 
 
@@ -57,8 +59,8 @@ def test_fog_follows_the_reference_on_real_scans(scans, visibility_m):
     for points in scans:
         ref_points, ref_fog = _reference(points, visibility_m)
         out = _ours(points, visibility_m, min_range_m=0.0)
-        assert len(out.points_lidar) == len(points)  # the reference deletes nothing
-        fog = out.clutter_kind == FOG_RETURN
+        assert len(out.points) == len(points)  # the reference deletes nothing
+        fog = out.points.kind == FOG_RETURN
         ours_total += int(fog.sum())
         reference_total += int(ref_fog.sum())
         # Same beams become fog echoes, at the reference's range (its 0.1 m grid).
@@ -70,15 +72,15 @@ def test_fog_follows_the_reference_on_real_scans(scans, visibility_m):
         if fog.any():
             ref_range = np.linalg.norm(ref_points[ref_fog, :3], axis=1)
             for q in (5, 50, 95):
-                assert np.percentile(out.range_m[fog], q) == pytest.approx(
+                assert np.percentile(out.points.range_m[fog], q) == pytest.approx(
                     np.percentile(ref_range, q), rel=0.1, abs=0.1
                 )
         # Hard returns: intensity exp(-2 alpha R) I, rounded to the reference's 0..255 steps.
-        hard = out.clutter_kind == HARD_RETURN
+        hard = out.points.kind == HARD_RETURN
         src = out.source_index[hard]
         kept_in_reference = ~ref_fog[src]
         step_error = np.abs(
-            out.points_lidar[hard, 3][kept_in_reference] * 255.0
+            out.points.intensity[hard][kept_in_reference] * 255.0
             - ref_points[src[kept_in_reference], 3]
         )
         # KITTI reflectance x 255 often ends in .5: float32 vs float64 may round either way.
@@ -97,7 +99,7 @@ def test_returns_of_intensity_zero_survive_fog(scans, visibility_m):
     for points in scans:
         zero = np.flatnonzero(points[:, 3] == 0)
         out = _ours(points, visibility_m, min_range_m=2.5)  # the augmentation's setting
-        kept = out.source_index[out.clutter_kind == HARD_RETURN]
+        kept = out.source_index[out.points.kind == HARD_RETURN]
         zero_total += len(zero)
         zero_kept += int(np.isin(zero, kept).sum())
     assert zero_total > 0.05 * sum(len(p) for p in scans)  # KITTI: ~9.5 % read 0
@@ -111,9 +113,9 @@ def test_a_minimum_range_moves_fog_echoes_out_to_it_and_deletes_nothing(scans, v
     for points in scans:
         _, ref_fog = _reference(points, visibility_m)
         out = _ours(points, visibility_m, min_range_m=2.5)
-        assert len(out.points_lidar) == len(points)
-        fog = out.clutter_kind == FOG_RETURN
-        assert np.all(np.abs(out.range_m[fog] - 2.5) < 0.06)
+        assert len(out.points) == len(points)
+        fog = out.points.kind == FOG_RETURN
+        assert np.all(np.abs(out.points.range_m[fog] - 2.5) < 0.06)
         ours_total += int(fog.sum())
         reference_total += int(ref_fog.sum())
     # The waveform 2.5 m out is ~13 % weaker than its peak: a few percent fewer echoes.

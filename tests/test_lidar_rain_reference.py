@@ -9,11 +9,17 @@ import reference_lisa as lisa
 from scenegen.effects.lidar_weather import (
     RAIN_RETURN,
     LidarRadiometry,
+    LidarWeatherSetup,
     apply_lidar_weather,
     particle_clutter,
     rain_sizes,
 )
+from scenegen.points import PointCloud
 from scenegen.scenario.spec import WeatherSpec
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(0)
 
 
 def _dim_target_beams() -> np.ndarray:
@@ -46,14 +52,13 @@ def test_drops_detectable_along_a_beam_match_lisa(rate_mm_h):
 def test_drop_echo_ranges_match_lisa(rate_mm_h):
     points = _dim_target_beams()
     labels, reported = lisa.lisa_strongest(points, "rain", rate_mm_h, np.random.default_rng(0))
-    out = apply_lidar_weather(
-        points,
-        WeatherSpec(rain_rate_mm_h=rate_mm_h),
-        np.random.default_rng(0),
-        min_range_m=lisa.R_MIN_M,
-        radiometry=LidarRadiometry(detection_power=lisa.P_MIN),
+    setup = LidarWeatherSetup(
+        min_range_m=lisa.R_MIN_M, radiometry=LidarRadiometry(detection_power=lisa.P_MIN)
     )
-    ours = out.range_m[out.clutter_kind == RAIN_RETURN]
+    out = apply_lidar_weather(
+        PointCloud.from_xyzi(points), WeatherSpec(rain_rate_mm_h=rate_mm_h), _rng(), setup
+    ).points
+    ours = out.range_m[out.kind == RAIN_RETURN]
     theirs = reported[labels == lisa.SCATTERED]
     for q in (10, 50, 90):
         assert np.percentile(ours, q) == pytest.approx(np.percentile(theirs, q), rel=0.1)
@@ -65,9 +70,12 @@ def test_drop_echoes_on_a_real_scan_near_lisas(kitti_root):
     points = points[points[:, 3] > 0]
     labels, reported = lisa.lisa_strongest(points, "rain", 10.0, np.random.default_rng(0))
     out = apply_lidar_weather(
-        points, WeatherSpec(rain_rate_mm_h=10.0), np.random.default_rng(0), min_range_m=1.5
-    )
-    ours = out.range_m[out.clutter_kind == RAIN_RETURN]
+        PointCloud.from_xyzi(points),
+        WeatherSpec(rain_rate_mm_h=10.0),
+        _rng(),
+        LidarWeatherSetup(min_range_m=1.5),
+    ).points
+    ours = out.range_m[out.kind == RAIN_RETURN]
     theirs = reported[labels == lisa.SCATTERED]
     assert len(theirs) > 50
     # Measured: 167 against 130 (the per-beam geometry agrees, see above; the models differ

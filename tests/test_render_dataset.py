@@ -148,8 +148,8 @@ def test_lidar_points_land_on_their_objects_in_the_image(dataset):
     for record in read_manifest(dataset):
         frame = read_kitti_frame(root, record["frame_id"])
         ids = cv2.imread(str(root / "instance" / f"{record['frame_id']}.png"), cv2.IMREAD_UNCHANGED)
-        pts = frame.points_lidar[:, :3]
-        inst = frame.point_instance_ids
+        pts = frame.points.xyz
+        inst = frame.points.instance_ids
         T = frame.calibration.T_cam_from_lidar
         cam = pts @ T[:3, :3].T + T[:3, 3]
         uv = frame.calibration.project(cam)
@@ -185,7 +185,7 @@ def test_box_point_counts_equal_points_inside_boxes(gl_backend):
     with FrameRenderer() as renderer:
         frame = renderer.render(sample_scene(sc, 0, 3, 1))
     T = frame.calibration.T_cam_from_lidar
-    cam = frame.points_lidar[:, :3].astype(np.float64) @ T[:3, :3].T + T[:3, 3]
+    cam = frame.points.xyz.astype(np.float64) @ T[:3, :3].T + T[:3, 3]
     assert frame.objects
     for obj in frame.objects:
         b = obj.box_3d
@@ -203,7 +203,7 @@ def test_box_point_counts_equal_points_inside_boxes(gl_backend):
         assert obj.lidar_points == int(inside.sum())
         # An object's own points lie in its box, give or take the range noise (2 cm std):
         # surface points sit on the box's faces, so noise pushes about half just outside.
-        own = frame.point_instance_ids == obj.instance_id
+        own = frame.points.instance_ids == obj.instance_id
         near = obj.box_3d.contains_cam(cam, margin_m=0.1)
         assert (near & own).sum() >= 0.99 * own.sum()
 
@@ -219,7 +219,7 @@ def test_every_example_scenario_renders(scenario, gl_backend):
         frame = renderer.render(spec)
     assert frame.rgb.shape == (spec.camera.height, spec.camera.width, 3)
     assert frame.rgb.std() > 3, "not a blank image"
-    assert frame.points_lidar is not None and len(frame.points_lidar) > 10_000
+    assert frame.points is not None and len(frame.points) > 10_000
     occurring = {e.type for e in spec.events if e.occurs}
     tagged = {o.event for o in frame.objects if o.event}
     # Every event that occurred is visible in the labels (debris may be too small; allow misses only there).

@@ -281,7 +281,8 @@ def frame_depth(frame: Frame) -> RecoveredDepth:
     plane, as for recovered depth; ``lidar_mask`` is all False (no pixel is a LiDAR return).
     """
     if frame.depth_m is None:
-        return recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
+        xyz = None if frame.points is None else frame.points.xyz
+        return recover_depth(frame.calibration, xyz, frame.rgb)
     depth = check_metric_depth(np.asarray(frame.depth_m, np.float32), name="frame.depth_m")
     ground, horizon = ground_plane_depth(frame.calibration)
     with np.errstate(invalid="ignore"):

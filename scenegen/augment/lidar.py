@@ -37,9 +37,14 @@ from typing import Any
 import numpy as np
 
 from scenegen.augment.severity import FOG_VISIBILITY_M, PRECIPITATION_RATE_MM_H, check_severity
-from scenegen.effects.lidar_weather import apply_lidar_weather, ring_from_elevation
+from scenegen.effects.lidar_weather import (
+    LidarWeatherSetup,
+    apply_lidar_weather,
+    ring_from_elevation,
+)
 from scenegen.frame import Box3D, transform_points
 from scenegen.labels.lidar_counts import count_points_in_boxes
+from scenegen.points import PointCloud
 
 # KITTI's Velodyne HDL-64E: 64 beams, top to bottom (same as sensors.lidar's preset).
 HDL64_VERTICAL_ANGLES_DEG = np.concatenate(
@@ -61,6 +66,8 @@ LIDAR_TABLES: dict[str, dict[str, tuple[float, ...]]] = {
 }
 LIDAR_CORRUPTIONS = tuple(LIDAR_TABLES)
 VEHICLE_CLASSES = frozenset({"car", "van", "truck", "bus"})
+# Corruptions that run the LiDAR weather (which makes its own output cloud).
+_WEATHER_CORRUPTIONS = ("fog", "rain", "snow", "wet_ground")
 
 
 @dataclass(frozen=True)
@@ -75,14 +82,16 @@ class _Weather:
 class LidarCorruption:
     """A corrupted scan.
 
-    * ``points_lidar``: float32 ``(M, 4)`` x, y, z (m, lidar frame), intensity.
+    * ``points``: the corrupted cloud; the input's columns travel with their points (a
+      weather echo has its beam's ring, class and instance id 0, see
+      :class:`scenegen.effects.lidar_weather.WeatheredPoints`).
     * ``source_index``: int64 ``(M,)`` input point each output point came from, -1 for new
       points (weather returns).
     * ``params``: the physical parameters used (JSON-friendly).
     * ``points_per_box``: int64 ``(len(boxes),)`` points inside each box after the corruption.
     """
 
-    points_lidar: np.ndarray
+    points: PointCloud
     source_index: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
     points_per_box: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -108,7 +117,7 @@ def _points_in_boxes_mask(
 
 
 def corrupt_points(
-    points_lidar: np.ndarray,
+    points: PointCloud,
     name: str,
     severity: int,
     rng: np.random.Generator,
@@ -118,37 +127,37 @@ def corrupt_points(
     T_cam_from_lidar: np.ndarray | None = None,
     vertical_angles_deg: np.ndarray = HDL64_VERTICAL_ANGLES_DEG,
 ) -> LidarCorruption:
-    """Apply LiDAR corruption ``name`` at ``severity`` to ``points_lidar`` (``(N, 4)``).
+    """Apply LiDAR corruption ``name`` at ``severity`` to ``points`` (lidar frame).
 
     ``boxes`` (camera frame) with ``T_cam_from_lidar`` give the per-box point counts and,
     with ``box_classes``, the vehicles whose points ``incomplete_echo`` thins. The input is
     not modified.
     """
-    pts = np.asarray(points_lidar, dtype=np.float32)
-    if pts.ndim != 2 or pts.shape[1] < 4:
-        raise ValueError(f"points_lidar must be (N, 4) x, y, z, intensity; got {pts.shape}")
+    points.require_frame()
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng)}")
     c = lidar_parameters(name, severity)
     boxes = list(boxes or [])
     if boxes and T_cam_from_lidar is None:
         raise ValueError("boxes need T_cam_from_lidar to be located in the scan")
-    n = len(pts)
+    n = len(points)
     index = np.arange(n, dtype=np.int64)
-    out = pts[:, :4].copy()
+    # Positions the corruption moves; every other column is carried by ``index``.
+    xyz = points.xyz.copy()
 
-    if name in ("fog", "rain", "snow", "wet_ground"):
+    if name in _WEATHER_CORRUPTIONS:
         weather = _Weather(
             fog_visibility_m=c.get("visibility_m", math.inf),
             rain_rate_mm_h=c["rate_mm_h"] if name == "rain" else 0.0,
             snow_rate_mm_h=c["rate_mm_h"] if name == "snow" else 0.0,
             road_wetness=c.get("road_wetness", 0.0),
         )
-        result = apply_lidar_weather(pts[:, :4], weather, rng, min_range_m=2.5)
-        out, index = result.points_lidar, result.source_index
+        result = apply_lidar_weather(points, weather, rng, LidarWeatherSetup(min_range_m=2.5))
+        out, index = result.points, result.source_index
+        xyz = out.xyz
     elif name in ("beam_missing", "cross_sensor"):
         n_beams = len(vertical_angles_deg)
-        ring = ring_from_elevation(pts, vertical_angles_deg)
+        ring = ring_from_elevation(points.xyz, vertical_angles_deg)
         if name == "beam_missing":
             dropped = rng.choice(n_beams, size=int(c["beams_dropped"]), replace=False)
         else:
@@ -158,23 +167,25 @@ def corrupt_points(
         if name == "cross_sensor":  # a sparser sensor also has half the azimuth resolution
             keep &= np.arange(n) % 2 == 0
         index = np.flatnonzero(keep)
-        out = out[index]
+        xyz = xyz[index]
     elif name == "crosstalk":
         k = int(c["share"] * n)
         hit = rng.choice(n, size=k, replace=False)
-        out[hit, :3] += rng.normal(0.0, c["std_m"], size=(k, 3)).astype(np.float32)
+        xyz[hit] += rng.normal(0.0, c["std_m"], size=(k, 3)).astype(np.float32)
     elif name == "incomplete_echo":
         vehicles = [
             b for b, cls in zip(boxes, box_classes or [], strict=False) if cls in VEHICLE_CLASSES
         ]
         if vehicles:
-            on_vehicle = _points_in_boxes_mask(out, vehicles, T_cam_from_lidar)
+            on_vehicle = _points_in_boxes_mask(xyz, vehicles, T_cam_from_lidar)
             lost = on_vehicle & (rng.random(n) < c["loss"])
             index = np.flatnonzero(~lost)
-            out = out[index]
+            xyz = xyz[index]
     elif name == "motion_blur":
-        out[:, :2] += rng.normal(0.0, c["std_m"], size=(n, 2)).astype(np.float32)
+        xyz[:, :2] += rng.normal(0.0, c["std_m"], size=(n, 2)).astype(np.float32)
     elif name == "jitter":
-        out[:, :3] += rng.normal(0.0, c["std_m"], size=(n, 3)).astype(np.float32)
-    counts = count_points_in_boxes(out, T_cam_from_lidar, boxes) if boxes else np.zeros(0, np.int64)
-    return LidarCorruption(out.astype(np.float32), index.astype(np.int64), dict(c), counts)
+        xyz += rng.normal(0.0, c["std_m"], size=(n, 3)).astype(np.float32)
+    if name not in _WEATHER_CORRUPTIONS:
+        out = points.take(index).replace(xyz=xyz)
+    counts = count_points_in_boxes(xyz, T_cam_from_lidar, boxes) if boxes else np.zeros(0, np.int64)
+    return LidarCorruption(out, index.astype(np.int64), dict(c), counts)

@@ -186,10 +186,10 @@ def corrupt_frame(
                 for i, t in enumerate(transmission)
                 if np.isfinite(t) and t < functional.INVISIBLE_CONTRAST
             ]
-    if lidar_name is not None and frame.points_lidar is not None:
+    if lidar_name is not None and frame.points is not None:
         with_box = [i for i, o in enumerate(frame.objects) if o.box_3d is not None]
         result = lidar_corruptions.corrupt_points(
-            frame.points_lidar,
+            frame.points,
             lidar_name,
             severity,
             rng,
@@ -197,14 +197,7 @@ def corrupt_frame(
             box_classes=[frame.objects[i].class_name for i in with_box],
             T_cam_from_lidar=frame.calibration.T_cam_from_lidar,
         )
-        out.points_lidar = result.points_lidar
-        for array in ("point_rings", "point_class_ids", "point_instance_ids"):
-            values = getattr(frame, array)
-            if values is not None:
-                keep = result.source_index >= 0
-                new = np.zeros(len(result.source_index), dtype=values.dtype)
-                new[keep] = values[result.source_index[keep]]
-                setattr(out, array, new)
+        out.points = result.points
         for i, count in zip(with_box, result.points_per_box, strict=True):
             out.objects[i].lidar_points = int(count)
         params["lidar"] = {"corruption": lidar_name, **result.params}

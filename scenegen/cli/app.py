@@ -8,6 +8,7 @@ from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from scenegen import __version__
 from scenegen.errors import ScenarioWarning, ScenegenError
@@ -28,13 +29,14 @@ EXIT_INVALID_INPUT = 2
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # The message is plain text: "[harness]" or "[bold]" in it must print as written.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
 def print_errors(exc: ScenegenError) -> None:
     for line in error_lines(exc):
-        err.print(line, highlight=False, soft_wrap=True)
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def error_lines(exc: ScenegenError) -> list[str]:

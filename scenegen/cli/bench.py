@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from scenegen.cli.app import EXIT_INVALID_INPUT, app, err, out
 from scenegen.cli.app import fail as _fail
-from scenegen.errors import ScenegenError
+from scenegen.errors import MissingDependencyError, ScenegenError
 
 
 @app.command()
@@ -29,9 +29,16 @@ def bench(
         str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
     ] = "auto",
 ) -> None:
-    """Render, train a detector, measure it on every edge case and corruption; write a report."""
-    from scenegen.harness.bench import BenchConfigError, load_bench_config, run_bench
+    """Render, train a detector, measure it on every edge case and corruption; write a report.
+
+    Needs torch (pip install 'scenegen[harness]').
+    """
     from scenegen.sensors.gl import configure_backend
+
+    try:
+        from scenegen.harness.bench import BenchConfigError, load_bench_config, run_bench
+    except MissingDependencyError as exc:
+        _fail(str(exc))
 
     try:
         bench_config = load_bench_config(config)

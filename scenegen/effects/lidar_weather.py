@@ -33,7 +33,8 @@ Order of application in :func:`apply_lidar_weather` (each step sees the previous
    2022) wins where it is stronger,
 5. rain range noise on hard returns (grows with rate and range, Goodin et al. 2019).
 
-Weather returns get class id 0 and instance id 0 and are told apart by ``clutter_kind``.
+Points come and go as :class:`scenegen.points.PointCloud`; weather returns get class id 0
+and instance id 0 and are told apart by the ``kind`` column.
 """
 
 from __future__ import annotations
@@ -54,13 +55,15 @@ from scenegen.effects.rain import (
     rain_extinction_per_m,
 )
 from scenegen.effects.snow import FLAKE_TO_MELTED_DIAMETER, gunn_marshall, snow_extinction_per_m
-
-# What produced each output point (``WeatheredPoints.clutter_kind``).
-HARD_RETURN = 0
-FOG_RETURN = 1
-RAIN_RETURN = 2
-SNOW_RETURN = 3
-SPRAY_RETURN = 4
+from scenegen.points import (
+    FOG_RETURN,
+    HARD_RETURN,
+    RAIN_RETURN,
+    SNOW_RETURN,
+    SPRAY_RETURN,
+    MissedBeams,
+    PointCloud,
+)
 
 _SPEED_OF_LIGHT_M_S = 299_792_458.0
 
@@ -460,27 +463,44 @@ def _sample_particle_returns(
 # ------------------------------------------------------------------------------ the API
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class WeatheredPoints:
     """Points after weather.
 
-    * ``points_lidar``: float32 ``(N, 4)`` x, y, z (m, lidar frame), intensity [0, 1].
-    * ``ring``: int32 ``(N,)``, -1 where unknown.
-    * ``class_ids`` / ``instance_ids``: int32 ``(N,)``; 0 for weather returns.
+    * ``points``: the cloud, with the input's columns carried along (a column the input
+      lacks stays ``None``; rings of weather echoes are their beam's, -1 for spray; class
+      and instance ids 0), ``kind`` (HARD_RETURN, FOG_RETURN, ...) and ``range_m``
+      (distance from the sensor origin, m).
     * ``source_index``: int64 ``(N,)`` index of the input point a hard return comes from,
       -1 for weather returns (use it to carry any other per-point array).
-    * ``clutter_kind``: uint8 ``(N,)`` one of HARD_RETURN, FOG_RETURN, RAIN_RETURN,
-      SNOW_RETURN, SPRAY_RETURN.
-    * ``range_m``: float32 ``(N,)`` distance of each point from the sensor origin, m.
     """
 
-    points_lidar: np.ndarray
-    ring: np.ndarray
-    class_ids: np.ndarray
-    instance_ids: np.ndarray
+    points: PointCloud
     source_index: np.ndarray
-    clutter_kind: np.ndarray
-    range_m: np.ndarray
+
+
+@dataclass(frozen=True)
+class LidarWeatherSetup:
+    """What the LiDAR weather needs besides the points and the weather values.
+
+    * ``min_range_m``: weather returns nearer than this are discarded, as the sensor would.
+    * ``missed``: beams that returned nothing in clear air, so fog and particles can add
+      echoes there (synthetic scans have them, real ones do not).
+    * ``vehicle_boxes_lidar``: ``(V, 7)`` vehicles throwing spray, see :func:`spray_points`.
+    * ``ground_class_ids``: semantic ids of the road and other ground, which the wet road
+      darkens (needs the cloud's ``class_ids``); without them, points lower than
+      ``ground_z_lidar_m + 0.25`` count as ground.
+    * ``radiometry``, ``fog_optics``, ``beam``: the sensor models (defaults when ``None``).
+    """
+
+    min_range_m: float = 0.0
+    missed: MissedBeams | None = None
+    vehicle_boxes_lidar: np.ndarray | None = None
+    ground_class_ids: tuple[int, ...] | None = None
+    ground_z_lidar_m: float = -1.73
+    radiometry: LidarRadiometry | None = None
+    fog_optics: FogOptics | None = None
+    beam: BeamGeometry | None = None
 
 
 class WeatherLike(Protocol):
@@ -574,53 +594,42 @@ def rain_range_noise_m(range_m: np.ndarray, rate_mm_h: float) -> np.ndarray:
 
 
 def apply_lidar_weather(
-    points_lidar: np.ndarray,
+    points: PointCloud,
     weather: WeatherLike,
     rng: np.random.Generator,
-    *,
-    ring: np.ndarray | None = None,
-    class_ids: np.ndarray | None = None,
-    instance_ids: np.ndarray | None = None,
-    ground_mask: np.ndarray | None = None,
-    ground_z_lidar_m: float = -1.73,
-    missed_dirs_lidar: np.ndarray | None = None,
-    missed_range_m: np.ndarray | None = None,
-    missed_ring: np.ndarray | None = None,
-    vehicle_boxes_lidar: np.ndarray | None = None,
-    min_range_m: float = 0.0,
-    radiometry: LidarRadiometry | None = None,
-    fog_optics: FogOptics | None = None,
-    beam: BeamGeometry | None = None,
+    setup: LidarWeatherSetup | None = None,
 ) -> WeatheredPoints:
     """Apply ``weather``'s wet road, spray, fog, rain and snow (in that order, see module notes).
 
-    ``points_lidar``: ``(N, 4)`` x, y, z (m, lidar frame), intensity [0, 1]. Optional
-    per-point ``ring``/``class_ids``/``instance_ids`` are carried along. Ground returns (for
-    the wet road) are ``ground_mask`` when given, else points with ``z < ground_z_lidar_m +
-    0.25``. ``missed_dirs_lidar`` ``(M, 3)`` unit directions of beams that returned nothing
-    (with ``missed_range_m``: the range of an undetected or glass surface, inf for sky)
-    let fog and particles add echoes where the clear scan had none; real scans lack them.
-    Weather returns nearer than ``min_range_m`` are discarded as the sensor would.
-    A clear sky (inf visibility, no rain, snow or wetness) returns the input unchanged.
+    ``points`` in the lidar frame; ``setup`` (:class:`LidarWeatherSetup`) says what else is
+    known of the scan and the sensor. A clear sky (inf visibility, no rain, snow or
+    wetness) returns the points unchanged, with ``kind`` and ``range_m`` filled in.
     """
-    pts = np.asarray(points_lidar, dtype=np.float32)
-    if pts.ndim != 2 or pts.shape[1] < 4:
-        raise ValueError(f"points_lidar must be (N, 4) x, y, z, intensity; got {pts.shape}")
+    points.require_frame()
+    setup = setup or LidarWeatherSetup()
+    pts = points.xyzi()
     n = len(pts)
-    ring_in = _labels(ring, n, -1, "ring")
-    class_in = _labels(class_ids, n, 0, "class_ids")
-    inst_in = _labels(instance_ids, n, 0, "instance_ids")
+    ring_in = _labels(points.ring, n, -1, "ring")
+    class_in = _labels(points.class_ids, n, 0, "class_ids")
+    inst_in = _labels(points.instance_ids, n, 0, "instance_ids")
+    ground_ids = setup.ground_class_ids
+    ground_mask = None if ground_ids is None else points.class_mask(ground_ids)
+    ground_z_lidar_m, min_range_m = setup.ground_z_lidar_m, setup.min_range_m
+    vehicle_boxes_lidar = setup.vehicle_boxes_lidar
+    radiometry, fog_optics, beam = setup.radiometry, setup.fog_optics, setup.beam
+    missed_beams = setup.missed
+    missed_dirs_lidar = None if missed_beams is None else missed_beams.dirs_lidar
+    missed_range_m = None if missed_beams is None else missed_beams.range_m
+    missed_ring = None if missed_beams is None else missed_beams.ring
     check_weather(weather)
     if is_clear(weather):
-        return WeatheredPoints(
-            pts[:, :4].copy(),
-            ring_in,
-            class_in,
-            inst_in,
-            np.arange(n, dtype=np.int64),
-            np.zeros(n, np.uint8),
-            np.sqrt(np.einsum("ij,ij->i", pts[:, :3], pts[:, :3])).astype(np.float32),
+        unchanged = points.replace(
+            xyz=points.xyz.copy(),
+            intensity=points.intensity.copy(),
+            kind=np.zeros(n, np.uint8),
+            range_m=points.range_from_origin_m(),
         )
+        return WeatheredPoints(unchanged, np.arange(n, dtype=np.int64))
     rad = radiometry or LidarRadiometry()
     fog_visibility_m = float(weather.fog_visibility_m)
     rain_rate_mm_h = float(weather.rain_rate_mm_h)
@@ -804,13 +813,16 @@ def apply_lidar_weather(
     )
     range_out[s_rows] = spray_range[spray_keep]
 
-    return WeatheredPoints(
-        points_lidar=points_out,
-        ring=np.concatenate([ring_in.take(hard_keep), w_ring, np.full(n_s, -1, np.int32)]),
-        class_ids=np.concatenate([class_in.take(hard_keep), np.zeros(n_w + n_s, np.int32)]),
-        instance_ids=np.concatenate([inst_in.take(hard_keep), np.zeros(n_w + n_s, np.int32)]),
-        source_index=np.concatenate([hard_keep.astype(np.int64), np.full(n_w + n_s, -1, np.int64)]),
-        clutter_kind=np.concatenate(
+    ring_out = np.concatenate([ring_in.take(hard_keep), w_ring, np.full(n_s, -1, np.int32)])
+    class_out = np.concatenate([class_in.take(hard_keep), np.zeros(n_w + n_s, np.int32)])
+    inst_out = np.concatenate([inst_in.take(hard_keep), np.zeros(n_w + n_s, np.int32)])
+    cloud = PointCloud(
+        xyz=points_out[:, :3],
+        intensity=points_out[:, 3],
+        ring=ring_out if points.ring is not None else None,
+        class_ids=class_out if points.class_ids is not None else None,
+        instance_ids=inst_out if points.instance_ids is not None else None,
+        kind=np.concatenate(
             [
                 np.zeros(n_h, np.uint8),
                 best_kind.take(weather_beams),
@@ -819,6 +831,8 @@ def apply_lidar_weather(
         ),
         range_m=range_out,
     )
+    source_index = np.concatenate([hard_keep.astype(np.int64), np.full(n_w + n_s, -1, np.int64)])
+    return WeatheredPoints(cloud, source_index)
 
 
 def _missed_beam_fog(

@@ -216,14 +216,8 @@ class DatasetWriter:
             part = coco.frame_part(frame, index, stem, Path(file_name).as_posix())
             self._write(f"{COCO_PARTS_DIR}/{stem}.json", part, files)
         for cloud_format in (f for f in self.formats if f in POINTCLOUD_FORMATS):
-            if frame.points_lidar is not None:
-                data = pointcloud_bytes(
-                    frame.points_lidar,
-                    cloud_format,
-                    class_ids=frame.point_class_ids,
-                    instance_ids=frame.point_instance_ids,
-                    rings=frame.point_rings,
-                )
+            if frame.points is not None:
+                data = pointcloud_bytes(frame.points, cloud_format)
                 self._write(f"{POINTCLOUD_DIR}/{stem}.{cloud_format}", data, files)
         return manifest_record(frame, index, stem, files)
 

@@ -1,8 +1,9 @@
 """LiDAR point clouds as ``.ply`` (binary little-endian) or ``.pcd`` (binary) through open3d.
 
-One vertex per point with float32 ``x, y, z`` (metres, lidar frame) and ``intensity``
-([0, 1]), and, when known, int32 ``class_id`` (``world.types.SEMANTIC_IDS``),
-``instance_id`` (0 = scenery or weather) and ``ring`` (0 = top beam, -1 unknown). Both
+One vertex per point of a :class:`scenegen.points.PointCloud` with float32 ``x, y, z``
+(metres, lidar frame) and ``intensity`` ([0, 1]), and, when the cloud has them, int32
+``class_id`` (``world.types.SEMANTIC_IDS``), ``instance_id`` (0 = scenery or weather) and
+``ring`` (0 = top beam, -1 unknown). Both
 formats carry named per-point fields, so nothing is packed. open3d writes identical bytes
 for identical arrays (checked by the tests), so files can be listed with their sha256.
 """
@@ -15,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from scenegen.io.errors import DatasetReadError, DatasetWriteError
+from scenegen.points import LIDAR_FRAME, PointCloud
 
 POINTCLOUD_FORMATS: tuple[str, ...] = ("ply", "pcd")
-# Optional per-point fields, in the order they are added (open3d keeps a fixed order).
-_LABEL_FIELDS = ("class_id", "instance_id", "ring")
+# File field -> PointCloud column, in the order fields are added (open3d keeps a fixed order).
+_LABEL_FIELDS = {"class_id": "class_ids", "instance_id": "instance_ids", "ring": "ring"}
 
 
 def _open3d():
@@ -31,43 +33,27 @@ def _open3d():
     return o3d
 
 
-def pointcloud_bytes(
-    points_lidar: np.ndarray,
-    fmt: str,
-    *,
-    class_ids: np.ndarray | None = None,
-    instance_ids: np.ndarray | None = None,
-    rings: np.ndarray | None = None,
-) -> bytes:
-    """The file content of one point cloud in ``fmt`` (``"ply"`` or ``"pcd"``).
-
-    ``points_lidar``: ``(N, 4)`` x, y, z (m, lidar frame), intensity. Label arrays are
-    ``(N,)`` integers, written as int32 fields when given.
-    """
+def pointcloud_bytes(points: PointCloud, fmt: str) -> bytes:
+    """The file content of one point cloud in ``fmt`` (``"ply"`` or ``"pcd"``): positions,
+    intensity, and the ring, class and instance columns the cloud has."""
     if fmt not in POINTCLOUD_FORMATS:
         raise DatasetWriteError(
             f"point cloud format must be one of {POINTCLOUD_FORMATS}, got {fmt!r}"
         )
-    pts = np.asarray(points_lidar, dtype=np.float32)
-    if pts.ndim != 2 or pts.shape[1] < 4:
-        raise DatasetWriteError(f"points_lidar must be (N, 4) x, y, z, intensity; got {pts.shape}")
+    if points.frame != LIDAR_FRAME:
+        raise DatasetWriteError(f"point cloud files hold lidar-frame points, got {points.frame!r}")
     labels = {
-        name: values
-        for name, values in zip(_LABEL_FIELDS, (class_ids, instance_ids, rings), strict=True)
-        if values is not None
+        name: getattr(points, column)
+        for name, column in _LABEL_FIELDS.items()
+        if getattr(points, column) is not None
     }
-    if len(pts) == 0:  # open3d refuses to write an empty cloud
+    if len(points) == 0:  # open3d refuses to write an empty cloud
         return _empty_cloud_bytes(fmt, ["intensity", *labels])
     o3d = _open3d()
-    cloud = o3d.t.geometry.PointCloud(o3d.core.Tensor(np.ascontiguousarray(pts[:, :3])))
-    cloud.point.intensity = o3d.core.Tensor(np.ascontiguousarray(pts[:, 3:4]))
+    cloud = o3d.t.geometry.PointCloud(o3d.core.Tensor(np.ascontiguousarray(points.xyz)))
+    cloud.point.intensity = o3d.core.Tensor(np.ascontiguousarray(points.intensity.reshape(-1, 1)))
     for name, values in labels.items():
-        column = np.asarray(values)
-        if column.shape != (len(pts),):
-            raise DatasetWriteError(
-                f"{name} must have shape ({len(pts)},) like the points; got {column.shape}"
-            )
-        cloud.point[name] = o3d.core.Tensor(column.astype(np.int32).reshape(-1, 1))
+        cloud.point[name] = o3d.core.Tensor(np.ascontiguousarray(values.reshape(-1, 1)))
     # open3d writes only to a path whose suffix names the format.
     with tempfile.TemporaryDirectory(prefix="scenegen-pointcloud-") as folder:
         path = Path(folder) / f"cloud.{fmt}"
@@ -105,34 +91,32 @@ def _empty_cloud_bytes(fmt: str, fields: list[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
-def read_pointcloud(path: Path) -> dict[str, np.ndarray]:
+def read_pointcloud(path: Path) -> PointCloud:
     """Read a file from :func:`pointcloud_bytes` (or any ``.ply``/``.pcd`` with positions).
 
-    Returns ``points_lidar`` float32 ``(N, 4)`` (intensity 0 when the file has none) and,
-    when present, int32 ``(N,)`` ``class_ids``, ``instance_ids`` and ``rings``.
+    Intensity is 0 when the file has none; ``ring``, ``class_ids`` and ``instance_ids`` are
+    filled when the file has ``ring``, ``class_id`` and ``instance_id`` fields.
     """
     path = Path(path)
     if path.suffix.lstrip(".") not in POINTCLOUD_FORMATS or not path.is_file():
         raise DatasetReadError(path, "expected an existing .ply or .pcd file")
-    keys = dict(zip(_LABEL_FIELDS, ("class_ids", "instance_ids", "rings"), strict=True))
     header = _header_fields(path)
     if header is not None and header[0] == 0:  # open3d cannot read an empty cloud
-        out = {"points_lidar": np.zeros((0, 4), np.float32)}
-        out.update({keys[n]: np.zeros(0, np.int32) for n in header[1] if n in keys})
-        return out
+        present = {_LABEL_FIELDS[n]: True for n in header[1] if n in _LABEL_FIELDS}
+        return PointCloud.empty(**present)
     cloud = _open3d().t.io.read_point_cloud(str(path))
     if "positions" not in cloud.point:
         raise DatasetReadError(path, "no points with x, y, z found")
     xyz = cloud.point.positions.numpy().astype(np.float32)
-    points = np.zeros((len(xyz), 4), np.float32)
-    points[:, :3] = xyz
+    intensity = np.zeros(len(xyz), np.float32)
     if "intensity" in cloud.point:
-        points[:, 3] = cloud.point.intensity.numpy().reshape(-1)
-    out = {"points_lidar": points}
-    for name, key in keys.items():
-        if name in cloud.point:
-            out[key] = cloud.point[name].numpy().reshape(-1).astype(np.int32)
-    return out
+        intensity[:] = cloud.point.intensity.numpy().reshape(-1)
+    columns = {
+        column: cloud.point[name].numpy().reshape(-1).astype(np.int32)
+        for name, column in _LABEL_FIELDS.items()
+        if name in cloud.point
+    }
+    return PointCloud(xyz, intensity, **columns)
 
 
 def _header_fields(path: Path) -> tuple[int, list[str]] | None:

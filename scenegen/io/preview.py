@@ -71,8 +71,8 @@ def _draw_image_panel(frame: Frame) -> np.ndarray:
     scale = min(TILE_IMAGE_WIDTH / frame.width, TILE_HEIGHT / frame.height)
     size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
     image = cv2.resize(frame.rgb, size, interpolation=cv2.INTER_AREA)
-    if frame.points_lidar is not None and len(frame.points_lidar):
-        points = _thin(frame.points_lidar)
+    if frame.points is not None and len(frame.points):
+        points = _thin(frame.points.xyz)
         T = frame.calibration.T_cam_from_lidar
         points_cam = transform_points(T, points)
         ahead = points_cam[:, 2] > 0.5
@@ -113,10 +113,10 @@ def _bev_pixels(xy_lidar: np.ndarray) -> np.ndarray:
 
 def _draw_bev_panel(frame: Frame) -> np.ndarray:
     panel = np.full((TILE_HEIGHT, TILE_HEIGHT, 3), 24, dtype=np.uint8)
-    if frame.points_lidar is None:
+    if frame.points is None:
         cv2.putText(panel, "no LiDAR", (8, 20), cv2.FONT_HERSHEY_PLAIN, 0.9, (200, 200, 200), 1)
         return panel
-    points = _thin(frame.points_lidar)
+    points = _thin(frame.points.xyz)
     pix = np.floor(_bev_pixels(points[:, :2].astype(np.float64))).astype(int)
     inside = (
         (pix[:, 0] >= 0) & (pix[:, 0] < TILE_HEIGHT) & (pix[:, 1] >= 0) & (pix[:, 1] < TILE_HEIGHT)

@@ -27,8 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 import open3d as o3d
 
-from scenegen.effects.lidar_weather import LidarRadiometry, WeatherLike, apply_lidar_weather
+from scenegen.effects.lidar_weather import (
+    LidarRadiometry,
+    LidarWeatherSetup,
+    WeatherLike,
+    apply_lidar_weather,
+)
 from scenegen.frame import transform_points
+from scenegen.points import HARD_RETURN, MissedBeams, PointCloud
 from scenegen.scenario.spec import LidarSpec
 from scenegen.sensors.raycast import WorldRaycaster
 from scenegen.world.types import GROUND_SEMANTICS, SEMANTIC_IDS, World
@@ -148,34 +154,23 @@ def beam_directions_lidar(
     return dirs.astype(np.float32), ring
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class LidarScan:
     """One sweep.
 
-    * ``points_lidar``: float32 ``(N, 4)`` x, y, z (m, lidar frame), intensity [0, 1].
-    * ``ring``: int32 ``(N,)`` beam index (0 = top beam).
-    * ``class_ids``: int32 ``(N,)`` semantic ids (``world.types.SEMANTIC_IDS``).
-    * ``instance_ids``: int32 ``(N,)`` ``WorldObject.instance_id`` (0 = scenery).
-    * ``range_m``: float32 ``(N,)`` measured distance along the beam from its origin, m.
-    * ``cos_incidence``: float32 ``(N,)`` cosine between beam and surface normal.
-    * ``missed_dirs_lidar``: float32 ``(M, 3)`` unit directions of beams without a return;
-      ``missed_ring`` int32 ``(M,)``; ``missed_range_m`` float32 ``(M,)`` range of the
-      surface that gave no return (glass, too weak, outside min/max range), inf for sky.
-      Weather uses them to add fog / particle echoes where the clear scan saw nothing.
+    * ``points``: the returns, every column of :class:`scenegen.points.PointCloud` filled
+      (``range_m``: measured distance along the beam from its origin, m).
+    * ``cos_incidence``: float32 ``(N,)`` cosine between beam and surface normal (1 for
+      weather echoes), ground truth the sensor itself does not report.
+    * ``missed``: the beams without a return; weather adds fog / particle echoes there.
     """
 
-    points_lidar: np.ndarray
-    ring: np.ndarray
-    class_ids: np.ndarray
-    instance_ids: np.ndarray
-    range_m: np.ndarray
+    points: PointCloud
     cos_incidence: np.ndarray
-    missed_dirs_lidar: np.ndarray
-    missed_ring: np.ndarray
-    missed_range_m: np.ndarray
+    missed: MissedBeams
 
     def __len__(self) -> int:
-        return len(self.points_lidar)
+        return len(self.points)
 
 
 @dataclass(frozen=True)
@@ -291,10 +286,10 @@ class LidarScanner:
         range_m = range_m[keep_at]
         cos_incidence = cos_incidence[keep_at]
         ring = sweep.ring[keep]
-        points = np.empty((len(keep), 4), np.float32)
+        xyz = np.empty((len(keep), 3), np.float32)
         # Reported like the HDL-64's reflectance byte: two decimals.
         intensity = self.radiometry.intensity_from_power(power[keep_at], range_m)
-        np.round(intensity, 2, out=points[:, 3])
+        np.round(intensity, 2, out=intensity)
         if lidar.range_noise_m > 0:
             noise = rng.standard_normal(len(keep), dtype=np.float32)
             noise *= np.float32(lidar.range_noise_m)
@@ -304,23 +299,27 @@ class LidarScanner:
         # A beam leaves the head at its own height: origin (0, 0, beam_height_m[ring]).
         # Column by column: 2-D fancy indexing and strided broadcasts are several times slower.
         for axis in range(3):
-            np.multiply(sweep.dirs_lidar_axes[axis].take(keep), measured, out=points[:, axis])
-        points[:, 2] += sweep.beam_height_m.take(ring)
+            np.multiply(sweep.dirs_lidar_axes[axis].take(keep), measured, out=xyz[:, axis])
+        xyz[:, 2] += sweep.beam_height_m.take(ring)
 
         missed = np.ones(len(t_hit), bool)
         missed[keep] = False
         missed = np.flatnonzero(missed)
-        return LidarScan(
-            points_lidar=points,
+        points = PointCloud(
+            xyz=xyz,
+            intensity=intensity,
             ring=ring,
             class_ids=self._semantic[g],
             instance_ids=self._instance[g],
+            kind=np.full(len(keep), HARD_RETURN, np.uint8),
             range_m=measured,
-            cos_incidence=cos_incidence,
-            missed_dirs_lidar=np.take(sweep.dirs_lidar, missed, axis=0),
-            missed_ring=sweep.ring[missed],
-            missed_range_m=t_hit[missed],
         )
+        missed_beams = MissedBeams(
+            dirs_lidar=np.take(sweep.dirs_lidar, missed, axis=0),
+            ring=sweep.ring[missed],
+            range_m=t_hit[missed],
+        )
+        return LidarScan(points, cos_incidence, missed_beams)
 
 
 def apply_weather_to_scan(
@@ -338,37 +337,15 @@ def apply_weather_to_scan(
     nothing let fog and particles add echoes there. Weather echoes get class and instance
     id 0, ``cos_incidence`` 1. ``vehicle_boxes_lidar``: see ``spray_points``.
     """
-    # A lookup table instead of np.isin: one gather per point.
-    is_ground = np.zeros(
-        max(max(SEMANTIC_IDS.values()), int(scan.class_ids.max(initial=0))) + 1, bool
-    )
-    is_ground[[SEMANTIC_IDS[s] for s in GROUND_SEMANTICS]] = True
-    out = apply_lidar_weather(
-        scan.points_lidar,
-        weather,
-        rng,
-        ring=scan.ring,
-        class_ids=scan.class_ids,
-        instance_ids=scan.instance_ids,
-        ground_mask=is_ground.take(scan.class_ids),
-        missed_dirs_lidar=scan.missed_dirs_lidar,
-        missed_range_m=scan.missed_range_m,
-        missed_ring=scan.missed_ring,
-        vehicle_boxes_lidar=vehicle_boxes_lidar,
+    setup = LidarWeatherSetup(
         min_range_m=min_range_m,
+        missed=scan.missed,
+        vehicle_boxes_lidar=vehicle_boxes_lidar,
+        ground_class_ids=tuple(SEMANTIC_IDS[s] for s in GROUND_SEMANTICS),
         radiometry=radiometry,
     )
+    out = apply_lidar_weather(scan.points, weather, rng, setup)
     from_hard = out.source_index >= 0
-    cos_incidence = np.ones(len(out.points_lidar), np.float32)
+    cos_incidence = np.ones(len(out.points), np.float32)
     cos_incidence[from_hard] = scan.cos_incidence[out.source_index[from_hard]]
-    return LidarScan(
-        points_lidar=out.points_lidar,
-        ring=out.ring,
-        class_ids=out.class_ids,
-        instance_ids=out.instance_ids,
-        range_m=out.range_m,
-        cos_incidence=cos_incidence,
-        missed_dirs_lidar=np.zeros((0, 3), np.float32),
-        missed_ring=np.zeros(0, np.int32),
-        missed_range_m=np.zeros(0, np.float32),
-    )
+    return LidarScan(out.points, cos_incidence, MissedBeams.none())

@@ -53,13 +53,10 @@ def add_lidar(
     )
     if times is not None:
         t = times.add("lidar_weather", t)
-    frame.points_lidar = scan.points_lidar
-    frame.point_rings = scan.ring
-    frame.point_class_ids = scan.class_ids
-    frame.point_instance_ids = scan.instance_ids
+    frame.points = scan.points
     boxes = [o.box_3d for o in frame.objects if o.box_3d is not None]
     if boxes:
-        counts = count_points_in_boxes(scan.points_lidar, frame.calibration.T_cam_from_lidar, boxes)
+        counts = count_points_in_boxes(scan.points.xyz, frame.calibration.T_cam_from_lidar, boxes)
         for obj, n in zip((o for o in frame.objects if o.box_3d is not None), counts, strict=True):
             obj.lidar_points = int(n)
     if times is not None:

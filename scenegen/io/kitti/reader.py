@@ -199,16 +199,16 @@ def read_kitti_frame(root: Path, frame_id: str) -> Frame:
             calibration.intrinsics, T_cam_from_world, calibration.T_cam_from_lidar
         )
 
-    points = point_class_ids = point_instance_ids = None
-    points_cam = None
+    points = points_cam = None
     velodyne_path = root / "velodyne" / f"{frame_id}.bin"
     if velodyne_path.exists():
         points = read_velodyne(velodyne_path)
         T = calibration.T_cam_from_lidar
-        points_cam = transform_points(T, points)
+        points_cam = transform_points(T, points.xyz)
         point_labels_path = root / "labels" / f"{frame_id}.label"
         if point_labels_path.exists():
-            point_class_ids, point_instance_ids = read_point_labels(point_labels_path, len(points))
+            class_ids, instance_ids = read_point_labels(point_labels_path, len(points))
+            points = points.replace(class_ids=class_ids, instance_ids=instance_ids)
 
     label_path = root / "label_2" / f"{frame_id}.txt"
     lines = parse_label_file(label_path) if label_path.exists() else []
@@ -239,9 +239,7 @@ def read_kitti_frame(root: Path, frame_id: str) -> Frame:
         depth_m=depth_m,
         instance_ids=instance_ids,
         objects=objects,
-        points_lidar=points,
-        point_class_ids=point_class_ids,
-        point_instance_ids=point_instance_ids,
+        points=points,
         dropped_objects=int(sidecar.get("dropped_objects", 0)) if sidecar else 0,
         meta=meta,
     )

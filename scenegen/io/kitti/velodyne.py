@@ -7,37 +7,40 @@ from pathlib import Path
 import numpy as np
 
 from scenegen.io.errors import DatasetReadError, DatasetWriteError
+from scenegen.points import LIDAR_FRAME, PointCloud
 
 
-def encode_velodyne(points_lidar: np.ndarray) -> bytes:
+def encode_velodyne(points: PointCloud) -> bytes:
     """float32 little-endian ``x, y, z, reflectance`` records, 16 bytes per point."""
-    points = np.asarray(points_lidar)
-    if points.ndim != 2 or points.shape[1] != 4:
-        raise DatasetWriteError(f"points_lidar must be (N, 4), got shape {points.shape}")
-    return np.ascontiguousarray(points, dtype="<f4").tobytes()
+    if points.frame != LIDAR_FRAME:
+        raise DatasetWriteError(f"velodyne files hold lidar-frame points, got {points.frame!r}")
+    return points.xyzi().astype("<f4", copy=False).tobytes()
 
 
-def encode_point_labels(
-    class_ids: np.ndarray | None, instance_ids: np.ndarray | None, num_points: int
-) -> bytes:
-    """SemanticKITTI ``.label`` bytes: uint32 per point, ``class | instance << 16``."""
-    packed = np.zeros(num_points, dtype="<u4")
-    for name, ids, shift in (("class", class_ids, 0), ("instance", instance_ids, 16)):
+def has_point_labels(points: PointCloud) -> bool:
+    """Whether the cloud has per-point labels for a ``.label`` file."""
+    return points.class_ids is not None or points.instance_ids is not None
+
+
+def encode_point_labels(points: PointCloud) -> bytes:
+    """SemanticKITTI ``.label`` bytes: uint32 per point, ``class | instance << 16`` (a
+    missing column packs as 0)."""
+    packed = np.zeros(len(points), dtype="<u4")
+    for name, ids, shift in (
+        ("class", points.class_ids, 0),
+        ("instance", points.instance_ids, 16),
+    ):
         if ids is None:
             continue
-        values = np.asarray(ids).reshape(-1)
-        if values.shape[0] != num_points:
-            raise DatasetWriteError(
-                f"point {name} ids: {values.shape[0]} labels for {num_points} points"
-            )
+        values = ids
         if values.size and (values.min() < 0 or values.max() > 65535):
             raise DatasetWriteError(f"point {name} ids must be in 0..65535")
         packed |= values.astype("<u4") << np.uint32(shift)
     return packed.tobytes()
 
 
-def read_velodyne(path: Path) -> np.ndarray:
-    """float32 ``(N, 4)`` x, y, z (metres, lidar frame), reflectance from a ``.bin`` file."""
+def read_velodyne(path: Path) -> PointCloud:
+    """The points of a ``.bin`` file: x, y, z (metres, lidar frame) and reflectance."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -52,7 +55,7 @@ def read_velodyne(path: Path) -> np.ndarray:
     if not np.isfinite(points).all():
         bad = int((~np.isfinite(points).all(axis=1)).sum())
         raise DatasetReadError(path, f"{bad} points have NaN or infinite values")
-    return points
+    return PointCloud.from_xyzi(points)
 
 
 def read_point_labels(path: Path, num_points: int) -> tuple[np.ndarray, np.ndarray]:

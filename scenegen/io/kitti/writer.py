@@ -13,7 +13,7 @@ from scenegen.io.errors import DatasetWriteError
 from scenegen.io.jsonable import to_jsonable
 from scenegen.io.kitti.calib import calib_text
 from scenegen.io.kitti.common import DEPTH_PNG_SCALE, DONT_CARE, SIDECAR_FORMAT_VERSION
-from scenegen.io.kitti.velodyne import encode_point_labels, encode_velodyne
+from scenegen.io.kitti.velodyne import encode_point_labels, encode_velodyne, has_point_labels
 from scenegen.io.png import encode_png
 
 
@@ -167,12 +167,10 @@ def kitti_frame_files(frame: Frame, stem: str) -> dict[str, bytes]:
         files[f"depth/{stem}.png"] = encode_depth_png(frame.depth_m)
     if frame.instance_ids is not None:
         files[f"instance/{stem}.png"] = encode_instance_png(frame.instance_ids)
-    if frame.points_lidar is not None:
-        files[f"velodyne/{stem}.bin"] = encode_velodyne(frame.points_lidar)
-        if frame.point_class_ids is not None or frame.point_instance_ids is not None:
-            files[f"labels/{stem}.label"] = encode_point_labels(
-                frame.point_class_ids, frame.point_instance_ids, len(frame.points_lidar)
-            )
+    if frame.points is not None:
+        files[f"velodyne/{stem}.bin"] = encode_velodyne(frame.points)
+        if has_point_labels(frame.points):
+            files[f"labels/{stem}.label"] = encode_point_labels(frame.points)
     sidecar = json.dumps(
         sidecar_record(frame), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False
     )
