@@ -18,6 +18,7 @@ from scenegen.fidelity.camera import (
 from scenegen.fidelity.labels import label_statistics
 from scenegen.fidelity.lidar import AZIMUTH_BINS, RingModel, scan_statistics
 from scenegen.frame import ObjectLabel
+from scenegen.points import PointCloud
 
 
 def _power_law_noise(shape: tuple[int, int], exponent: float, seed: int) -> np.ndarray:
@@ -169,28 +170,38 @@ def test_weighted_means_equal_the_means_of_the_resampled_values():
     assert draws.shape == (100, 12) and (draws.sum(axis=1) == 12).all()
 
 
-def _scan_at(elevations_deg: np.ndarray, azimuths_rad: np.ndarray, range_m: float) -> np.ndarray:
+def _scan_at(elevations_deg: np.ndarray, azimuths_rad: np.ndarray, range_m: float) -> PointCloud:
     e, a = np.meshgrid(np.radians(elevations_deg), azimuths_rad, indexing="ij")
     e, a = e.ravel(), a.ravel()
     xyz = range_m * np.stack([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], axis=1)
-    return np.column_stack([xyz, np.full(len(xyz), 0.3)]).astype(np.float32)
+    return PointCloud(xyz, np.full(len(xyz), 0.3))
 
 
 def test_a_complete_scan_has_no_ray_drop_and_every_ring_filled():
     model = RingModel(tuple(np.linspace(2.0, -24.0, 27)))
     azimuths = -np.pi + (np.arange(AZIMUTH_BINS) + 0.5) * 2 * np.pi / AZIMUTH_BINS
     points = _scan_at(np.asarray(model.elevations_deg), azimuths, 15.0)
-    scalars, histograms = scan_statistics(points, None, model)
+    scalars, histograms = scan_statistics(points, model)
     assert scalars["lidar.ray_drop_rate"] == 0.0
     assert histograms["lidar.ring_histogram"].tolist() == [AZIMUTH_BINS] * 27
     assert scalars["lidar.points"] == 27 * AZIMUTH_BINS
     assert scalars["lidar.points_range_10_20m"] == 27 * AZIMUTH_BINS
     assert scalars["lidar.intensity_mean"] == pytest.approx(0.3)
     # Drop every ring but the top one in the rear half: 26 of 54 half-rings gone.
-    behind = np.abs(np.arctan2(points[:, 1], points[:, 0])) > np.pi / 2
-    low = points[:, 2] < points[:, 2].max() - 1e-3
-    scalars, _ = scan_statistics(points[~(behind & low)], None, model)
+    behind = np.abs(np.arctan2(points.xyz[:, 1], points.xyz[:, 0])) > np.pi / 2
+    low = points.xyz[:, 2] < points.xyz[:, 2].max() - 1e-3
+    scalars, _ = scan_statistics(points.take(~(behind & low)), model)
     assert scalars["lidar.ray_drop_rate"] == pytest.approx(26 / 54)
+
+
+def test_a_stored_ring_wins_over_the_elevation_and_unknown_rings_fall_back_to_it():
+    model = RingModel((2.0, 0.0, -3.0, -10.0))
+    azimuths = np.zeros(1)
+    points = _scan_at(np.array([2.0, 0.0, -3.0]), azimuths, 10.0)
+    stored = points.replace(ring=np.array([3, -1, 0], dtype=np.int32))
+    _, histograms = scan_statistics(stored, model)
+    # Ring 3 as stored, the -1 (unknown) by elevation -> ring 1, ring 0 as stored.
+    assert histograms["lidar.ring_histogram"].tolist() == [1, 1, 0, 1]
 
 
 def test_rings_come_from_the_nearest_nominal_beam():
@@ -201,8 +212,8 @@ def test_rings_come_from_the_nearest_nominal_beam():
 
 def test_bev_occupancy_counts_cells_once():
     model = RingModel((0.0,))
-    points = np.array([[1.2, 0.3, 0, 0.1], [1.4, 0.6, 0, 0.1], [-5.5, 7.5, 0, 0.1]], np.float32)
-    scalars, histograms = scan_statistics(points, None, model)
+    xyzi = np.array([[1.2, 0.3, 0, 0.1], [1.4, 0.6, 0, 0.1], [-5.5, 7.5, 0, 0.1]], np.float32)
+    scalars, histograms = scan_statistics(PointCloud.from_xyzi(xyzi), model)
     assert histograms["lidar.bev_occupancy"].sum() == 2
     assert scalars["lidar.bev_occupied_share"] == pytest.approx(2 / 6400)
 

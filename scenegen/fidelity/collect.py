@@ -45,10 +45,8 @@ def frame_statistics(
     label_scalars, label_histograms = label_statistics(frame.objects)
     scalars |= label_scalars
     histograms |= label_histograms
-    if frame.points_lidar is not None and len(frame.points_lidar):
-        scan_scalars, scan_histograms = scan_statistics(
-            frame.points_lidar, frame.point_rings, ring_model
-        )
+    if frame.points is not None and len(frame.points):
+        scan_scalars, scan_histograms = scan_statistics(frame.points, ring_model)
         scalars |= scan_scalars
         histograms |= scan_histograms
     return scalars, histograms

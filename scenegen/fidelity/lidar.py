@@ -1,10 +1,10 @@
 """Weight-free statistics of one LiDAR scan: counts by range and ring, angles, intensity,
 ray drop and bird's-eye-view occupancy.
 
-Points are ``(N, 4)`` x, y, z (metres, lidar frame: x forward, y left, z up) and intensity
-in [0, 1]. A scan without ring numbers gets them from its elevation angles: each point goes
-to the beam of the sensor model (KITTI's HDL-64E by default) whose nominal elevation is
-nearest. The scan is rasterised on those rings and ``AZIMUTH_BINS`` azimuth bins; a cell
+Points are a :class:`scenegen.points.PointCloud` in the lidar frame (x forward, y left,
+z up). A point without a ring number (no ``ring`` column, as in KITTI ``.bin`` files, or -1)
+gets one from its elevation angle: the beam of the sensor model (KITTI's HDL-64E by default)
+whose nominal elevation is nearest. The scan is rasterised on those rings and ``AZIMUTH_BINS`` azimuth bins; a cell
 with no return is a dropped ray, so the ray-drop rate is the share of empty cells.
 """
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from scenegen.points import PointCloud
 
 RANGE_BIN_M = 10.0
 RANGE_BINS = 9  # 0-10 m, ..., 70-80 m, and >= 80 m in the last
@@ -50,18 +52,20 @@ class RingModel:
 
 
 def scan_statistics(
-    points_lidar: np.ndarray, rings: np.ndarray | None, model: RingModel
+    points: PointCloud, model: RingModel
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Scalar statistics and histograms (counts) of one scan; ``rings`` may be ``None``."""
-    points = np.asarray(points_lidar, dtype=np.float64)
-    x, y, z, intensity = points[:, 0], points[:, 1], points[:, 2], points[:, 3]
+    """Scalar statistics and histograms (counts) of one scan."""
+    points.require_frame()
+    xyz = points.xyz.astype(np.float64)
+    x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+    intensity = points.intensity.astype(np.float64)
     horizontal_m = np.hypot(x, y)
     range_m = np.hypot(horizontal_m, z)
     elevation_deg = np.degrees(np.arctan2(z, horizontal_m))
-    if rings is None:
-        ring = model.ring_of(elevation_deg)
-    else:
-        ring = np.clip(np.asarray(rings, dtype=np.int64), 0, model.rings - 1)
+    ring = model.ring_of(elevation_deg)
+    if points.ring is not None:
+        known = (points.ring >= 0) & (points.ring < model.rings)
+        ring[known] = points.ring[known]
     range_bin = np.clip((range_m // RANGE_BIN_M).astype(np.int64), 0, RANGE_BINS - 1)
     azimuth = np.arctan2(y, x)
     azimuth_bin = np.clip(
