@@ -40,7 +40,6 @@ and instance id 0 and are told apart by the ``kind`` column.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -48,13 +47,39 @@ import numpy as np
 # One extinction model per weather, shared with the camera so one severity means the same
 # weather on both sensors.
 from scenegen.effects.fog import fog_extinction_per_m
+from scenegen.effects.lidar_fog import (
+    FogOptics,
+    FogResponse,
+    fog_backscatter_per_m_sr,
+    fog_response,
+    fog_soft_target,
+    missed_beam_fog,
+    shared_fog_response,
+)
+from scenegen.effects.lidar_particles import (
+    MAX_SNOW_RATE_MM_H,
+    BeamGeometry,
+    ParticleClutter,
+    ParticleSizes,
+    check_snow_rate,
+    particle_clutter,
+    rain_range_noise_m,
+    rain_sizes,
+    sample_particle_returns,
+    snow_sizes,
+    spray_points,
+)
+from scenegen.effects.lidar_radiometry import (
+    LidarRadiometry,
+    check_positive,
+    elevation_deg,
+    quantize_intensity,
+    ring_from_elevation,
+)
 from scenegen.effects.rain import (
-    MARSHALL_PALMER_N0_PER_M3_MM,
-    MARSHALL_PALMER_SLOPE,
-    MARSHALL_PALMER_SLOPE_EXPONENT,
     rain_extinction_per_m,
 )
-from scenegen.effects.snow import FLAKE_TO_MELTED_DIAMETER, gunn_marshall, snow_extinction_per_m
+from scenegen.effects.snow import snow_extinction_per_m
 from scenegen.points import (
     FOG_RETURN,
     HARD_RETURN,
@@ -64,403 +89,6 @@ from scenegen.points import (
     MissedBeams,
     PointCloud,
 )
-
-_SPEED_OF_LIGHT_M_S = 299_792_458.0
-
-
-@dataclass(frozen=True)
-class LidarRadiometry:
-    """How reflectivity, incidence and range turn into received power and intensity.
-
-    Powers are in reflectivity per square metre (``rho * cos**k / R**2``).
-    """
-
-    detection_power: float = 0.10 / 50.0**2  # 50 % detection: 10 % target at 50 m
-    detection_sharpness: float = 2.5  # slope of the detection curve in log power
-    incidence_exponent: float = 0.5
-    intensity_gain: float = 0.76
-    intensity_gamma: float = 0.5  # compression of range-normalised power
-    intensity_falloff_m: float = 28.0  # beyond this the HDL-64's gain stops compensating
-    min_intensity: float = 0.005  # real returns reported as 0 still carried this much
-
-    def received_power(
-        self, reflectivity: np.ndarray, cos_incidence: np.ndarray, range_m: np.ndarray
-    ) -> np.ndarray:
-        """Float32 ``(N,)`` received power for surfaces of given reflectivity."""
-        cos_k = np.power(np.clip(cos_incidence, 0.0, 1.0), self.incidence_exponent)
-        return (reflectivity * cos_k / np.square(range_m)).astype(np.float32, copy=False)
-
-    def _falloff(self, range_m: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.square(range_m / self.intensity_falloff_m))
-
-    def intensity_from_power(self, power: np.ndarray, range_m: np.ndarray) -> np.ndarray:
-        """Float32 ``(N,)`` reported intensity in [0, 1]."""
-        apparent = np.maximum(power * np.square(range_m), 0.0)
-        intensity = self.intensity_gain * np.power(apparent, self.intensity_gamma)
-        return np.clip(intensity * self._falloff(range_m), 0.0, 1.0).astype(np.float32)
-
-    def power_from_intensity(self, intensity: np.ndarray, range_m: np.ndarray) -> np.ndarray:
-        """Float32 ``(N,)`` received power implied by a reported intensity (inverse model)."""
-        normalised = np.maximum(intensity, self.min_intensity) / (
-            self.intensity_gain * self._falloff(range_m)
-        )
-        apparent = np.power(normalised, 1.0 / self.intensity_gamma)
-        return (apparent / np.square(range_m)).astype(np.float32)
-
-    def detection_probability(self, power: np.ndarray) -> np.ndarray:
-        """Float32 ``(N,)`` probability that a return of this power is reported."""
-        ratio = self.detection_power / np.maximum(power, 1e-30)
-        with np.errstate(over="ignore"):  # no echo at all: inf -> probability 0
-            return (1.0 / (1.0 + np.power(ratio, self.detection_sharpness))).astype(np.float32)
-
-    def fading(self, u: np.ndarray) -> np.ndarray:
-        """Float32 ``(N,)`` power fading of returns from uniform draws ``u`` in (0, 1).
-
-        Log-logistic with scale ``1 / detection_sharpness`` and median 1, so that
-        ``power * fading(u) >= detection_power`` exactly when ``u < p(power)``: one draw
-        decides both whether a return is detected and how bright it reads.
-        """
-        u = np.clip(u, 1e-7, 1.0 - 1e-7)
-        return np.power((1.0 - u) / u, 1.0 / self.detection_sharpness).astype(np.float32)
-
-    def survival_probability(self, power: np.ndarray, factor: np.ndarray) -> np.ndarray:
-        """Float32 ``(N,)`` ``p(factor * power) / p(power)``: chance a detected return stays."""
-        with np.errstate(over="ignore"):  # a vanishing factor: inf -> survival 0
-            x = np.power(self.detection_power / np.maximum(power, 1e-30), self.detection_sharpness)
-            x_weak = x * np.power(np.maximum(factor, 1e-30), -self.detection_sharpness)
-            return ((1.0 + x) / (1.0 + x_weak)).astype(np.float32)
-
-
-def _lookup_uniform(x: np.ndarray, start: float, step: float, table: np.ndarray) -> np.ndarray:
-    """Float32 linear interpolation of ``table`` sampled at ``start + step * i`` (clamped).
-
-    ``np.interp`` bisects for every value; on a uniform grid the index is arithmetic.
-    """
-    last = len(table) - 1
-    f = (np.asarray(x, np.float32) - np.float32(start)) * np.float32(1.0 / step)
-    np.clip(f, 0.0, last, out=f)
-    i = f.astype(np.int32)
-    np.minimum(i, last - 1, out=i)
-    f -= i.astype(np.float32)  # the weight; exact in float32
-    t = table.astype(np.float32, copy=False)
-    out = t.take(i)
-    out += f * np.diff(t).take(i)
-    return out
-
-
-# --------------------------------------------------------------------------- coefficients
-
-
-def fog_backscatter_per_m_sr(visibility_m: float) -> float:
-    """Fog backscatter ``beta`` (1/(m sr)) = 0.046 / MOR (Rasshofer et al. 2011)."""
-    _check_positive("visibility_m", visibility_m)
-    return 0.0 if np.isinf(visibility_m) else float(0.046 / visibility_m)
-
-
-@dataclass(frozen=True)
-class ParticleSizes:
-    """Exponential size distribution ``N(D) = n0 exp(-slope D)`` (m^-3 mm^-1, D in mm).
-
-    ``diameter_scale`` turns the distribution's diameter (melted diameter for snow) into
-    the geometric diameter the beam sees; ``backscatter`` is the share of intercepted
-    power a particle sends back (relative to a white Lambertian target).
-    """
-
-    n0_per_m3_mm: float
-    slope_per_mm: float
-    diameter_scale: float
-    backscatter: float
-
-
-def rain_sizes(rate_mm_h: float) -> ParticleSizes:
-    """Marshall-Palmer drops: n0 = 8000, slope = 4.1 R^-0.21."""
-    _check_rate("rain rate_mm_h", rate_mm_h)
-    slope = MARSHALL_PALMER_SLOPE * rate_mm_h**MARSHALL_PALMER_SLOPE_EXPONENT
-    return ParticleSizes(MARSHALL_PALMER_N0_PER_M3_MM, slope, 1.0, 0.02)
-
-
-def snow_sizes(rate_mm_h: float) -> ParticleSizes:
-    """Gunn-Marshall flakes (melted diameter): n0 = 3800 S^-0.87, slope = 2.55 S^-0.48."""
-    _check_rate("snow rate_mm_h", rate_mm_h)
-    _check_snow_rate("snow rate_mm_h", rate_mm_h)
-    n0, slope = gunn_marshall(rate_mm_h)
-    return ParticleSizes(n0, slope, FLAKE_TO_MELTED_DIAMETER, 0.5)
-
-
-# Gunn and Marshall (1958) fitted snowfall of 0.2-2.5 mm/h of water; the heaviest snowfalls
-# on record reach about 10 mm/h (a metre of snow a day). Beyond that the flake model is
-# extrapolated into weather that does not occur, so it is refused rather than guessed.
-MAX_SNOW_RATE_MM_H = 10.0
-
-
-def _check_snow_rate(name: str, value: float) -> None:
-    if value > MAX_SNOW_RATE_MM_H:
-        raise ValueError(
-            f"{name} must be <= {MAX_SNOW_RATE_MM_H:g} mm/h of liquid water (the heaviest "
-            f"snowfall observed; 1-3 mm/h is heavy snow), got {value!r}"
-        )
-
-
-def _check_positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0 (inf for none), got {value!r}")
-
-
-def _check_rate(name: str, value: float) -> None:
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite rate > 0 mm/h, got {value!r}")
-
-
-# ----------------------------------------------------------------------------- fog (soft)
-
-
-@dataclass(frozen=True)
-class FogOptics:
-    """Sensor constants of the fog soft-target model, defaults as in Hahner et al.'s code.
-
-    ``overlap_start_m`` / ``overlap_full_m``: where the receiver's field of view starts to meet
-    the transmitted beam and covers it fully (linear in between; the reference's ``r_1``,
-    ``r_2``). ``target_reflectivity``: the hard-target reflectivity the reference assumes for
-    every point (``beta_0 = target_reflectivity / pi``) to turn a point's intensity into the
-    sensor's power constant. ``intensity_levels``: intensities are reported in that many steps
-    (the reference rounds the attenuated 0..255 intensity). ``drop_undetectable``: beyond the
-    reference (off by default): also drop hard returns that fog's extinction pushes below the
-    detection threshold (conditional survival of :class:`LidarRadiometry`); the reference
-    keeps every point.
-    """
-
-    pulse_half_power_s: float = 20e-9  # tau_H
-    overlap_start_m: float = 0.9
-    overlap_full_m: float = 1.0
-    target_reflectivity: float = 1e-6
-    intensity_levels: int = 255
-    drop_undetectable: bool = False
-    grid_step_m: float = 0.1
-    grid_max_m: float = 16.0  # the waveform only falls beyond its peak (< 8 m)
-    time_samples: int = 400
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.overlap_start_m < self.overlap_full_m:
-            raise ValueError(
-                "FogOptics needs 0 <= overlap_start_m < overlap_full_m, got "
-                f"{self.overlap_start_m} and {self.overlap_full_m}"
-            )
-        for name in ("pulse_half_power_s", "target_reflectivity", "grid_step_m"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"FogOptics.{name} must be > 0, got {getattr(self, name)!r}")
-        if self.intensity_levels < 1 or self.time_samples < 2:
-            raise ValueError(
-                "FogOptics needs intensity_levels >= 1 and time_samples >= 2, got "
-                f"{self.intensity_levels} and {self.time_samples}"
-            )
-        if not self.grid_max_m > 10 * self.grid_step_m:
-            raise ValueError(
-                f"FogOptics.grid_max_m must exceed 10 grid steps, got {self.grid_max_m!r}"
-            )
-
-
-@dataclass(frozen=True)
-class FogResponse:
-    """Strongest fog echo in front of a hard target at ``hard_range_m[i]`` (a uniform grid).
-
-    ``echo_ratio_per_m2[i]``: fog echo over a hard return's clear power, per square metre of
-    hard-target range: a point of intensity ``I`` at ``R0`` has a fog echo of intensity
-    ``I * R0**2 * echo_ratio_per_m2(R0)`` (0 where no reportable echo exists).
-    ``echo_range_m[i]``: the range the echo is reported at.
-    """
-
-    hard_range_m: np.ndarray
-    echo_ratio_per_m2: np.ndarray
-    echo_range_m: np.ndarray
-
-
-def fog_response(
-    visibility_m: float, optics: FogOptics | None = None, *, min_range_m: float = 0.0
-) -> FogResponse:
-    """Fog echo of Hahner et al. (ICCV 2021), Eq. (13), as their public code computes it.
-
-    Follows MartinHahner/LiDAR_fog_sim (``theory.py``, ``generate_integral_lookup_table.py``):
-    the waveform at reception range ``R`` is ``int_0^{2 tau_H} sin^2(pi t / (2 tau_H))
-    exp(-2 alpha R') xi(R') / R'^2 dt`` with ``R' = R - c t / 2``; in front of a hard target at
-    ``R0`` the echo is the waveform's peak over ``R <= R0``, reported ``c tau_H / 2`` nearer
-    (so a hard target reads at its true range) and scaled by ``beta / beta_0``.
-    One addition: only the part of the waveform the sensor reports (``>= min_range_m``) can
-    hold the echo; with ``min_range_m`` below the peak (about 1.6 m) this is the reference.
-    """
-    optics = optics or FogOptics()
-    alpha = fog_extinction_per_m(visibility_m)
-    ratio_scale = fog_backscatter_per_m_sr(visibility_m) * np.pi / optics.target_reflectivity
-    tau = optics.pulse_half_power_s
-    shift_m = _SPEED_OF_LIGHT_M_S * tau / 2.0
-    r = np.arange(0.0, optics.grid_max_m, optics.grid_step_m)
-    t = np.linspace(0.0, 2.0 * tau, optics.time_samples)
-    scatterer = r[:, None] - _SPEED_OF_LIGHT_M_S * t[None, :] / 2.0
-    overlap = np.clip(
-        (scatterer - optics.overlap_start_m) / (optics.overlap_full_m - optics.overlap_start_m),
-        0.0,
-        1.0,
-    )
-    near = np.maximum(scatterer, optics.overlap_start_m)  # overlap is 0 there anyway
-    integrand = np.sin(np.pi * t / (2.0 * tau)) ** 2 * np.exp(-2.0 * alpha * near) * overlap
-    waveform = np.trapezoid(integrand / near**2, t, axis=1)
-    waveform[r - shift_m < min_range_m] = 0.0  # nearer than the sensor reports
-    # Peak over R <= R0: a running maximum, and where it was reached.
-    peak = np.maximum.accumulate(waveform)
-    at = np.maximum.accumulate(np.where(waveform >= peak, np.arange(len(r)), 0))
-    return FogResponse(
-        hard_range_m=r.astype(np.float32),
-        echo_ratio_per_m2=(peak * ratio_scale).astype(np.float32),
-        echo_range_m=np.maximum(r[at] - shift_m, 0.0).astype(np.float32),
-    )
-
-
-@lru_cache(maxsize=16)
-def _shared_fog_response(
-    visibility_m: float, optics: FogOptics | None, min_range_m: float
-) -> FogResponse:
-    """:func:`fog_response`, computed once per visibility (read-only arrays)."""
-    response = fog_response(visibility_m, optics, min_range_m=min_range_m)
-    for table in vars(response).values():
-        table.setflags(write=False)
-    return response
-
-
-def quantize_intensity(intensity: np.ndarray, levels: int) -> np.ndarray:
-    """Float32 intensity in [0, 1] rounded to ``levels`` steps, as the sensor reports it."""
-    steps = np.clip(intensity, 0.0, 1.0).astype(np.float32) * np.float32(levels)
-    np.rint(steps, out=steps)
-    steps *= np.float32(1.0 / levels)
-    return steps
-
-
-def fog_soft_target(
-    range_m: np.ndarray,
-    clear_intensity: np.ndarray,
-    hard_intensity: np.ndarray,
-    response: FogResponse,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per hard return: fog echo wins (bool), its intensity in [0, 1] and range (m), ``(N,)``.
-
-    Hahner et al.'s rule: the fog echo ``I R0^2 ratio(R0)`` (``I`` the clear intensity,
-    clipped to full scale) replaces the return when it exceeds the attenuated, reported
-    intensity ``hard_intensity``. A return of intensity 0 implies no emitted power in this
-    calibration, so it never turns into fog and is kept.
-    """
-    ratio, echo_range = _fog_tables_at(range_m, response)
-    fog_intensity = np.minimum(clear_intensity * np.square(range_m) * ratio, np.float32(1.0))
-    return fog_intensity > hard_intensity, fog_intensity, echo_range
-
-
-def _fog_tables_at(range_m: np.ndarray, response: FogResponse) -> tuple[np.ndarray, np.ndarray]:
-    """Echo ratio (1/m^2) and echo range (m) in front of hard targets at ``range_m``.
-
-    The nearest grid range, as the reference looks up its table (keys rounded to 0.1 m).
-    """
-    grid = response.hard_range_m
-    f = np.asarray(range_m, np.float32) * np.float32(1.0 / float(grid[1] - grid[0]))
-    np.clip(f, 0.0, len(grid) - 1, out=f)
-    i = np.rint(f, out=f).astype(np.int32)
-    return response.echo_ratio_per_m2.take(i), response.echo_range_m.take(i)
-
-
-# ------------------------------------------------------------------- particles (rain/snow)
-
-
-@dataclass(frozen=True)
-class BeamGeometry:
-    """Beam footprint for particle returns: radius ``exit_radius_m + R * divergence / 2``.
-
-    The defaults are LISA's cone (Kilic et al. 2021, ``pylisa/lisa.py``: beam diameter
-    ``tan(3 mrad) R`` from the sensor, no exit aperture), which keeps drops of a few
-    millimetres detectable out to 4-6 m instead of only inside the sensor's minimum range.
-    """
-
-    exit_radius_m: float = 0.0
-    divergence_rad: float = 3e-3
-    max_clutter_range_m: float = 30.0
-    grid_step_m: float = 0.05
-
-
-@dataclass(frozen=True)
-class ParticleClutter:
-    """Cumulative expected number of detectable particles along one beam.
-
-    ``expected[i]`` counts particles between the sensor and ``range_m[i]`` whose echo alone
-    exceeds the detection power; ``min_diameter_mm[i]`` is the smallest such particle there.
-    """
-
-    range_m: np.ndarray
-    expected: np.ndarray
-    min_diameter_mm: np.ndarray
-    slope_per_mm: float
-    backscatter: float
-
-
-def particle_clutter(
-    sizes: ParticleSizes, radiometry: LidarRadiometry, beam: BeamGeometry | None = None
-) -> ParticleClutter:
-    """Expected detectable particles per beam for an exponential size distribution.
-
-    A particle of geometric diameter ``D`` at range ``r`` intercepts ``(D/2)^2 / w(r)^2`` of a
-    beam of radius ``w(r)`` and returns ``backscatter * that / r^2``; it is detected above
-    ``D_min(r) = 2 w(r) r sqrt(P_det / backscatter)``. Particles at least that large number
-    ``n0 / slope * exp(-slope D_min)`` per m^3; the beam sweeps ``pi w(r)^2`` m^3 per metre.
-    """
-    beam = beam or BeamGeometry()
-    r = np.arange(beam.grid_step_m, beam.max_clutter_range_m, beam.grid_step_m)
-    w = beam.exit_radius_m + r * beam.divergence_rad / 2.0
-    d_min_geometric_mm = 2.0 * w * r * np.sqrt(radiometry.detection_power / sizes.backscatter) * 1e3
-    d_min_mm = d_min_geometric_mm / sizes.diameter_scale
-    density = sizes.n0_per_m3_mm / sizes.slope_per_mm * np.exp(-sizes.slope_per_mm * d_min_mm)
-    expected = np.cumsum(density * np.pi * w**2 * beam.grid_step_m)
-    return ParticleClutter(
-        range_m=r.astype(np.float32),
-        expected=expected.astype(np.float32),
-        min_diameter_mm=d_min_mm.astype(np.float32),
-        slope_per_mm=sizes.slope_per_mm,
-        backscatter=sizes.backscatter,
-    )
-
-
-def _sample_particle_returns(
-    clutter: ParticleClutter,
-    radiometry: LidarRadiometry,
-    limit_range_m: np.ndarray,
-    rng: np.random.Generator,
-    min_range_m: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per beam: has a particle echo (bool), its range (m) and power, float32 ``(N,)``.
-
-    Only particles between ``min_range_m`` and the hard target (``limit_range_m``, inf for
-    none) count: like LISA, drops nearer than the sensor's minimum range are left out before
-    the strongest return is chosen. The particle's excess size over ``D_min`` is exponential
-    (memoryless distribution), so its power is ``P_det * (D / D_min)^2``, at most what the
-    whole beam would return (``backscatter / r^2``, LISA's ``min((D / D_beam)^2, 1)``).
-    """
-    n = len(limit_range_m)
-    start, step = float(clutter.range_m[0]), float(clutter.range_m[1] - clutter.range_m[0])
-    expected_to_limit = _lookup_uniform(limit_range_m, start, step, clutter.expected)
-    expected_to_min = float(np.interp(min_range_m, clutter.range_m, clutter.expected, left=0.0))
-    expected = np.maximum(expected_to_limit - np.float32(expected_to_min), np.float32(0.0))
-    u = rng.random((3, n), dtype=np.float32)
-    has = u[0] < -np.expm1(-expected)
-    idx = np.flatnonzero(has)
-    target = expected_to_min + u[1, idx] * expected[idx]
-    range_m = np.interp(target, clutter.expected, clutter.range_m).astype(np.float32)
-    d_min = np.interp(range_m, clutter.range_m, clutter.min_diameter_mm)
-    diameter = d_min - np.log1p(-u[2, idx]) / clutter.slope_per_mm
-    power = np.minimum(
-        radiometry.detection_power * (diameter / d_min) ** 2,
-        clutter.backscatter / np.square(range_m),
-    ).astype(np.float32)
-    full_range = np.zeros(n, np.float32)
-    full_power = np.zeros(n, np.float32)
-    full_range[idx] = range_m
-    full_power[idx] = power
-    return has, full_range, full_power
-
-
-# ------------------------------------------------------------------------------ the API
 
 
 @dataclass(frozen=True, eq=False)
@@ -518,12 +146,12 @@ class WeatherLike(Protocol):
 
 def check_weather(weather: WeatherLike) -> None:
     """Raise ``ValueError`` naming the field when a weather value is out of range."""
-    _check_positive("fog_visibility_m", weather.fog_visibility_m)
+    check_positive("fog_visibility_m", weather.fog_visibility_m)
     for name in ("rain_rate_mm_h", "snow_rate_mm_h"):
         value = getattr(weather, name)
         if not (np.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite rate >= 0 mm/h, got {value!r}")
-    _check_snow_rate("snow_rate_mm_h", weather.snow_rate_mm_h)
+    check_snow_rate("snow_rate_mm_h", weather.snow_rate_mm_h)
     if not 0.0 <= weather.road_wetness <= 1.0:
         raise ValueError(f"road_wetness must be in [0, 1], got {weather.road_wetness!r}")
 
@@ -546,51 +174,6 @@ def wet_road_factor(road_wetness: float) -> float:
     if not 0.0 <= road_wetness <= 1.0:
         raise ValueError(f"road_wetness must be in [0, 1], got {road_wetness!r}")
     return 1.0 - 0.85 * road_wetness
-
-
-def spray_points(
-    vehicle_boxes_lidar: np.ndarray,
-    road_wetness: float,
-    rng: np.random.Generator,
-    *,
-    beams_per_sr: float = 43_000.0,
-    hit_share_at_full_wetness: float = 0.15,
-    plume_length_m: float = 3.0,
-    plume_height_m: float = 1.2,
-) -> np.ndarray:
-    """Spray clutter behind vehicles on a wet road, float32 ``(M, 3)`` lidar frame (m).
-
-    ``vehicle_boxes_lidar``: ``(V, 7)`` rows ``x, y, z_bottom, length, width, height, yaw``
-    (lidar frame, yaw about z, 0 = facing +x). Each plume is a box behind the vehicle's rear;
-    the number of beams crossing it is its cross-section over range squared times the beam
-    density (HDL-64: ~43k beams/sr), of which ``hit_share * wetness`` return from droplets.
-    Plumes hidden behind their own vehicle (farther than its centre) are not seen.
-    """
-    boxes = np.asarray(vehicle_boxes_lidar, dtype=np.float64).reshape(-1, 7)
-    if road_wetness <= 0 or len(boxes) == 0:
-        return np.zeros((0, 3), np.float32)
-    chunks = []
-    for x, y, z, length, width, _height, yaw in boxes:
-        heading = np.array([np.cos(yaw), np.sin(yaw)])
-        centre = np.array([x, y]) - heading * (length / 2 + plume_length_m / 2)
-        range_m = max(float(np.hypot(*centre)), 1.0)
-        cross_section = (width + 0.4) * plume_height_m
-        expected = hit_share_at_full_wetness * road_wetness * beams_per_sr * cross_section
-        count = rng.poisson(expected / range_m**2)
-        u = rng.random((count, 3))
-        along = (u[:, 0] - 0.5) * plume_length_m
-        across = (u[:, 1] - 0.5) * (width + 0.4)
-        side = np.array([-heading[1], heading[0]])
-        xy = centre + along[:, None] * heading + across[:, None] * side
-        pts = np.column_stack([xy, z + u[:, 2] ** 2 * plume_height_m])  # denser low down
-        in_front = np.hypot(pts[:, 0], pts[:, 1]) < np.hypot(x, y)
-        chunks.append(pts[in_front])
-    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, 3), np.float32)
-
-
-def rain_range_noise_m(range_m: np.ndarray, rate_mm_h: float) -> np.ndarray:
-    """Std of the extra range error in rain, float32 ``(N,)`` m: 0.5 % of range at saturation."""
-    return (0.005 * range_m * -np.expm1(-rate_mm_h / 20.0)).astype(np.float32)
 
 
 def apply_lidar_weather(
@@ -710,14 +293,14 @@ def apply_lidar_weather(
 
     # 4a. fog soft target
     if np.isfinite(fog_visibility_m):
-        response = _shared_fog_response(fog_visibility_m, fog_optics, float(min_range_m))
+        response = shared_fog_response(fog_visibility_m, fog_optics, float(min_range_m))
         wins, fog_intensity, fog_range = fog_soft_target(
             range_m, clear_intensity, hard_intensity, response
         )
         fog_power = fog_intensity / np.maximum(clear_intensity, np.float32(1e-6))
         fog_power *= power
         if len(missed_dirs):
-            missed = _missed_beam_fog(
+            missed = missed_beam_fog(
                 missed_limit, clear_intensity, power, range_m, response, optics
             )
             wins = np.concatenate([wins, missed[0]])
@@ -738,7 +321,7 @@ def apply_lidar_weather(
         if rate <= 0:
             continue
         clutter = particle_clutter(sizes_of(rate), rad, beam)
-        has, p_range, p_power = _sample_particle_returns(
+        has, p_range, p_power = sample_particle_returns(
             clutter, rad, limit, rng, float(min_range_m)
         )
         p_power *= np.exp(np.float32(-2.0 * alpha) * p_range)
@@ -835,33 +418,6 @@ def apply_lidar_weather(
     return WeatheredPoints(cloud, source_index)
 
 
-def _missed_beam_fog(
-    limit_m: np.ndarray,
-    clear_intensity: np.ndarray,
-    power: np.ndarray,
-    range_m: np.ndarray,
-    response: FogResponse,
-    optics: FogOptics,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Fog echo on beams without a clear-air return: has echo, intensity, range (m), power.
-
-    The reference calibrates each fog echo by its own return (``I R0^2``); a beam without one
-    takes the scan's median of ``I R^2`` (and of ``P R^2`` for the power). The echo is there
-    when its intensity reaches one reported step; whether it is detected is decided by power.
-    """
-    calibrated = clear_intensity > 0
-    if not calibrated.any():
-        zero = np.zeros(len(limit_m), np.float32)
-        return np.zeros(len(limit_m), bool), zero, zero, zero
-    r2 = np.square(range_m[calibrated])
-    scale_intensity = float(np.median(clear_intensity[calibrated] * r2))
-    scale_power = float(np.median(power[calibrated] * r2))
-    ratio, echo_range = _fog_tables_at(limit_m, response)
-    intensity = np.minimum(np.float32(scale_intensity) * ratio, np.float32(1.0))
-    has = intensity >= np.float32(0.5 / optics.intensity_levels)
-    return has, intensity, echo_range, (np.float32(scale_power) * ratio).astype(np.float32)
-
-
 def _labels(values: np.ndarray | None, n: int, fill: int, name: str) -> np.ndarray:
     if values is None:
         return np.full(n, fill, np.int32)
@@ -871,23 +427,30 @@ def _labels(values: np.ndarray | None, n: int, fill: int, name: str) -> np.ndarr
     return arr.astype(np.int32, copy=False)
 
 
-def elevation_deg(points_lidar: np.ndarray) -> np.ndarray:
-    """Float32 ``(N,)`` elevation of each point above the sensor's horizontal plane, degrees."""
-    xyz = np.asarray(points_lidar, np.float32)[:, :3]
-    horizontal = np.hypot(xyz[:, 0], xyz[:, 1])
-    return np.degrees(np.arctan2(xyz[:, 2], horizontal)).astype(np.float32)
-
-
-def ring_from_elevation(points_lidar: np.ndarray, vertical_angles_deg: np.ndarray) -> np.ndarray:
-    """Int32 ``(N,)`` index of the beam whose angle is nearest each point's elevation.
-
-    For real scans that come without ring numbers (KITTI ``.bin``).
-    """
-    angles = np.asarray(vertical_angles_deg, np.float64)
-    order = np.argsort(angles)
-    sorted_angles = angles[order]
-    el = elevation_deg(points_lidar)
-    pos = np.clip(np.searchsorted(sorted_angles, el), 1, len(angles) - 1)
-    left, right = sorted_angles[pos - 1], sorted_angles[pos]
-    nearest = np.where(el - left < right - el, pos - 1, pos)
-    return order[nearest].astype(np.int32)
+__all__ = [
+    "MAX_SNOW_RATE_MM_H",
+    "BeamGeometry",
+    "FogOptics",
+    "FogResponse",
+    "LidarRadiometry",
+    "LidarWeatherSetup",
+    "ParticleClutter",
+    "ParticleSizes",
+    "WeatherLike",
+    "WeatheredPoints",
+    "apply_lidar_weather",
+    "check_weather",
+    "elevation_deg",
+    "fog_backscatter_per_m_sr",
+    "fog_response",
+    "fog_soft_target",
+    "is_clear",
+    "particle_clutter",
+    "quantize_intensity",
+    "rain_range_noise_m",
+    "rain_sizes",
+    "ring_from_elevation",
+    "snow_sizes",
+    "spray_points",
+    "wet_road_factor",
+]
