@@ -41,19 +41,18 @@ def _ms(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _import_imagecorruptions():
+def import_imagecorruptions():
     """The registry package, with a stand-in for ``pkg_resources`` (removed from recent
     setuptools; the package only uses it to locate its frost images)."""
     if "pkg_resources" not in sys.modules:
         try:
             import pkg_resources  # noqa: F401
         except ImportError:
-            import importlib.resources
-
             shim = types.ModuleType("pkg_resources")
 
-            def resource_filename(package: str, name: str) -> str:
-                return str(importlib.resources.files(package).joinpath(name))
+            def resource_filename(module: str, name: str) -> str:
+                # The package passes its module's __name__ and a path relative to it.
+                return str(Path(sys.modules[module].__file__).parent / name)
 
             shim.resource_filename = resource_filename
             sys.modules["pkg_resources"] = shim
@@ -78,7 +77,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     warnings.simplefilter("ignore")
 
-    ic, why = _import_imagecorruptions()
+    ic, why = import_imagecorruptions()
     print(
         f"# Augmentation benchmark ({image.shape[1]}x{image.shape[0]}, median of {args.repeats})\n"
     )
