@@ -161,6 +161,8 @@ _SEE_THROUGH_MARGIN_M = 2.0
 _SEE_THROUGH_REACH_PX = (40, 20)  # (columns to each side, rows below)
 # Edge-aware filling: cost of one pixel of distance, in CIELAB colour-difference units.
 _FILL_DISTANCE_COST = 2.0
+# Upward propagation stops at colour steps larger than this (CIELAB units).
+_PROPAGATE_MAX_COLOUR_STEP = 12.0
 # Sky: local contrast (std of grey levels in a 9x9 window, 0-255) below this ...
 _SKY_MAX_LOCAL_STD = 8.0
 # ... brightness above this share of the above-horizon region's 99th percentile ...
@@ -203,13 +205,16 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(smooth, cv2.COLOR_RGB2LAB).astype(np.float32)
 
 
-def edge_aware_fill(sparse_m: np.ndarray, lab: np.ndarray) -> np.ndarray:
+def edge_aware_fill(
+    sparse_m: np.ndarray, lab: np.ndarray, known: np.ndarray | None = None
+) -> np.ndarray:
     """Fill every hole of ``sparse_m`` reachable along its row or column (module notes, 3).
 
-    ``lab``: float32 ``(H, W, 3)`` CIELAB image. Returns float32 ``(H, W)``; ``nan`` where
-    no return lies in the pixel's row or column.
+    ``lab``: float32 ``(H, W, 3)`` CIELAB image; ``known``: bool ``(H, W)`` source pixels
+    (default: the finite ones). Returns float32 ``(H, W)``; ``nan`` where no source lies in
+    the pixel's row or column.
     """
-    valid = np.isfinite(sparse_m)
+    valid = np.isfinite(sparse_m) if known is None else known
     height, width = valid.shape
     rows = np.broadcast_to(np.arange(height)[:, None], (height, width))
     cols = np.broadcast_to(np.arange(width)[None, :], (height, width))
@@ -262,7 +267,8 @@ def detect_sky(rgb: np.ndarray, horizon_row: float, lidar_mask: np.ndarray) -> n
 def propagate_up(depth_m: np.ndarray, lab: np.ndarray, todo: np.ndarray) -> np.ndarray:
     """Fill ``todo`` pixels row by row from the row below (module notes, 5): each takes the
     depth of the one of its five lower neighbours (columns -2..+2) whose colour is nearest
-    and which has a finite depth. Returns a new float32 map."""
+    and which has a finite depth; ``nan`` where even that one differs by an image edge.
+    Returns a new float32 map."""
     out = np.array(depth_m, np.float32)
     height, width = out.shape
     offsets = (-2, -1, 0, 1, 2)
@@ -281,6 +287,9 @@ def propagate_up(depth_m: np.ndarray, lab: np.ndarray, todo: np.ndarray) -> np.n
             take = np.isfinite(d) & (cost < best)
             best[take] = cost[take]
             chosen[take] = d[take]
+        # Across an image edge (a crown above the background seen under it) nothing below
+        # belongs to the pixel: leave it for the row-wise fill.
+        chosen[best > _PROPAGATE_MAX_COLOUR_STEP] = np.nan
         out[row, need] = chosen[need]
     return out
 
@@ -315,7 +324,17 @@ def recover_depth(
         depth = np.where(inside, edge_aware_fill(sparse, lab), np.nan).astype(np.float32)
         sky = detect_sky(rgb, horizon, lidar_mask)
         depth[sky] = np.inf
-        depth = propagate_up(depth, lab, ~inside & ~sky)
+        above = ~inside & ~sky
+        depth = propagate_up(depth, lab, above)
+        # Where the pixel below was sky or across an image edge (leaves over a gap, a crown
+        # above the background seen under it), take the colour-nearest depth along the row
+        # or column instead.
+        unresolved = above & np.isnan(depth)
+        if unresolved.any():
+            # Sky counts as a source here: a wire or a bird in the sky stays sky.
+            filled = edge_aware_fill(depth, lab, known=~np.isnan(depth))
+            filled[np.isinf(filled) & ~above_horizon] = np.nan  # the ground, below
+            depth[unresolved] = filled[unresolved]
         # Columns without any return: sky above the horizon, the ground below (step 6).
         depth[~np.isfinite(depth) & ~np.isinf(depth) & above_horizon & ~inside] = np.inf
     use_ground = np.isnan(depth) & np.isfinite(ground)
