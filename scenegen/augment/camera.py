@@ -266,7 +266,11 @@ class Night(_WeatherTransform):
         return False
 
     def render(self, img: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-        return functional.night(img, np.random.default_rng(params["seed"]), self.light_scale)
+        rng = np.random.default_rng(params["seed"])
+        # Depth, when given, darkens the sky and places the ego car's low beams.
+        return functional.night(
+            img, rng, self.light_scale, depth_m=params["depth_m"], K=params["K"]
+        )
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("light_scale",)
