@@ -242,12 +242,7 @@ class Snow(_WeatherTransform):
 
 
 def _ground_mask(depth_m: np.ndarray, K: np.ndarray, camera_height_m: float) -> np.ndarray:
-    """Pixels whose depth matches a level road ``camera_height_m`` below the camera (10 %)."""
-    height = depth_m.shape[0]
-    v = np.arange(height, dtype=np.float32)[:, None] + 0.5
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plane = np.float32(K[1, 1] * camera_height_m) / (v - np.float32(K[1, 2]))
-        return (v > K[1, 2]) & (np.abs(depth_m - plane) <= 0.1 * plane)
+    return functional.level_ground_mask(depth_m, K, camera_height_m)
 
 
 class Night(_WeatherTransform):

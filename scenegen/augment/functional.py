@@ -75,11 +75,39 @@ def _airlight(lin: np.ndarray, depth_m: np.ndarray) -> np.ndarray:
     return np.maximum(airlight_from_sky(airlight_from_image(lin, depth_m)), np.float32(0.35))
 
 
+def level_ground_mask(depth_m: np.ndarray, K: np.ndarray, camera_height_m: float) -> np.ndarray:
+    """Bool ``(H, W)``: pixels whose depth matches a level road ``camera_height_m`` below
+    the camera (within 10 %), with pin-holes of up to 4 px closed (recovered depth is
+    noisy pixel to pixel; a road does not have holes that small)."""
+    height = depth_m.shape[0]
+    v = np.arange(height, dtype=np.float32)[:, None] + 0.5
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plane = np.float32(K[1, 1] * camera_height_m) / (v - np.float32(K[1, 2]))
+        mask = (v > K[1, 2]) & (np.abs(depth_m - plane) <= 0.1 * plane)
+    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    return (closed > 0) & (v > K[1, 2])
+
+
+def even_out_sunlight(lin: np.ndarray) -> np.ndarray:
+    """Float32 ``(H, W)`` factor that evens out a daytime frame's large-scale light and
+    shadow (sunlit road, shaded trees): the square root of the frame's mean brightness
+    over the local one (Gaussian, 3 % of the width), in [0.5, 2]. For scenes without sun
+    (night, overcast rain); a heuristic, since the sun's share is not known per pixel."""
+    grey = lin.mean(axis=2)
+    local = cv2.GaussianBlur(grey, (0, 0), 0.03 * lin.shape[1]) + np.float32(1e-4)
+    return np.clip(np.sqrt(np.float32(local.mean()) / local), 0.5, 2.0).astype(np.float32)
+
+
 def fog(image: np.ndarray, depth_m: np.ndarray, visibility_m: float, K: np.ndarray) -> np.ndarray:
     """Koschmieder fog of meteorological optical range ``visibility_m`` (m)."""
     lin = srgb_to_linear(_check_u8(image))
     out = apply_fog(lin, depth_m, visibility_m, _airlight(lin, depth_m), K)
     return linear_to_srgb_u8(out)
+
+
+# Rain on a real frame: the road wetness a rate brings (a water film forms within minutes
+# at a few mm/h): wetness = 1 - exp(-rate / RAIN_WET_ROAD_MM_H).
+RAIN_WET_ROAD_MM_H = 2.0
 
 
 def rain(
@@ -88,9 +116,21 @@ def rain(
     rate_mm_h: float,
     K: np.ndarray,
     rng: np.random.Generator,
+    camera_height_m: float = 1.65,
 ) -> np.ndarray:
-    """Rain of ``rate_mm_h``: extinction plus the streaks of one 5 ms exposure."""
+    """Rain of ``rate_mm_h`` on a daytime frame: overcast light (no sun shadows), the road
+    wet by that rate (darker, glossy reflections, :func:`wet_road`; the road is the level
+    plane ``camera_height_m`` below the camera), extinction and the streaks of one 5 ms
+    exposure (``effects.apply_rain``). Most of what makes rain visible on camera is the
+    wet road: the drops themselves are sub-pixel at 5 ms."""
     lin = srgb_to_linear(_check_u8(image))
+    lin = lin * even_out_sunlight(lin)[..., None]
+    wetness = float(1.0 - np.exp(-max(float(rate_mm_h), 0.0) / RAIN_WET_ROAD_MM_H))
+    ground = level_ground_mask(depth_m, K, camera_height_m)
+    if wetness > 0 and ground.any():
+        lin = apply_wet_road(
+            lin, depth_m, ground, wetness, K, camera_height_m, horizon_row=float(K[1, 2])
+        )
     out = apply_rain(lin, depth_m, rate_mm_h, K, rng, _airlight(lin, depth_m))
     return linear_to_srgb_u8(out)
 
@@ -209,12 +249,8 @@ def night(
     grey = lin.mean(axis=2, keepdims=True)
     mesopic = np.float32(min(1.0, 0.15 * np.log10(1.0 / light_scale) + 0.1))
     ambient = (1 - mesopic) * lin + mesopic * grey * np.array([0.85, 0.95, 1.15], np.float32)
-    # No sun at night: the scene is lit diffusely, so the daytime's large-scale light and
-    # shadow (sunlit road, shaded trees) is evened out by the square root of the local
-    # brightness against the frame's (heuristic: the sun's share is not known per pixel).
-    local = cv2.GaussianBlur(grey[..., 0], (0, 0), 0.03 * lin.shape[1]) + np.float32(1e-4)
-    evened = np.clip(np.sqrt(np.float32(local.mean()) / local), 0.5, 2.0)
-    out = ambient * (illumination * evened)[..., None]
+    # No sun at night: the scene is lit diffusely.
+    out = ambient * (illumination * even_out_sunlight(lin))[..., None]
     if depth_m is not None:
         out[np.isinf(depth_m)] *= np.asarray(NIGHT_SKY_TINT, np.float32)
     # Lamp light is white and bright enough for colour vision: no mesopic shift.
