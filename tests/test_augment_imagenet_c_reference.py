@@ -11,6 +11,7 @@ the removed ``multichannel`` argument, the package's glass_blur loop verbatim wi
 from __future__ import annotations
 
 import itertools
+import sys
 from pathlib import Path
 
 import cv2
@@ -19,6 +20,10 @@ import pytest
 from conftest import SHARED_DATA
 
 from scenegen.augment import imagenet_c
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_augment import content_shift_px, import_imagecorruptions, sharpness
+from test_augment_camera import _ssim_distance
 
 FROST_FRAMES = ("kitti/training/image_2/000001.png", "kitti45/training/image_2/000010.png")
 GLASS_FRAMES = (*FROST_FRAMES, "kitti45/training/image_2/000030.png")
@@ -52,35 +57,6 @@ def _seeds_per_variant(per_variant: int) -> dict[int, list[int]]:
             found[variant].append(seed)
         seed += 1
     return found
-
-
-def _sharpness(image: np.ndarray) -> float:
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0)
-    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1)
-    return float(np.hypot(gx, gy)[8:-8, 8:-8].mean())
-
-
-def _shift_px(image: np.ndarray, clean: np.ndarray) -> float:
-    a = cv2.cvtColor(clean, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    b = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    (dx, dy), _ = cv2.phaseCorrelate(a, b)
-    return float(np.hypot(dx, dy))
-
-
-def _ssim_distance(image: np.ndarray, clean: np.ndarray) -> float:
-    """1 - SSIM (Wang et al. 2004, 11x11 Gaussian window, sigma 1.5) of the grey images."""
-    x = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float64)
-    y = cv2.cvtColor(clean, cv2.COLOR_RGB2GRAY).astype(np.float64)
-
-    def blur(z: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(z, (11, 11), 1.5)
-
-    mx, my = blur(x), blur(y)
-    vx, vy, cxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    ssim = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    return float(1 - ssim.mean())
 
 
 def test_frost_texture_has_the_reference_photographs_statistics() -> None:
@@ -155,8 +131,8 @@ def test_glass_blur_removes_as_much_detail_as_the_reference_without_moving_conte
     for k, relative in enumerate(GLASS_FRAMES):
         clean = np.ascontiguousarray(_read(relative)[GLASS_CROP])
         out = imagenet_c.glass_blur(clean, severity, np.random.default_rng(100 + k))
-        ratios.append(_sharpness(out) / _sharpness(clean))
-        shifts.append(_shift_px(out, clean))
+        ratios.append(sharpness(out) / sharpness(clean))
+        shifts.append(content_shift_px(out, clean))
     assert np.mean(ratios) == pytest.approx(REF_GLASS_SHARPNESS[severity - 1], rel=0.05)
     assert max(shifts) < MAX_GLASS_SHIFT_PX, shifts
 
@@ -181,14 +157,6 @@ def test_glass_blur_offsets_are_symmetric() -> None:
 
 def test_reference_package_when_installed_agrees_on_frost() -> None:
     """Live comparison with imagecorruptions' frost when the package is importable."""
-    bench = Path(__file__).resolve().parents[1] / "benchmarks"
-    import sys
-
-    sys.path.insert(0, str(bench))
-    try:
-        from bench_augment import import_imagecorruptions
-    finally:
-        sys.path.remove(str(bench))
     package, why = import_imagecorruptions()
     if package is None:
         pytest.skip(f"imagecorruptions not importable ({why}); the fixed numbers above apply")
