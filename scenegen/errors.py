@@ -31,34 +31,41 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
-class ScenarioError(ScenegenError):
-    """One problem in a scenario file, located at ``file:line:col``.
+class _AtFilePosition:
+    """A message about a place in a scenario file: ``FILE:LINE:COL: key.path: message``."""
 
-    ``str(error)`` is exactly ``FILE:LINE:COL: key.path: message``.
-    """
-
-    def __init__(self, file: str, line: int, col: int, key_path: str, message: str) -> None:
+    def _locate(self, file: str, line: int, col: int, key_path: str, message: str) -> str:
         self.file = file
         self.line = line
         self.col = col
         self.key_path = key_path
         self.message = message
-        super().__init__(self._format())
+        return self._format()
 
     def _format(self) -> str:
         file, key_path, message = (_one_line(t) for t in (self.file, self.key_path, self.message))
         return f"{file}:{self.line}:{self.col}: {key_path}: {message}"
-
-    @property
-    def errors(self) -> list[ScenarioError]:
-        """All problems this exception stands for (here: just itself)."""
-        return [self]
 
     def __str__(self) -> str:
         return self._format()
 
     def __reduce__(self):  # picklable across worker processes
         return (type(self), (self.file, self.line, self.col, self.key_path, self.message))
+
+
+class ScenarioError(_AtFilePosition, ScenegenError):
+    """One problem in a scenario file, located at ``file:line:col``.
+
+    ``str(error)`` is exactly ``FILE:LINE:COL: key.path: message``.
+    """
+
+    def __init__(self, file: str, line: int, col: int, key_path: str, message: str) -> None:
+        super().__init__(self._locate(file, line, col, key_path, message))
+
+    @property
+    def errors(self) -> list[ScenarioError]:
+        """All problems this exception stands for (here: just itself)."""
+        return [self]
 
 
 class ScenarioErrors(ScenarioError):  # noqa: N818 - the public name
@@ -80,3 +87,14 @@ class ScenarioErrors(ScenarioError):  # noqa: N818 - the public name
 
     def __reduce__(self):
         return (type(self), (self._errors,))
+
+
+class ScenarioWarning(_AtFilePosition, UserWarning):
+    """Something in a scenario file scenegen reads but other tools may read differently.
+
+    Issued with :func:`warnings.warn` (library code never prints); ``str(warning)`` is
+    ``FILE:LINE:COL: key.path: message``, like :class:`ScenarioError`.
+    """
+
+    def __init__(self, file: str, line: int, col: int, key_path: str, message: str) -> None:
+        super().__init__(self._locate(file, line, col, key_path, message))

@@ -73,10 +73,12 @@ def test_lidar_severity_5_is_stronger_than_1(kitti_frame, name: str) -> None:
             r.points_lidar[kept, :3] - pts[r.source_index[kept], :3], axis=1
         ).mean()
         added = np.count_nonzero(~kept) / len(pts)
+        # Light fog only dims returns (Hahner et al.): intensity lost counts too.
+        dimmed = np.abs(r.points_lidar[kept, 3] - pts[r.source_index[kept], 3]).mean()
         object_loss = 1 - r.points_per_box.sum() / max(
             count_points_in_boxes(pts, T, boxes).sum(), 1
         )
-        return lost + moved + added + object_loss
+        return lost + moved + added + dimmed + object_loss
 
     assert damage(5) > damage(1) > 0
 

@@ -50,6 +50,16 @@ def test_validate_reports_each_bad_file_with_position(tmp_path):
 def test_validate_accepts_every_example():
     result = scenegen("validate", *sorted(str(p) for p in (REPO / "scenarios").glob("*.yaml")))
     assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr  # standard YAML throughout
+
+
+def test_validate_warns_about_legacy_unquoted_expressions(tmp_path):
+    legacy = tmp_path / "legacy.yaml"
+    legacy.write_text("version: 1\nname: x\nactors:\n  - {class: car, count: randint(1, 3)}\n")
+    result = scenegen("validate", str(legacy))
+    assert result.returncode == 0, result.stderr  # still read as meant
+    assert result.stderr.startswith(f"warning: {legacy}:4:25: actors[0].count: unquoted")
+    assert 'expected it quoted: "randint(1, 3)"' in result.stderr
 
 
 def test_schema_is_a_valid_json_schema():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from scenegen.augment.depth import RecoveredDepth
 from scenegen.frame import Box3D, Calibration, CameraIntrinsics, Frame, ObjectLabel
 from scenegen.harness.corruptions import builtin_corruptions
 from scenegen.harness.dataset import EVENT_NAMES, DetectionDataset, collate_detection
@@ -270,7 +271,10 @@ def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
 def test_corruptions_keep_shape_and_grow_with_severity():
     rng = np.random.default_rng(0)
     image = (rng.random((40, 80, 3)) * 200 + 20).astype(np.uint8)
-    depth = np.linspace(5, 200, 80, dtype=np.float32)[None].repeat(40, 0)
+    depth_m = np.linspace(5, 200, 80, dtype=np.float32)[None].repeat(40, 0)
+    ground = np.zeros((40, 80), bool)
+    ground[30:] = True
+    depth = RecoveredDepth(depth_m, np.zeros((40, 80), bool), ground, 20.0)
     for name, corrupt in builtin_corruptions().items():
         changes = []
         for severity in (1, 5):
@@ -302,6 +306,12 @@ def test_ci_bench_preset_end_to_end(tmp_path, gl_backend):
     by_severity = metrics["robustness"]["mean_by_severity"]
     worst, mildest = max(config.severities), min(config.severities)
     assert by_severity[str(worst)] < by_severity[str(mildest)]
+    # The test sets are sized so that the severity-5 drop is outside the bootstrap noise.
+    drop = metrics["robustness"]["drop_by_severity"][str(worst)]
+    assert drop["within_noise"] is False and drop["AP50_diff_ci"][1] < 0, drop
+    low, high = saved["robustness"]["P_ci"]
+    assert low <= saved["robustness"]["P"] <= high
+    assert "[" in (tmp_path / "report.md").read_text()
     if (REPO.parent / "shared" / "data" / "kitti" / "training").is_dir():
         assert metrics["real_kitti"]["frames"] == 3
     # Well above chance on its own held-out synthetic frames (measured 0.65).

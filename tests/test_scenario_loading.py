@@ -9,8 +9,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 
-from scenegen.errors import ScenarioError, ScenarioErrors, ScenegenError
+from scenegen.errors import ScenarioError, ScenarioErrors, ScenarioWarning, ScenegenError
 from scenegen.scenario import (
     Constant,
     RandInt,
@@ -44,16 +45,16 @@ environment:
   time_of_day: choice(["21:30", "23:00", "05:45"])   # or sun: {elevation_deg, azimuth_deg}
   cloud_cover: uniform(0.3, 1.0)
   weather:
-    fog:  {visibility_m: uniform(60, 300)}            # meteorological optical range
-    rain: {rate_mm_h: uniform(0, 8)}
+    fog:  {visibility_m: "uniform(60, 300)"}            # meteorological optical range
+    rain: {rate_mm_h: "uniform(0, 8)"}
     snow: {rate_mm_h: 0}
     road_wetness: uniform(0.5, 1.0)
 actors:
-  - {class: car, count: randint(6, 14), parked_fraction: 0.5}
-  - {class: pedestrian, count: randint(0, 6), placement: sidewalk}
-  - {class: cyclist, count: choice([0, 1, 2])}
+  - {class: car, count: "randint(6, 14)", parked_fraction: 0.5}
+  - {class: pedestrian, count: "randint(0, 6)", placement: sidewalk}
+  - {class: cyclist, count: "choice([0, 1, 2])"}
 events:
-  - {type: jaywalker, probability: 0.8, distance_m: uniform(8, 30), from_between_parked: true}
+  - {type: jaywalker, probability: 0.8, distance_m: "uniform(8, 30)", from_between_parked: true}
 sweep:                                 # optional grid; frames are spread evenly over its cells
   environment.weather.fog.visibility_m: [1000, 200, 100, 50]
 """
@@ -85,7 +86,7 @@ def test_example_loads_with_every_key(tmp_path: Path) -> None:
     assert (scenario.default_seed, scenario.default_frames) == (7, 100)
     assert scenario.path == tmp_path / "scenario.yaml"
     assert scenario.values["road.lanes"] == RandInt(2, 4)
-    # Flow mappings hold expressions with commas and brackets: {count: choice([0, 1, 2])}.
+    # Quoted in flow mappings, expressions keep their commas and brackets.
     assert str(scenario.values["actors[2].count"]) == "choice([0, 1, 2])"
     assert str(scenario.values["actors[0].count"]) == "randint(6, 14)"
     assert scenario.values["actors[0].parked_fraction"] == Constant(0.5)
@@ -132,8 +133,8 @@ def test_scenario_pickles_for_worker_processes(tmp_path: Path) -> None:
 
 
 def test_key_order_in_the_file_does_not_change_the_draws() -> None:
-    a = "ego: {speed_m_s: uniform(5, 14)}\nroad: {curvature_1_m: uniform(-0.01, 0.01)}\n"
-    b = "road: {curvature_1_m: uniform(-0.01, 0.01)}\nego: {speed_m_s: uniform(5, 14)}\n"
+    a = "ego: {speed_m_s: 'uniform(5, 14)'}\nroad: {curvature_1_m: 'uniform(-0.01, 0.01)'}\n"
+    b = "road: {curvature_1_m: 'uniform(-0.01, 0.01)'}\nego: {speed_m_s: 'uniform(5, 14)'}\n"
     spec_a = sample_scene(load_scenario_text(HEADER + a), 0, 1, 1)
     spec_b = sample_scene(load_scenario_text(HEADER + b), 0, 1, 1)
     assert spec_a == spec_b
@@ -144,10 +145,45 @@ def test_key_order_in_the_file_does_not_change_the_draws() -> None:
 MALFORMED = [
     # (id, body after the header, line, col, key path, words the message must contain)
     ("unknown key", "road: {lanse: 2}\n", 3, 8, "road.lanse", "did you mean 'lanes'"),
+    # Values outside a key's options get the same hint as keys, typos and known synonyms.
+    ("option typo", "road: {type: hihgway}\n", 3, 14, "road.type", "did you mean 'highway'"),
+    ("option synonym", "road: {type: motorway}\n", 3, 14, "road.type", "did you mean 'highway'"),
+    (
+        "class synonym",
+        "actors:\n  - {class: bicycle}\n",
+        4,
+        13,
+        "actors[0].class",
+        "did you mean 'cyclist'",
+    ),
+    (
+        "event type typo",
+        "events:\n  - {type: jaywalking}\n",
+        4,
+        12,
+        "events[0].type",
+        "did you mean 'jaywalker'",
+    ),
+    (
+        "option typo in choice",
+        'actors:\n  - class: car\n    placement: choice(["road", "sidwalk"])\n',
+        5,
+        16,
+        "actors[0].placement",
+        "did you mean 'sidewalk'",
+    ),
+    (
+        "option typo in sweep",
+        "sweep:\n  road.type: [urban, rurl]\n",
+        4,
+        22,
+        "sweep.road.type[1]",
+        "did you mean 'rural'",
+    ),
     ("out of range", "road:\n  lanes: 9\n", 4, 10, "road.lanes", "[1, 8]"),
     (
         "support leaves range",
-        "environment:\n  weather:\n    fog: {visibility_m: uniform(-5, 10)}\n",
+        "environment:\n  weather:\n    fog: {visibility_m: 'uniform(-5, 10)'}\n",
         5,
         25,
         "environment.weather.fog.visibility_m",
@@ -219,7 +255,7 @@ MALFORMED = [
     ("unknown event", "events:\n  - {type: meteor}\n", 4, 12, "events[0].type", "jaywalker"),
     (
         "count limit",
-        "actors:\n  - {class: car, count: randint(0, 500)}\n",
+        "actors:\n  - {class: car, count: 'randint(0, 500)'}\n",
         4,
         25,
         "actors[0].count",
@@ -329,7 +365,7 @@ def test_all_errors_of_a_file_are_reported_in_file_order(tmp_path: Path) -> None
         road:
           lanes: 0
           colour: red
-        ego: {speed_m_s: uniform(5, 100)}
+        ego: {speed_m_s: "uniform(5, 100)"}
         actors:
           - {class: dragon}
         """)
@@ -442,8 +478,12 @@ def test_standard_tags_and_yaml_spellings_are_accepted() -> None:
     assert scenario.default_seed == 16
     assert scenario.values["road.lanes"] == Constant(3)
     assert scenario.values["road.sidewalks"] == Constant(False)
-    # Unquoted HH:MM stays a clock time (not YAML 1.1's sexagesimal 1290).
-    spec = sample_scene(load_scenario_text(HEADER + "environment: {time_of_day: 21:30}\n"), 0, 0, 1)
+    # Unquoted HH:MM stays a clock time (not YAML 1.1's sexagesimal 1290), with a warning
+    # to quote it: PyYAML and the JSON Schema see the integer 1290.
+    text = HEADER + "environment: {time_of_day: 21:30}\n"
+    assert yaml.safe_load(text)["environment"]["time_of_day"] == 1290
+    with pytest.warns(ScenarioWarning, match=r'^<string>:3:28: environment.time_of_day: .*"21:30"'):
+        spec = sample_scene(load_scenario_text(text), 0, 0, 1)
     assert spec.environment.time_of_day == "21:30"
 
 

@@ -275,7 +275,7 @@ def test_camera_presets_and_overrides() -> None:
     assert custom.fx == pytest.approx(400.0 / math.tan(math.radians(30.0)))
     assert custom.fy == custom.fx and (custom.cx, custom.cy) == (400.0, 300.0)
     assert custom.preset is None
-    jitter = load_scenario_text(HEADER + "sensors:\n  camera: {pitch_deg: uniform(-1, 1)}\n")
+    jitter = load_scenario_text(HEADER + "sensors:\n  camera: {pitch_deg: 'uniform(-1, 1)'}\n")
     pitches = {sample_scene(jitter, i, 0, 50).camera.pitch_deg for i in range(50)}
     assert len(pitches) == 50 and all(-1 <= p <= 1 for p in pitches)
 
@@ -307,7 +307,7 @@ def test_lidar_presets_custom_beams_and_disabling() -> None:
         ("{fov_up_deg: -5, fov_down_deg: 5}", "fov_up_deg > fov_down_deg"),
         ("{min_range_m: 50, max_range_m: 40}", "min_range_m < max_range_m"),
         ("{preset: velodyne}", "hdl64, vlp32"),
-        ("{azimuth_steps: uniform(100, 200)}", "constant"),
+        ("{azimuth_steps: 'uniform(100, 200)'}", "constant"),
     ]:
         with pytest.raises(ScenarioError, match=words):
             lidar(body)

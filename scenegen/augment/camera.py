@@ -387,6 +387,8 @@ def apply_sensor_fault(
         return functional.motion_blur(img, c["length_px"], params.get("angle_deg", 0.0))
     if name == "defocus":
         return functional.defocus(img, c["radius_px"])
+    if name == "gaussian_blur":
+        return functional.gaussian_blur(img, c["sigma_px"])
     if name == "lens_dirt":
         return functional.lens_dirt(img, rng, int(c["spots"]), c["opacity"])
     if name == "water_drops":

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from scenegen.frame import Calibration, transform_points
+from scenegen.frame import Calibration, Frame, transform_points
 
 # Depth beyond this is not a driving-scene surface (m); also the cap of inverted depth.
 MAX_DEPTH_M = 1000.0
@@ -66,13 +66,14 @@ class RecoveredDepth:
     * ``horizon_row``: image row of the horizon (float, may lie outside the image).
     * ``see_through_mask``: bool ``(H, W)``, LiDAR pixels dropped as seen through a nearer
       surface (car windows; module notes, step 2); their depth comes from the filling.
+      ``None`` for depth not recovered from LiDAR (a rendered frame's own depth).
     """
 
     depth_m: np.ndarray
     lidar_mask: np.ndarray
     ground_mask: np.ndarray
     horizon_row: float
-    see_through_mask: np.ndarray
+    see_through_mask: np.ndarray | None = None
 
 
 def sparse_lidar_depth(points_lidar: np.ndarray, calibration: Calibration) -> np.ndarray:
@@ -440,3 +441,19 @@ def check_metric_depth(
                     "Convert to metres: depth = fx * baseline / disparity"
                 )
     return depth
+
+
+def frame_depth(frame: Frame) -> RecoveredDepth:
+    """The depth every corruption of ``frame`` uses: the frame's own metric depth where it
+    has one (rendered frames, exact), else depth recovered by :func:`recover_depth`.
+
+    With the frame's depth, the ground mask and horizon come from its calibration's ground
+    plane, as for recovered depth; ``lidar_mask`` is all False (no pixel is a LiDAR return).
+    """
+    if frame.depth_m is None:
+        return recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
+    depth = check_metric_depth(np.asarray(frame.depth_m, np.float32), name="frame.depth_m")
+    ground, horizon = ground_plane_depth(frame.calibration)
+    with np.errstate(invalid="ignore"):
+        ground_mask = np.isfinite(ground) & (np.abs(depth - ground) <= 0.1 * ground)
+    return RecoveredDepth(depth, np.zeros(depth.shape, bool), ground_mask, horizon)

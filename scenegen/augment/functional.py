@@ -338,6 +338,12 @@ def defocus(image: np.ndarray, radius_px: float) -> np.ndarray:
     return linear_to_srgb_u8(correlate_fft(lin, kernel, (c, c), cv2.BORDER_REFLECT_101))
 
 
+def gaussian_blur(image: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Gaussian blur of ``sigma_px`` pixels on the sRGB values, as ImageNet-C's
+    ``gaussian_blur`` applies it (a soft focus or smeared lens, not a physical defocus)."""
+    return cv2.GaussianBlur(_check_u8(image), (0, 0), sigmaX=sigma_px, sigmaY=sigma_px)
+
+
 def _blotches(
     shape_hw: tuple[int, int], rng: np.random.Generator, count: int, radius_px: tuple[float, float]
 ) -> np.ndarray:

@@ -9,48 +9,52 @@ Layout of ``OUT``::
     OUT/augment.json                                     the run: input, corruptions,
                                                         severities, seed, failed inputs
 
-A corruption that has a camera and a LiDAR model (fog, rain, snow, wet_road) applies both
-with the same weather; camera-only ones keep the scan, LiDAR-only ones keep the image.
-Inputs are opened read-only and never written. A frame that cannot be read (corrupt image,
-truncated scan, bad label line, missing calibration, ...) is recorded with the file and the
-reason and skipped; every other frame is processed.
+Corruptions come from the catalogue (:mod:`scenegen.augment.catalogue`). A corruption that
+has a camera and a LiDAR model (fog, rain, snow, wet_road) applies both with the same
+weather; camera weather uses the frame's own depth where it has one (rendered datasets) and
+depth recovered from LiDAR and the ground plane otherwise (:func:`~scenegen.augment.depth.
+frame_depth`); camera-only ones keep the scan, LiDAR-only ones keep the image.
+Output frames keep the input's frame ids. Inputs are read through
+:class:`scenegen.io.DatasetReader`, opened read-only and never written. A frame that cannot
+be read (corrupt image, truncated scan, bad label line, missing calibration, ...) is recorded
+with its id, the file and the reason and skipped; every other frame is processed. A run can
+be resumed: output frames whose files match their manifest are kept.
 """
 
 from __future__ import annotations
 
 import json
 import time
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scenegen.augment import functional, imagenet_c
+from scenegen.augment import functional
 from scenegen.augment import lidar as lidar_corruptions
-from scenegen.augment.camera import apply_sensor_fault
-from scenegen.augment.depth import RecoveredDepth, recover_depth
-from scenegen.augment.severity import (
+from scenegen.augment.catalogue import (
+    ALIASES,
     CAMERA_CORRUPTIONS,
-    IMAGENET_C_NAMES,
-    SEVERITIES,
-    camera_parameters,
+    CATALOGUE,
+    GROUPS,
+    UnknownCorruptionError,
+    apply_camera,
+    canonical_name,
+    corruption_rng,
+    did_you_mean,
+    extinction_per_m,
 )
-from scenegen.effects import fog_extinction_per_m, rain_extinction_per_m, snow_extinction_per_m
+from scenegen.augment.depth import RecoveredDepth, frame_depth
+from scenegen.augment.severity import SEVERITIES
 from scenegen.errors import ScenegenError
-from scenegen.frame import CLASS_NAMES, Frame
-from scenegen.io import DatasetReadError, DatasetWriter, list_kitti_frames, read_kitti_frame
+from scenegen.frame import Frame
+from scenegen.io import DatasetReader, DatasetWriter, FrameError, read_manifest
 from scenegen.io.atomic import atomic_write_bytes
+from scenegen.io.manifest import MANIFEST_NAME, stem_problem, verify_record
 
 INPUT_FORMATS = ("kitti", "coco", "yolo")
-# Corruptions with a LiDAR model: camera name -> LiDAR name.
-_LIDAR_TWIN = {"fog": "fog", "rain": "rain", "snow": "snow", "wet_road": "wet_ground"}
-LIDAR_ONLY = tuple(
-    f"lidar_{n}" for n in lidar_corruptions.LIDAR_CORRUPTIONS if n not in _LIDAR_TWIN.values()
-)
-ALL_CORRUPTIONS = (*CAMERA_CORRUPTIONS, *LIDAR_ONLY)
 
 
 class AugmentError(ScenegenError):
@@ -59,13 +63,15 @@ class AugmentError(ScenegenError):
 
 @dataclass
 class AugmentSummary:
-    """What a run did. ``failed``: ``(file, reason)`` per input that could not be used."""
+    """What a run did. ``failed``: one :class:`FrameError` per input frame that could not be
+    used; ``frames_kept``: input frames whose every output a resumed run found complete."""
 
     input_dir: Path
     out_dir: Path
     frames_read: int = 0
     frames_written: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
+    frames_kept: int = 0
+    failed: list[FrameError] = field(default_factory=list)
     datasets: dict[str, int] = field(default_factory=dict)  # "fog/3" -> frames
     seconds: float = 0.0
 
@@ -75,25 +81,21 @@ class AugmentSummary:
 
 
 def resolve_corruptions(spec: str | Sequence[str]) -> list[str]:
-    """Names from ``"fog,rain"``, ``"all"``, ``"imagenet-c"``, ``"weather"``, ``"lidar"``."""
-    from scenegen.augment.severity import SENSOR_FAULTS, WEATHER
-
+    """Catalogue names from ``"fog,rain"``, ``"all"``, ``"imagenet-c"``, ``"weather"``,
+    ``"sensor"``, ``"lidar"``. The catalogue's aliases give their catalogue name (``low_light``
+    is ``night``; imagecorruptions' names such as ``gaussian_noise`` or ``frost`` are the
+    ``ic_`` versions). An unknown name is an error with the closest known names."""
     items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
-    groups = {
-        "all": ALL_CORRUPTIONS,
-        "imagenet-c": IMAGENET_C_NAMES,
-        "weather": WEATHER,
-        "sensor": SENSOR_FAULTS,
-        "lidar": LIDAR_ONLY,
-    }
     names: list[str] = []
     for item in items:
-        for name in groups.get(item, (item,)):
-            if name not in ALL_CORRUPTIONS:
-                raise AugmentError(
-                    f"unknown corruption {name!r}; expected one of {list(ALL_CORRUPTIONS)} "
-                    f"or a group {list(groups)}"
-                )
+        if item not in GROUPS and item not in CATALOGUE and item not in ALIASES:
+            hint = did_you_mean(item, [*CATALOGUE, *ALIASES, *GROUPS])
+            raise AugmentError(
+                f"unknown corruption {item!r}{hint} (expected one of {list(CATALOGUE)}, an "
+                f"alias {dict(ALIASES)} or a group {list(GROUPS)})"
+            )
+        for name in GROUPS.get(item, (item,)):
+            name = canonical_name(name)
             if name not in names:
                 names.append(name)
     if not names:
@@ -123,147 +125,22 @@ def parse_severities(spec: str | Sequence[int]) -> list[int]:
 
 
 # ------------------------------------------------------------------------------ reading
-def _iter_kitti(input_dir: Path) -> Iterator[tuple[str, Frame | DatasetReadError]]:
-    root = input_dir / "training" if (input_dir / "training" / "image_2").is_dir() else input_dir
-    for frame_id in list_kitti_frames(root):
-        source = str(root / "image_2" / f"{frame_id}.png")
-        try:
-            yield source, read_kitti_frame(root, frame_id)
-        except DatasetReadError as exc:
-            yield source, exc
+def open_input(input_path: Path, fmt: str = "auto") -> DatasetReader:
+    """The reader of an input dataset: ``fmt`` ``auto``, ``kitti``, ``coco`` or ``yolo``;
+    ``input_path`` in any form :func:`scenegen.io.locate_dataset` accepts (a KITTI dataset
+    root, its ``training`` or ``training/image_2`` folder, ...). A scenegen dataset is read
+    through its KITTI files."""
+    if fmt not in ("auto", *INPUT_FORMATS):
+        raise AugmentError(f"format {fmt!r}: expected auto or one of {list(INPUT_FORMATS)}")
+    return DatasetReader(input_path, fmt)
 
 
-def _iter_coco(input_dir: Path) -> Iterator[tuple[str, Frame | DatasetReadError]]:
-    from scenegen.io import coco
-
-    path = input_dir if input_dir.is_file() else input_dir / "annotations.json"
-    if not path.exists():
-        candidates = sorted(input_dir.glob("**/*.json"))
-        if not candidates:
-            raise DatasetReadError(input_dir, "no COCO annotations .json found")
-        path = candidates[0]
-    # read_coco stops at the first bad image, so each image is read on its own.
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        names = {**{n: n for n in CLASS_NAMES}, **coco.COCO_NAME_TO_CLASS}
-        category_class = {
-            int(c["id"]): names.get(str(c["name"]), "?unknown") for c in data["categories"]
-        }
-        per_image: dict[int, list[dict[str, Any]]] = {}
-        for ann in data["annotations"]:
-            per_image.setdefault(int(ann["image_id"]), []).append(ann)
-        images = list(data["images"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DatasetReadError(path, f"not a readable COCO file: {exc}") from None
-    for image in images:
-        source = str(path.parent / str(image.get("file_name")))
-        try:
-            yield (
-                source,
-                coco._coco_frame(path, image, per_image.get(int(image["id"]), []), category_class),
-            )
-        except DatasetReadError as exc:
-            yield source, DatasetReadError(source, exc.reason)
-
-
-def _iter_yolo(input_dir: Path) -> Iterator[tuple[str, Frame | DatasetReadError]]:
-    from scenegen.io import yolo
-    from scenegen.io.coco import placeholder_calibration
-    from scenegen.io.png import read_image
-
-    root = input_dir / "yolo" if (input_dir / "yolo" / "images").is_dir() else input_dir
-    names = (
-        yolo._class_names_from_yaml(root / "data.yaml")
-        if (root / "data.yaml").exists()
-        else list(yolo.CLASS_NAMES)
-    )
-    images = sorted(
-        p
-        for p in (root / "images").rglob("*")
-        if p.suffix.lower() in yolo._IMAGE_SUFFIXES and not p.name.startswith(".")
-    )
-    if not images:
-        raise DatasetReadError(root / "images", "no images found (expected a YOLO images/ folder)")
-    for image_path in images:
-        try:
-            rgb = read_image(image_path, color=True)
-            label_path = yolo._label_path_for(root, image_path)
-            objects = (
-                yolo.parse_label_file(label_path, rgb.shape[1], rgb.shape[0], names)
-                if label_path.exists()
-                else []
-            )
-            calibration = placeholder_calibration(rgb.shape[1], rgb.shape[0])
-            meta = {"source": "yolo", "calibration": "placeholder"}
-            yield (
-                str(image_path),
-                Frame(image_path.stem, rgb, calibration, objects=objects, meta=meta),
-            )
-        except DatasetReadError as exc:
-            yield str(image_path), exc
-
-
-def iter_input_frames(input_dir: Path, fmt: str) -> Iterator[tuple[str, Frame | DatasetReadError]]:
-    """``(source file, frame or the error that made it unreadable)`` for each input frame."""
-    readers = {"kitti": _iter_kitti, "coco": _iter_coco, "yolo": _iter_yolo}
-    if fmt not in readers:
-        raise AugmentError(f"format {fmt!r}: expected one of {list(readers)}")
-    if not Path(input_dir).exists():
-        raise AugmentError(f"{input_dir}: no such folder")
-    return readers[fmt](Path(input_dir))
+def output_format(reader: DatasetReader) -> str:
+    """The format augmented datasets are written in: the input's (KITTI for scenegen data)."""
+    return "kitti" if reader.format == "scenegen" else reader.format
 
 
 # ---------------------------------------------------------------------------- corrupting
-def _camera(
-    rgb: np.ndarray,
-    name: str,
-    severity: int,
-    depth: RecoveredDepth,
-    K: np.ndarray,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, dict[str, Any]]:
-    c = camera_parameters(name, severity)
-    params: dict[str, Any] = dict(c)
-    if name in IMAGENET_C_NAMES:
-        return imagenet_c.corrupt(rgb, name.removeprefix("ic_"), severity, rng), params
-    d = depth.depth_m
-    if name == "fog":
-        return functional.fog(rgb, d, c["visibility_m"], K), params
-    if name == "rain":
-        return functional.rain(rgb, d, c["rate_mm_h"], K, rng), params
-    if name == "snow":
-        return functional.snow(
-            rgb, d, c["rate_mm_h"], K, rng, depth.ground_mask, c["ground_cover"]
-        ), params
-    if name == "night":
-        return functional.night(rgb, rng, c["light_scale"]), params
-    if name == "sun_glare":
-        height, width = rgb.shape[:2]
-        sun_uv = (float(rng.uniform(0.1, 0.9) * width), float(rng.uniform(0.0, 0.33) * height))
-        params["sun_uv"] = sun_uv
-        return functional.sun_glare(rgb, d, sun_uv, c["strength"], K), params
-    if name == "wet_road":
-        horizon = depth.horizon_row if np.isfinite(depth.horizon_row) else float(K[1, 2])
-        return functional.wet_road(
-            rgb, d, depth.ground_mask, c["road_wetness"], K, 1.65, horizon
-        ), params
-    sampled = {"seed": int(rng.integers(0, 2**63 - 1))}
-    if name == "motion_blur":
-        sampled["angle_deg"] = float(rng.uniform(-30, 30))
-        params["angle_deg"] = sampled["angle_deg"]
-    return apply_sensor_fault(rgb, name, severity, sampled), params
-
-
-def _extinction(name: str, params: dict[str, Any]) -> float:
-    if name == "fog":
-        return fog_extinction_per_m(params["visibility_m"])
-    if name == "rain":
-        return rain_extinction_per_m(params["rate_mm_h"])
-    if name == "snow":
-        return snow_extinction_per_m(params["rate_mm_h"])
-    return 0.0
-
-
 def corrupt_frame(
     frame: Frame,
     name: str,
@@ -275,8 +152,10 @@ def corrupt_frame(
     and / or LiDAR; labels kept, LiDAR point counts recounted, parameters in
     ``meta["params"]`` (with each object's contrast left ``object_transmission`` and the
     indices of objects hidden by the weather, ``invisible_objects``)."""
-    if name not in ALL_CORRUPTIONS:
-        raise AugmentError(f"unknown corruption {name!r}")
+    try:
+        name = canonical_name(name)
+    except UnknownCorruptionError as exc:
+        raise AugmentError(str(exc)) from None
     import copy
 
     out = copy.copy(frame)
@@ -288,14 +167,12 @@ def corrupt_frame(
         "source_file": frame.meta.get("source_file"),
     }
     K = frame.calibration.intrinsics.K
-    lidar_name = _LIDAR_TWIN.get(name) or (
-        name.removeprefix("lidar_") if name in LIDAR_ONLY else None
-    )
+    lidar_name = CATALOGUE[name].lidar_model
     if name in CAMERA_CORRUPTIONS:
         if depth is None:
-            depth = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
-        out.rgb, params["camera"] = _camera(frame.rgb, name, severity, depth, K, rng)
-        beta = _extinction(name, params["camera"])
+            depth = frame_depth(frame)
+        out.rgb, params["camera"] = apply_camera(name, severity, frame.rgb, depth, K, rng)
+        beta = extinction_per_m(name, params["camera"])
         if beta > 0 and frame.objects:
             boxes = np.stack([o.box_2d for o in frame.objects])
             transmission = functional.box_transmission(
@@ -335,15 +212,8 @@ def corrupt_frame(
     return out
 
 
-def _frame_rng(seed: int, frame_index: int, name: str, severity: int) -> np.random.Generator:
-    # Independent of the order and the set of corruptions run: same inputs, same output.
-    return np.random.default_rng(
-        np.random.SeedSequence(seed, spawn_key=(frame_index, zlib.crc32(name.encode()), severity))
-    )
-
-
 def augment_dataset(
-    input_dir: Path,
+    input_dir: Path | DatasetReader,
     fmt: str,
     corruptions: Sequence[str] | str,
     severities: Sequence[int] | str,
@@ -352,71 +222,165 @@ def augment_dataset(
     on_frame: Callable[[str, int], None] | None = None,
     *,
     overwrite: bool = False,
+    resume: bool = False,
+    on_start: Callable[[int], None] | None = None,
 ) -> AugmentSummary:
-    """Write ``out_dir/<corruption>/<severity>/`` datasets in ``fmt`` (see module doc).
+    """Write ``out_dir/<corruption>/<severity>/`` datasets in the input's format (module doc).
 
-    ``on_frame(source_file, outputs_written)`` is called after each input frame (for a
-    progress bar). Returns an :class:`AugmentSummary`; unreadable inputs are in
-    ``summary.failed`` and do not stop the run.
+    ``input_dir``: the input (see :func:`open_input`) or its open reader (``fmt`` is then
+    unused). Output frames keep the input's frame ids as file names (``000008`` stays ``000008``, its
+    calib, labels and scan beside it). ``resume`` keeps every output frame whose files match
+    its manifest sha256 (as ``render --resume``) and writes the rest; a run made from another
+    input, format or seed is refused. ``on_start(input_frames)`` is called once the
+    arguments and outputs are checked, ``on_frame(source_file, outputs_written)`` after each
+    input frame (for a progress bar). Unreadable inputs are in ``summary.failed``
+    and do not stop the run.
     """
     started = time.perf_counter()
-    input_dir, out_dir = Path(input_dir), Path(out_dir)
+    out_dir = Path(out_dir)
     names = resolve_corruptions(corruptions)
     levels = parse_severities(severities)
-    if fmt not in INPUT_FORMATS:
-        raise AugmentError(f"format {fmt!r}: expected one of {list(INPUT_FORMATS)}")
-    if out_dir.resolve() == input_dir.resolve() or input_dir.resolve() in out_dir.resolve().parents:
-        raise AugmentError(f"--out {out_dir} must not lie inside the input {input_dir}")
-    writers = {
-        (name, s): DatasetWriter.open(
-            out_dir / name / str(s), (fmt,), overwrite=overwrite, force=False
-        )
-        for name in names
-        for s in levels
-    }
-    summary = AugmentSummary(input_dir, out_dir)
-    for frame_index, (source, item) in enumerate(iter_input_frames(input_dir, fmt)):
-        if isinstance(item, DatasetReadError):
-            summary.failed.append((str(item.path), item.reason))
-            if on_frame is not None:
-                on_frame(source, 0)
-            continue
-        summary.frames_read += 1
-        frame = item
-        frame.meta["source_file"] = source
-        frame.meta["seed"] = seed
-        depth = None
-        if any(n in CAMERA_CORRUPTIONS for n in names):
-            depth = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
-        written = 0
-        for name in names:
-            for s in levels:
-                corrupted = corrupt_frame(
-                    frame, name, s, _frame_rng(seed, frame_index, name, s), depth
+    if resume and overwrite:
+        raise AugmentError("choose --resume or --overwrite, not both")
+    reader = input_dir if isinstance(input_dir, DatasetReader) else open_input(input_dir, fmt)
+    _check_out_outside_input(out_dir, reader)
+    run = {"input": str(reader.location.resolve()), "format": reader.format, "seed": seed}
+    if resume:
+        _check_same_run(out_dir / "augment.json", run)
+    writers, kept = {}, {}
+    for name in names:
+        for s in levels:
+            folder = out_dir / name / str(s)
+            if (folder / MANIFEST_NAME).exists() and not (resume or overwrite):
+                raise AugmentError(
+                    f"{folder} already holds an augmented dataset; pass --resume to continue "
+                    "it or --overwrite to replace it"
                 )
-                writers[(name, s)].write_frame(corrupted, frame_index)
-                written += 1
-        summary.frames_written += written
+            writers[(name, s)] = DatasetWriter.open(
+                folder, (output_format(reader),), resume=resume, overwrite=overwrite
+            )
+            kept[(name, s)] = _complete_frames(folder, reader, seed) if resume else set()
+    summary = AugmentSummary(reader.path, out_dir)
+    if on_start is not None:
+        on_start(len(reader))
+    used_ids: dict[str, Path] = {}
+    for index, frame_id in enumerate(reader.frame_ids):
+        source = reader.source_file(index)
+        written = 0
+        clash = _id_clash(reader, index, used_ids)
+        todo = [key for key in writers if frame_id not in kept[key]]
+        if clash is None and not todo:
+            summary.frames_kept += 1  # resumed: nothing left of this frame, not even read
+        else:
+            item = clash or reader.read(index)
+            if isinstance(item, FrameError):
+                summary.failed.append(item)
+            else:
+                summary.frames_read += 1
+                written = _augment_frame(item, index, str(source), seed, todo, writers)
+                summary.frames_written += written
         if on_frame is not None:
-            on_frame(source, written)
+            on_frame(str(source), written)
     for (name, s), writer in writers.items():
         writer.finalize(
-            {"augment": {"input": str(input_dir), "corruption": name, "severity": s, "seed": seed}}
+            {"augment": {"input": run["input"], "corruption": name, "severity": s, "seed": seed}}
         )
-        summary.datasets[f"{name}/{s}"] = summary.frames_read
+        summary.datasets[f"{name}/{s}"] = len(read_manifest(out_dir / name / str(s)))
     summary.seconds = time.perf_counter() - started
     record = {
-        "input": str(input_dir),
-        "format": fmt,
+        **run,
         "corruptions": names,
         "severities": levels,
-        "seed": seed,
         "frames_read": summary.frames_read,
         "frames_written": summary.frames_written,
-        "failed": [{"file": f, "reason": r} for f, r in summary.failed],
+        "frames_kept": summary.frames_kept,
+        "failed": [
+            {"frame_id": f.frame_id, "part": f.part, "file": str(f.path), "reason": f.reason}
+            for f in summary.failed
+        ],
     }
     atomic_write_bytes(out_dir / "augment.json", (json.dumps(record, indent=1) + "\n").encode())
     return summary
+
+
+def _check_out_outside_input(out_dir: Path, reader: DatasetReader) -> None:
+    """Outputs must not land in the input: neither in the folder given nor where the frames are."""
+    out = out_dir.resolve()
+    for place in (reader.path, reader.location):
+        folder = (place if place.is_dir() else place.parent).resolve()
+        if out == folder or folder in out.parents:
+            raise AugmentError(f"--out {out_dir} must not lie inside the input {folder}")
+
+
+def _augment_frame(
+    frame: Frame,
+    index: int,
+    source: str,
+    seed: int,
+    todo: Sequence[tuple[str, int]],
+    writers: Mapping[tuple[str, int], DatasetWriter],
+) -> int:
+    """Write every corruption and severity in ``todo`` of one input frame; returns how many."""
+    frame.meta["source_file"] = source
+    frame.meta["seed"] = seed
+    depth = None
+    if any(name in CAMERA_CORRUPTIONS for name, _ in todo):
+        depth = frame_depth(frame)
+    for name, s in todo:
+        corrupted = corrupt_frame(frame, name, s, corruption_rng(seed, index, name, s), depth)
+        writers[(name, s)].write_frame(corrupted, index, stem=frame.frame_id)
+    return len(todo)
+
+
+def _id_clash(reader: DatasetReader, index: int, used: dict[str, Path]) -> FrameError | None:
+    """Output files are named by frame id: an id that cannot name a file, or one an earlier
+    input frame already took, fails this frame."""
+    frame_id, source = reader.frame_ids[index], reader.source_file(index)
+    problem = stem_problem(frame_id)
+    if problem is None and frame_id in used:
+        problem = f"frame id {frame_id!r} is already taken by {used[frame_id]}"
+    if problem is None:
+        used[frame_id] = source
+        return None
+    return FrameError(index, frame_id, source, "frame id", problem)
+
+
+def _check_same_run(run_file: Path, run: Mapping[str, Any]) -> None:
+    """Refuse to resume an output made from another input, format or seed."""
+    if not run_file.exists():
+        return  # interrupted before its first summary; the manifests are checked per frame
+    try:
+        earlier = json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AugmentError(f"{run_file}: unreadable ({exc}); use --overwrite") from None
+    for key, value in run.items():
+        if earlier.get(key) != value:
+            raise AugmentError(
+                f"{run_file}: the output was made with {key} {earlier.get(key)!r}, this run has "
+                f"{value!r}; resume with the same input, --format and --seed, or use --overwrite"
+            )
+
+
+def _complete_frames(folder: Path, reader: DatasetReader, seed: int) -> set[str]:
+    """Frame ids whose output in ``folder`` is complete (files match the manifest's sha256)
+    and was made from the same input frame with the same seed; any other record is an error."""
+    complete = set()
+    for record in read_manifest(folder):
+        frame_id = record["frame_id"]
+        index = record.get("frame_index")
+        same_input = (
+            index is not None and index < len(reader) and (reader.frame_ids[index] == frame_id)
+        )
+        if not same_input or record.get("seed") != seed:
+            raise AugmentError(
+                f"{folder / MANIFEST_NAME}: frame {frame_id} was made from input frame "
+                f"#{index} with seed {record.get('seed')}, which this run's input and seed "
+                f"({seed}) do not give; resume with the same input and --seed, or use "
+                "--overwrite"
+            )
+        if not verify_record(folder, record):
+            complete.add(frame_id)
+    return complete
 
 
 def contact_sheet(
@@ -429,7 +393,7 @@ def contact_sheet(
     """uint8 RGB grid: one row per camera corruption, the clean image then each severity."""
     import cv2
 
-    depth = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
+    depth = frame_depth(frame)
     height = round(frame.height * tile_width / frame.width)
 
     def tile(img: np.ndarray, label: str) -> np.ndarray:
@@ -446,13 +410,13 @@ def contact_sheet(
             continue
         tiles = [tile(frame.rgb, f"{name} clean")]
         for s in severities:
-            img, _ = _camera(
-                frame.rgb,
+            img, _ = apply_camera(
                 name,
                 s,
+                frame.rgb,
                 depth,
                 frame.calibration.intrinsics.K,
-                _frame_rng(seed, 0, name, s),
+                corruption_rng(seed, 0, name, s),
             )
             tiles.append(tile(img, f"{name} {s}"))
         rows.append(np.hstack(tiles))

@@ -34,6 +34,8 @@ CAMERA_TABLES = MappingProxyType(
         "sensor_noise": {"electrons_at_white": (2000.0, 800.0, 300.0, 120.0, 50.0)},
         "motion_blur": {"length_px": (4.0, 8.0, 14.0, 22.0, 32.0)},
         "defocus": {"radius_px": (1.5, 3.0, 4.5, 6.5, 9.0)},
+        # ImageNet-C's extra gaussian_blur table (Hendrycks & Dietterich 2019), in pixels
+        "gaussian_blur": {"sigma_px": (1.0, 2.0, 3.0, 4.0, 6.0)},
         "lens_dirt": {"spots": (3, 5, 8, 12, 16), "opacity": (0.4, 0.5, 0.6, 0.7, 0.85)},
         "water_drops": {"drops": (10, 20, 35, 55, 80), "radius_px": (8.0, 10.0, 12.0, 14.0, 16.0)},
         "overexposure": {"stops": (0.7, 1.2, 1.7, 2.2, 3.0)},

@@ -14,6 +14,7 @@ import os
 import pickle
 import queue
 import time
+import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import ScenarioWarning, ScenegenError
 
 if TYPE_CHECKING:
     from scenegen.batch.ray_engine import RayOptions
@@ -116,7 +117,9 @@ def _render_frame(task: FrameTask) -> tuple[FrameTask, Frame, StageTimes, float]
     t0 = time.perf_counter()
     scenarios = _worker_state["scenarios"]
     if task.scenario_path not in scenarios:
-        scenarios[task.scenario_path] = load_scenario(task.scenario_path)
+        with warnings.catch_warnings():  # plan_batch has reported them once already
+            warnings.simplefilter("ignore", ScenarioWarning)
+            scenarios[task.scenario_path] = load_scenario(task.scenario_path)
     spec = sample_scene(
         scenarios[task.scenario_path], task.local_index, task.base_seed, task.scenario_frames
     )

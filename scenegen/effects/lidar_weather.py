@@ -19,11 +19,18 @@ Order of application in :func:`apply_lidar_weather` (each step sees the previous
 
 1. wet road: specular loss on ground returns (surface property),
 2. spray: clutter points behind vehicles on a wet road,
-3. extinction: one ``exp(-2 alpha R)`` with ``alpha = alpha_fog + alpha_rain + alpha_snow``,
-4. strongest-return competition per beam between the attenuated hard return, the fog's
-   soft-target return (Hahner et al., ICCV 2021) and a rain drop / snow flake return
-   (Marshall-Palmer / Gunn-Marshall size distributions, cf. LISA, Kilic et al. 2021 and
-   Hahner et al., CVPR 2022),
+3. extinction: one ``exp(-2 alpha R)`` with ``alpha = alpha_fog + alpha_rain + alpha_snow``;
+   the reported intensity of a hard return falls by that factor and is rounded to the
+   sensor's 8-bit steps, as in Hahner et al.'s and LISA's code. Wet road, rain and snow may
+   lose a return (conditional survival above); fog never does (Hahner et al.) unless
+   ``FogOptics.drop_undetectable`` asks for it,
+4. strongest-return competition per beam: the fog's soft-target echo follows Hahner et al.
+   (ICCV 2021) and their public code (MartinHahner/LiDAR_fog_sim): it replaces a hard return
+   when ``I R0^2 beta/beta_0 * peak integral`` exceeds the attenuated intensity, at the
+   waveform's peak (about 1.6 m, or the sensor's minimum range if that is farther); then a
+   rain drop / snow flake return (Marshall-Palmer / Gunn-Marshall size distributions in
+   LISA's beam cone beyond the minimum range, cf. Kilic et al. 2021 and Hahner et al., CVPR
+   2022) wins where it is stronger,
 5. rain range noise on hard returns (grows with rate and range, Goodin et al. 2019).
 
 Weather returns get class id 0 and instance id 0 and are told apart by ``clutter_kind``.
@@ -172,8 +179,23 @@ def rain_sizes(rate_mm_h: float) -> ParticleSizes:
 def snow_sizes(rate_mm_h: float) -> ParticleSizes:
     """Gunn-Marshall flakes (melted diameter): n0 = 3800 S^-0.87, slope = 2.55 S^-0.48."""
     _check_rate("snow rate_mm_h", rate_mm_h)
+    _check_snow_rate("snow rate_mm_h", rate_mm_h)
     n0, slope = gunn_marshall(rate_mm_h)
     return ParticleSizes(n0, slope, FLAKE_TO_MELTED_DIAMETER, 0.5)
+
+
+# Gunn and Marshall (1958) fitted snowfall of 0.2-2.5 mm/h of water; the heaviest snowfalls
+# on record reach about 10 mm/h (a metre of snow a day). Beyond that the flake model is
+# extrapolated into weather that does not occur, so it is refused rather than guessed.
+MAX_SNOW_RATE_MM_H = 10.0
+
+
+def _check_snow_rate(name: str, value: float) -> None:
+    if value > MAX_SNOW_RATE_MM_H:
+        raise ValueError(
+            f"{name} must be <= {MAX_SNOW_RATE_MM_H:g} mm/h of liquid water (the heaviest "
+            f"snowfall observed; 1-3 mm/h is heavy snow), got {value!r}"
+        )
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -191,79 +213,151 @@ def _check_rate(name: str, value: float) -> None:
 
 @dataclass(frozen=True)
 class FogOptics:
-    """Pulse and transmitter/receiver overlap of the fog soft-target model."""
+    """Sensor constants of the fog soft-target model, defaults as in Hahner et al.'s code.
 
-    pulse_half_power_s: float = 20e-9  # tau_H of Hahner et al.
-    overlap_start_m: float = 1.5  # receiver field of view starts to meet the beam
-    overlap_full_m: float = 6.0  # ... and covers it fully (linear in between)
+    ``overlap_start_m`` / ``overlap_full_m``: where the receiver's field of view starts to meet
+    the transmitted beam and covers it fully (linear in between; the reference's ``r_1``,
+    ``r_2``). ``target_reflectivity``: the hard-target reflectivity the reference assumes for
+    every point (``beta_0 = target_reflectivity / pi``) to turn a point's intensity into the
+    sensor's power constant. ``intensity_levels``: intensities are reported in that many steps
+    (the reference rounds the attenuated 0..255 intensity). ``drop_undetectable``: beyond the
+    reference (off by default): also drop hard returns that fog's extinction pushes below the
+    detection threshold (conditional survival of :class:`LidarRadiometry`); the reference
+    keeps every point.
+    """
+
+    pulse_half_power_s: float = 20e-9  # tau_H
+    overlap_start_m: float = 0.9
+    overlap_full_m: float = 1.0
+    target_reflectivity: float = 1e-6
+    intensity_levels: int = 255
+    drop_undetectable: bool = False
     grid_step_m: float = 0.1
-    grid_max_m: float = 16.0
+    grid_max_m: float = 16.0  # the waveform only falls beyond its peak (< 8 m)
+    time_samples: int = 400
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.overlap_start_m < self.overlap_full_m:
+            raise ValueError(
+                "FogOptics needs 0 <= overlap_start_m < overlap_full_m, got "
+                f"{self.overlap_start_m} and {self.overlap_full_m}"
+            )
+        for name in ("pulse_half_power_s", "target_reflectivity", "grid_step_m"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"FogOptics.{name} must be > 0, got {getattr(self, name)!r}")
+        if self.intensity_levels < 1 or self.time_samples < 2:
+            raise ValueError(
+                "FogOptics needs intensity_levels >= 1 and time_samples >= 2, got "
+                f"{self.intensity_levels} and {self.time_samples}"
+            )
+        if not self.grid_max_m > 10 * self.grid_step_m:
+            raise ValueError(
+                f"FogOptics.grid_max_m must exceed 10 grid steps, got {self.grid_max_m!r}"
+            )
 
 
 @dataclass(frozen=True)
 class FogResponse:
-    """Soft-target fog return as a function of the hard target's range ``R0``.
+    """Strongest fog echo in front of a hard target at ``hard_range_m[i]`` (a uniform grid).
 
-    ``peak_power[i]`` is the strongest fog echo (power units of :class:`LidarRadiometry`)
-    in front of a hard target at ``hard_range_m[i]`` (a uniform grid); ``range_quantiles_m``
-    (at uniformly spaced probabilities 0..1) samples where along the beam that echo is
-    detected: anywhere the echo exceeds half its peak, in proportion to its strength,
-    standing in for the droplet-to-droplet fluctuation of the waveform.
+    ``echo_ratio_per_m2[i]``: fog echo over a hard return's clear power, per square metre of
+    hard-target range: a point of intensity ``I`` at ``R0`` has a fog echo of intensity
+    ``I * R0**2 * echo_ratio_per_m2(R0)`` (0 where no reportable echo exists).
+    ``echo_range_m[i]``: the range the echo is reported at.
     """
 
     hard_range_m: np.ndarray
-    peak_power: np.ndarray
-    peak_range_m: np.ndarray
-    range_quantiles_m: np.ndarray
+    echo_ratio_per_m2: np.ndarray
+    echo_range_m: np.ndarray
 
 
-def fog_response(visibility_m: float, optics: FogOptics | None = None) -> FogResponse:
-    """Fog echo of Hahner et al. (ICCV 2021), Eq. (13), on a range grid, in closed matrix form.
+def fog_response(
+    visibility_m: float, optics: FogOptics | None = None, *, min_range_m: float = 0.0
+) -> FogResponse:
+    """Fog echo of Hahner et al. (ICCV 2021), Eq. (13), as their public code computes it.
 
-    The received fog power at reception range ``R`` is ``pi * beta * sum_{R' <= min(R, R0)}
-    pulse(R - R') * xi(R') / R'^2 * exp(-2 alpha R') dR'`` (``pi``: a white Lambertian target
-    returns ``1/pi`` per steradian). A cumulative sum over ``R'`` gives it for every hard
-    target range ``R0`` of the grid at once; ranges are shifted by half the pulse so a hard
-    target reads at its true range.
+    Follows MartinHahner/LiDAR_fog_sim (``theory.py``, ``generate_integral_lookup_table.py``):
+    the waveform at reception range ``R`` is ``int_0^{2 tau_H} sin^2(pi t / (2 tau_H))
+    exp(-2 alpha R') xi(R') / R'^2 dt`` with ``R' = R - c t / 2``; in front of a hard target at
+    ``R0`` the echo is the waveform's peak over ``R <= R0``, reported ``c tau_H / 2`` nearer
+    (so a hard target reads at its true range) and scaled by ``beta / beta_0``.
+    One addition: only the part of the waveform the sensor reports (``>= min_range_m``) can
+    hold the echo; with ``min_range_m`` below the peak (about 1.6 m) this is the reference.
     """
     optics = optics or FogOptics()
     alpha = fog_extinction_per_m(visibility_m)
-    beta = fog_backscatter_per_m_sr(visibility_m)
-    step = optics.grid_step_m
-    r = np.arange(0.0, optics.grid_max_m, step)
+    ratio_scale = fog_backscatter_per_m_sr(visibility_m) * np.pi / optics.target_reflectivity
+    tau = optics.pulse_half_power_s
+    shift_m = _SPEED_OF_LIGHT_M_S * tau / 2.0
+    r = np.arange(0.0, optics.grid_max_m, optics.grid_step_m)
+    t = np.linspace(0.0, 2.0 * tau, optics.time_samples)
+    scatterer = r[:, None] - _SPEED_OF_LIGHT_M_S * t[None, :] / 2.0
     overlap = np.clip(
-        (r - optics.overlap_start_m) / (optics.overlap_full_m - optics.overlap_start_m), 0.0, 1.0
+        (scatterer - optics.overlap_start_m) / (optics.overlap_full_m - optics.overlap_start_m),
+        0.0,
+        1.0,
     )
-    impulse = np.pi * beta * overlap / np.maximum(r, step) ** 2 * np.exp(-2.0 * alpha * r) * step
-    pulse_m = _SPEED_OF_LIGHT_M_S * optics.pulse_half_power_s  # 2 tau_H c / 2
-    lag = r[:, None] - r[None, :]  # reception range minus scatterer range
-    pulse = np.where((lag >= 0) & (lag < pulse_m), np.sin(np.pi * lag / pulse_m) ** 2, 0.0)
-    # received[R, R0] = sum over scatterers R' <= R0 of pulse(R - R') impulse(R')
-    received = np.cumsum(pulse * impulse[None, :], axis=1)
-    best = np.argmax(received, axis=0)
-    peak_power = received[best, np.arange(len(r))]
-    peak_range = r[best] - pulse_m / 2.0
-    # Where the echo is detected: anywhere its unobstructed waveform exceeds half its peak.
-    waveform = received[:, -1]
-    strong = np.flatnonzero(waveform >= 0.5 * waveform.max())
-    cdf = np.cumsum(waveform[strong])
-    cdf = (cdf - cdf[0]) / max(cdf[-1] - cdf[0], 1e-30)
-    quantiles = np.interp(np.linspace(0.0, 1.0, 257), cdf, r[strong] - pulse_m / 2.0)
+    near = np.maximum(scatterer, optics.overlap_start_m)  # overlap is 0 there anyway
+    integrand = np.sin(np.pi * t / (2.0 * tau)) ** 2 * np.exp(-2.0 * alpha * near) * overlap
+    waveform = np.trapezoid(integrand / near**2, t, axis=1)
+    waveform[r - shift_m < min_range_m] = 0.0  # nearer than the sensor reports
+    # Peak over R <= R0: a running maximum, and where it was reached.
+    peak = np.maximum.accumulate(waveform)
+    at = np.maximum.accumulate(np.where(waveform >= peak, np.arange(len(r)), 0))
     return FogResponse(
         hard_range_m=r.astype(np.float32),
-        peak_power=peak_power.astype(np.float32),
-        peak_range_m=np.maximum(peak_range, step).astype(np.float32),
-        range_quantiles_m=np.maximum(quantiles, step).astype(np.float32),
+        echo_ratio_per_m2=(peak * ratio_scale).astype(np.float32),
+        echo_range_m=np.maximum(r[at] - shift_m, 0.0).astype(np.float32),
     )
 
 
 @lru_cache(maxsize=16)
-def _shared_fog_response(visibility_m: float, optics: FogOptics | None) -> FogResponse:
+def _shared_fog_response(
+    visibility_m: float, optics: FogOptics | None, min_range_m: float
+) -> FogResponse:
     """:func:`fog_response`, computed once per visibility (read-only arrays)."""
-    response = fog_response(visibility_m, optics)
+    response = fog_response(visibility_m, optics, min_range_m=min_range_m)
     for table in vars(response).values():
         table.setflags(write=False)
     return response
+
+
+def quantize_intensity(intensity: np.ndarray, levels: int) -> np.ndarray:
+    """Float32 intensity in [0, 1] rounded to ``levels`` steps, as the sensor reports it."""
+    steps = np.clip(intensity, 0.0, 1.0).astype(np.float32) * np.float32(levels)
+    np.rint(steps, out=steps)
+    steps *= np.float32(1.0 / levels)
+    return steps
+
+
+def fog_soft_target(
+    range_m: np.ndarray,
+    clear_intensity: np.ndarray,
+    hard_intensity: np.ndarray,
+    response: FogResponse,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per hard return: fog echo wins (bool), its intensity in [0, 1] and range (m), ``(N,)``.
+
+    Hahner et al.'s rule: the fog echo ``I R0^2 ratio(R0)`` (``I`` the clear intensity,
+    clipped to full scale) replaces the return when it exceeds the attenuated, reported
+    intensity ``hard_intensity``. A return of intensity 0 implies no emitted power in this
+    calibration, so it never turns into fog and is kept.
+    """
+    ratio, echo_range = _fog_tables_at(range_m, response)
+    fog_intensity = np.minimum(clear_intensity * np.square(range_m) * ratio, np.float32(1.0))
+    return fog_intensity > hard_intensity, fog_intensity, echo_range
+
+
+def _fog_tables_at(range_m: np.ndarray, response: FogResponse) -> tuple[np.ndarray, np.ndarray]:
+    """Echo ratio (1/m^2) and echo range (m) in front of hard targets at ``range_m``.
+
+    The nearest grid range, as the reference looks up its table (keys rounded to 0.1 m).
+    """
+    grid = response.hard_range_m
+    f = np.asarray(range_m, np.float32) * np.float32(1.0 / float(grid[1] - grid[0]))
+    np.clip(f, 0.0, len(grid) - 1, out=f)
+    i = np.rint(f, out=f).astype(np.int32)
+    return response.echo_ratio_per_m2.take(i), response.echo_range_m.take(i)
 
 
 # ------------------------------------------------------------------- particles (rain/snow)
@@ -271,9 +365,14 @@ def _shared_fog_response(visibility_m: float, optics: FogOptics | None) -> FogRe
 
 @dataclass(frozen=True)
 class BeamGeometry:
-    """Beam footprint for particle returns: radius ``exit_radius_m + R * divergence / 2``."""
+    """Beam footprint for particle returns: radius ``exit_radius_m + R * divergence / 2``.
 
-    exit_radius_m: float = 0.005
+    The defaults are LISA's cone (Kilic et al. 2021, ``pylisa/lisa.py``: beam diameter
+    ``tan(3 mrad) R`` from the sensor, no exit aperture), which keeps drops of a few
+    millimetres detectable out to 4-6 m instead of only inside the sensor's minimum range.
+    """
+
+    exit_radius_m: float = 0.0
     divergence_rad: float = 3e-3
     max_clutter_range_m: float = 30.0
     grid_step_m: float = 0.05
@@ -291,6 +390,7 @@ class ParticleClutter:
     expected: np.ndarray
     min_diameter_mm: np.ndarray
     slope_per_mm: float
+    backscatter: float
 
 
 def particle_clutter(
@@ -315,6 +415,7 @@ def particle_clutter(
         expected=expected.astype(np.float32),
         min_diameter_mm=d_min_mm.astype(np.float32),
         slope_per_mm=sizes.slope_per_mm,
+        backscatter=sizes.backscatter,
     )
 
 
@@ -323,26 +424,32 @@ def _sample_particle_returns(
     radiometry: LidarRadiometry,
     limit_range_m: np.ndarray,
     rng: np.random.Generator,
+    min_range_m: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per beam: has a particle echo (bool), its range (m) and power, float32 ``(N,)``.
 
-    Only particles in front of the hard target (``limit_range_m``, inf for none) count.
-    The particle's excess size over ``D_min`` is exponential (memoryless distribution),
-    so its power is ``P_det * (D / D_min)^2``.
+    Only particles between ``min_range_m`` and the hard target (``limit_range_m``, inf for
+    none) count: like LISA, drops nearer than the sensor's minimum range are left out before
+    the strongest return is chosen. The particle's excess size over ``D_min`` is exponential
+    (memoryless distribution), so its power is ``P_det * (D / D_min)^2``, at most what the
+    whole beam would return (``backscatter / r^2``, LISA's ``min((D / D_beam)^2, 1)``).
     """
     n = len(limit_range_m)
-    step = float(clutter.range_m[1] - clutter.range_m[0])
-    expected_to_limit = _lookup_uniform(
-        limit_range_m, float(clutter.range_m[0]), step, clutter.expected
-    )
+    start, step = float(clutter.range_m[0]), float(clutter.range_m[1] - clutter.range_m[0])
+    expected_to_limit = _lookup_uniform(limit_range_m, start, step, clutter.expected)
+    expected_to_min = float(np.interp(min_range_m, clutter.range_m, clutter.expected, left=0.0))
+    expected = np.maximum(expected_to_limit - np.float32(expected_to_min), np.float32(0.0))
     u = rng.random((3, n), dtype=np.float32)
-    has = u[0] < -np.expm1(-expected_to_limit)
+    has = u[0] < -np.expm1(-expected)
     idx = np.flatnonzero(has)
-    target = u[1, idx] * expected_to_limit[idx]
+    target = expected_to_min + u[1, idx] * expected[idx]
     range_m = np.interp(target, clutter.expected, clutter.range_m).astype(np.float32)
     d_min = np.interp(range_m, clutter.range_m, clutter.min_diameter_mm)
     diameter = d_min - np.log1p(-u[2, idx]) / clutter.slope_per_mm
-    power = (radiometry.detection_power * (diameter / d_min) ** 2).astype(np.float32)
+    power = np.minimum(
+        radiometry.detection_power * (diameter / d_min) ** 2,
+        clutter.backscatter / np.square(range_m),
+    ).astype(np.float32)
     full_range = np.zeros(n, np.float32)
     full_power = np.zeros(n, np.float32)
     full_range[idx] = range_m
@@ -396,6 +503,7 @@ def check_weather(weather: WeatherLike) -> None:
         value = getattr(weather, name)
         if not (np.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite rate >= 0 mm/h, got {value!r}")
+    _check_snow_rate("snow_rate_mm_h", weather.snow_rate_mm_h)
     if not 0.0 <= weather.road_wetness <= 1.0:
         raise ValueError(f"road_wetness must be in [0, 1], got {weather.road_wetness!r}")
 
@@ -519,9 +627,20 @@ def apply_lidar_weather(
     snow_rate_mm_h = float(weather.snow_rate_mm_h)
     road_wetness = float(weather.road_wetness)
 
+    optics = fog_optics or FogOptics()
+    has_missed = missed_dirs_lidar is not None and len(missed_dirs_lidar) > 0
+    # Received power matters only where other echoes compete or returns may be lost.
+    may_lose = rain_rate_mm_h > 0 or snow_rate_mm_h > 0 or road_wetness > 0
+    may_lose = may_lose or optics.drop_undetectable
     xyz = pts[:, :3]
     range_m = np.sqrt(np.einsum("ij,ij->i", xyz, xyz)).astype(np.float32)
-    power = rad.power_from_intensity(pts[:, 3], range_m)
+    if may_lose or has_missed:
+        power = rad.power_from_intensity(pts[:, 3], range_m)
+        # A reading of 0 (~9.5 % of KITTI's returns) says the return was dim, not how dim:
+        # it was detected, so take it at the detection threshold rather than far below it.
+        np.maximum(power, np.float32(rad.detection_power), out=power, where=pts[:, 3] <= 0)
+    else:
+        power = np.zeros(n, np.float32)  # nothing competes with the hard and fog echoes
     factor = np.ones(n, np.float32)
 
     # 1. wet road
@@ -544,18 +663,23 @@ def apply_lidar_weather(
         np.float32(0.05), np.float32(1.0), np.maximum(spray_range, 0.1)
     )
 
-    # 3. extinction of every echo along its round trip
-    alpha = (
-        fog_extinction_per_m(fog_visibility_m)
-        + (rain_extinction_per_m(rain_rate_mm_h))
-        + snow_extinction_per_m(snow_rate_mm_h)
-    )
-    if alpha > 0:
-        factor *= np.exp(np.float32(-2.0 * alpha) * range_m)
-    hard_power = power * factor
+    # 3. extinction of every echo along its round trip. Fog's share never deletes a return
+    # (Hahner et al.) unless asked to; wet road, rain and snow may (conditional survival).
+    alpha_fog = fog_extinction_per_m(fog_visibility_m)
+    alpha_precip = rain_extinction_per_m(rain_rate_mm_h) + snow_extinction_per_m(snow_rate_mm_h)
+    alpha = alpha_fog + alpha_precip
+    if alpha_precip > 0:
+        factor *= np.exp(np.float32(-2.0 * alpha_precip) * range_m)
+    fog_factor = np.exp(np.float32(-2.0 * alpha_fog) * range_m) if alpha_fog > 0 else 1.0
+    total_factor = factor * np.float32(fog_factor)
+    survival_factor = total_factor if optics.drop_undetectable else factor
+    hard_power = power * total_factor if may_lose or has_missed else power
+    # Reported intensity falls as exp(-2 alpha R) (Hahner et al., LISA), in the sensor's steps.
+    clear_intensity = np.clip(pts[:, 3], 0.0, 1.0)
+    hard_intensity = quantize_intensity(clear_intensity * total_factor, optics.intensity_levels)
 
     # Beams: the N hard returns, then the M missed beams (no hard echo in clear air).
-    if missed_dirs_lidar is not None and len(missed_dirs_lidar):
+    if has_missed:
         missed_dirs = np.asarray(missed_dirs_lidar, np.float32).reshape(-1, 3)
         missed_limit = (
             np.full(len(missed_dirs), np.inf, np.float32)
@@ -572,20 +696,30 @@ def apply_lidar_weather(
     best_power = np.concatenate([hard_power, np.zeros(len(missed_dirs), np.float32)])
     best_kind = np.zeros(n_beams, np.uint8)
     best_range = limit.copy()
+    best_intensity = np.concatenate([hard_intensity, np.zeros(len(missed_dirs), np.float32)])
+    always_kept = np.zeros(n_beams, bool)  # fog echoes that replace a hard return
 
     # 4a. fog soft target
     if np.isfinite(fog_visibility_m):
-        response = _shared_fog_response(fog_visibility_m, fog_optics)
-        grid = response.hard_range_m
-        fog_power = _lookup_uniform(limit, 0.0, float(grid[1] - grid[0]), response.peak_power)
-        fog_range = _lookup_uniform(
-            rng.random(n_beams, dtype=np.float32), 0.0, 1.0 / 256, response.range_quantiles_m
+        response = _shared_fog_response(fog_visibility_m, fog_optics, float(min_range_m))
+        wins, fog_intensity, fog_range = fog_soft_target(
+            range_m, clear_intensity, hard_intensity, response
         )
-        np.minimum(fog_range, np.maximum(limit - np.float32(0.1), np.float32(0.05)), out=fog_range)
-        stronger = fog_power > best_power
-        np.copyto(best_power, fog_power, where=stronger)
-        np.copyto(best_range, fog_range, where=stronger)
-        best_kind[stronger] = FOG_RETURN
+        fog_power = fog_intensity / np.maximum(clear_intensity, np.float32(1e-6))
+        fog_power *= power
+        if len(missed_dirs):
+            missed = _missed_beam_fog(
+                missed_limit, clear_intensity, power, range_m, response, optics
+            )
+            wins = np.concatenate([wins, missed[0]])
+            fog_intensity = np.concatenate([fog_intensity, missed[1]])
+            fog_range = np.concatenate([fog_range, missed[2]])
+            fog_power = np.concatenate([fog_power, missed[3]])
+        np.copyto(best_power, fog_power, where=wins)
+        np.copyto(best_range, fog_range, where=wins)
+        np.copyto(best_intensity, fog_intensity, where=wins)
+        best_kind[wins] = FOG_RETURN
+        always_kept[:n] = wins[:n]
 
     # 4b. rain drops and snow flakes
     for rate, sizes_of, kind in (
@@ -595,19 +729,29 @@ def apply_lidar_weather(
         if rate <= 0:
             continue
         clutter = particle_clutter(sizes_of(rate), rad, beam)
-        has, p_range, p_power = _sample_particle_returns(clutter, rad, limit, rng)
+        has, p_range, p_power = _sample_particle_returns(
+            clutter, rad, limit, rng, float(min_range_m)
+        )
         p_power *= np.exp(np.float32(-2.0 * alpha) * p_range)
         stronger = has & (p_power > best_power)
         np.copyto(best_power, p_power, where=stronger)
         np.copyto(best_range, p_range, where=stronger)
         best_kind[stronger] = kind
+        always_kept[stronger] = False
+    particle = (best_kind == RAIN_RETURN) | (best_kind == SNOW_RETURN)
+    best_intensity[particle] = rad.intensity_from_power(best_power[particle], best_range[particle])
 
     # Detection of each beam's strongest echo: hard echoes were detected in clear air
-    # (conditional survival); weather echoes are new (unconditional detection).
+    # (conditional survival); a fog echo replacing one is reported (Hahner et al.); other
+    # weather echoes are new (unconditional detection).
     u = rng.random(n_beams, dtype=np.float32)
     is_hard = best_kind == HARD_RETURN
-    keep_prob = rad.detection_probability(best_power)
-    keep_prob[:n][is_hard[:n]] = rad.survival_probability(power, factor)[is_hard[:n]]
+    keep_prob = np.ones(n_beams, np.float32)
+    new_echo = np.flatnonzero(~is_hard & ~always_kept)
+    keep_prob[new_echo] = rad.detection_probability(best_power.take(new_echo))
+    if may_lose:
+        hard = np.flatnonzero(is_hard[:n])
+        keep_prob[hard] = rad.survival_probability(power.take(hard), survival_factor.take(hard))
     keep_prob[n:][is_hard[n:]] = 0.0  # a missed beam has no hard echo
     detected = (u < keep_prob) & ((best_kind == HARD_RETURN) | (best_range >= min_range_m))
 
@@ -636,7 +780,7 @@ def apply_lidar_weather(
         for axis in range(3):
             points_out[:n_h, axis] *= scale
     range_out[:n_h] = measured
-    points_out[:n_h, 3] = rad.intensity_from_power(hard_power.take(hard_keep), out_range)
+    points_out[:n_h, 3] = hard_intensity.take(hard_keep)
 
     # Weather echoes along their beam: a hard point's direction or a missed beam's.
     split = int(np.searchsorted(weather_beams, n))
@@ -649,7 +793,7 @@ def apply_lidar_weather(
             [pts[:, axis].take(from_points) / norm, missed_dirs[:, axis].take(from_missed)]
         )
         np.multiply(dirs, w_range, out=points_out[w_rows, axis])
-    points_out[w_rows, 3] = rad.intensity_from_power(best_power.take(weather_beams), w_range)
+    points_out[w_rows, 3] = best_intensity.take(weather_beams)
     range_out[w_rows] = w_range
     w_ring = np.concatenate([ring_in.take(from_points), missed_ring_arr.take(from_missed)])
 
@@ -675,6 +819,33 @@ def apply_lidar_weather(
         ),
         range_m=range_out,
     )
+
+
+def _missed_beam_fog(
+    limit_m: np.ndarray,
+    clear_intensity: np.ndarray,
+    power: np.ndarray,
+    range_m: np.ndarray,
+    response: FogResponse,
+    optics: FogOptics,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fog echo on beams without a clear-air return: has echo, intensity, range (m), power.
+
+    The reference calibrates each fog echo by its own return (``I R0^2``); a beam without one
+    takes the scan's median of ``I R^2`` (and of ``P R^2`` for the power). The echo is there
+    when its intensity reaches one reported step; whether it is detected is decided by power.
+    """
+    calibrated = clear_intensity > 0
+    if not calibrated.any():
+        zero = np.zeros(len(limit_m), np.float32)
+        return np.zeros(len(limit_m), bool), zero, zero, zero
+    r2 = np.square(range_m[calibrated])
+    scale_intensity = float(np.median(clear_intensity[calibrated] * r2))
+    scale_power = float(np.median(power[calibrated] * r2))
+    ratio, echo_range = _fog_tables_at(limit_m, response)
+    intensity = np.minimum(np.float32(scale_intensity) * ratio, np.float32(1.0))
+    has = intensity >= np.float32(0.5 / optics.intensity_levels)
+    return has, intensity, echo_range, (np.float32(scale_power) * ratio).astype(np.float32)
 
 
 def _labels(values: np.ndarray | None, n: int, fill: int, name: str) -> np.ndarray:

@@ -26,9 +26,7 @@ Every value is a tensor, so ``{k: v.to(device) for k, v in target.items()}`` wor
 
 from __future__ import annotations
 
-import json
 import math
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,8 +37,7 @@ import torch
 from torch.utils.data import Dataset
 
 from scenegen.frame import CLASS_NAMES, Frame
-from scenegen.io import list_kitti_frames, read_kitti_frame, read_manifest
-from scenegen.io.errors import DatasetReadError
+from scenegen.io import READ_FORMATS, DatasetReader
 
 # The rare-event types scenegen's world builder tags objects with (tests keep this in step).
 EVENT_NAMES: tuple[str, ...] = (
@@ -56,7 +53,7 @@ EVENT_NAMES: tuple[str, ...] = (
 )
 DIFFICULTIES: tuple[str, ...] = ("easy", "moderate", "hard", "unknown")
 
-SOURCE_KINDS = ("auto", "scenegen", "kitti", "coco", "yolo")
+SOURCE_KINDS = ("auto", *READ_FORMATS)
 
 
 def event_id(name: str | None) -> int:
@@ -64,133 +61,6 @@ def event_id(name: str | None) -> int:
     if not name:
         return -1
     return EVENT_NAMES.index(name) if name in EVENT_NAMES else len(EVENT_NAMES)
-
-
-def detect_source_kind(path: Path) -> str:
-    """What ``path`` holds: ``scenegen``, ``kitti``, ``coco`` or ``yolo`` (else an error)."""
-    path = Path(path)
-    if path.is_file() and path.suffix == ".json":
-        return "coco"
-    if (path / "manifest.jsonl").exists() and (path / "kitti" / "training").is_dir():
-        return "scenegen"
-    if (path / "image_2").is_dir() or (path / "training" / "image_2").is_dir():
-        return "kitti"
-    if (path / "annotations.json").exists():
-        return "coco"
-    if (path / "images").is_dir():
-        return "yolo"
-    raise DatasetReadError(
-        path,
-        "not a dataset: expected a scenegen output (manifest.jsonl), a KITTI folder (image_2/), "
-        "a COCO annotations .json file or a YOLO folder (images/)",
-    )
-
-
-class FrameSource:
-    """Random access to the frames of a folder (one reader per format)."""
-
-    def __init__(self, path: Path, kind: str = "auto") -> None:
-        if kind not in SOURCE_KINDS:
-            raise ValueError(f"kind must be one of {SOURCE_KINDS}, got {kind!r}")
-        self.path = Path(path)
-        self.kind = detect_source_kind(self.path) if kind == "auto" else kind
-        self.records: list[dict[str, Any]] = []
-        if self.kind == "scenegen":
-            self._kitti_root = self.path / "kitti" / "training"
-            self.records = read_manifest(self.path)
-            self._ids = [r["frame_id"] for r in self.records]
-        elif self.kind == "kitti":
-            root = self.path if (self.path / "image_2").is_dir() else self.path / "training"
-            self._kitti_root = root
-            self._ids = list_kitti_frames(root)
-        elif self.kind == "coco":
-            self._open_coco()
-        else:
-            self._open_yolo()
-
-    def _open_coco(self) -> None:
-        from scenegen.io.coco import COCO_NAME_TO_CLASS
-
-        json_path = self.path if self.path.is_file() else self.path / "annotations.json"
-        try:
-            data = json.loads(json_path.read_text(encoding="utf-8"))
-            images = list(data["images"])
-            categories = data["categories"]
-            annotations = data["annotations"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DatasetReadError(json_path, f"not a readable COCO file: {exc}") from None
-        names = {**{n: n for n in CLASS_NAMES}, **COCO_NAME_TO_CLASS}
-        self._coco_json = json_path
-        self._category_class = {
-            int(c["id"]): names.get(str(c["name"]), "?unknown") for c in categories
-        }
-        self._coco_annotations: dict[int, list] = defaultdict(list)
-        for ann in annotations:
-            self._coco_annotations[int(ann["image_id"])].append(ann)
-        self._coco_images = images
-        self._ids = [str(im.get("frame_id") or Path(str(im["file_name"])).stem) for im in images]
-
-    def _open_yolo(self) -> None:
-        from scenegen.io.yolo import _IMAGE_SUFFIXES, _class_names_from_yaml
-
-        images_dir = self.path / "images"
-        if not images_dir.is_dir():
-            raise DatasetReadError(images_dir, "not a folder: expected YOLO images/")
-        yaml_path = self.path / "data.yaml"
-        self._yolo_names = (
-            _class_names_from_yaml(yaml_path) if yaml_path.exists() else list(CLASS_NAMES)
-        )
-        for name in self._yolo_names:
-            if name not in CLASS_NAMES:
-                raise DatasetReadError(yaml_path, f"class {name!r} is not a scenegen class")
-        self._yolo_images = sorted(
-            p
-            for p in images_dir.rglob("*")
-            if p.suffix.lower() in _IMAGE_SUFFIXES and not p.name.startswith(".")
-        )
-        self._ids = [p.stem for p in self._yolo_images]
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    @property
-    def frame_ids(self) -> list[str]:
-        return list(self._ids)
-
-    def record(self, index: int) -> dict[str, Any]:
-        """The manifest record of frame ``index`` (scenegen folders), else ``{}``."""
-        return self.records[index] if self.records else {}
-
-    def frame(self, index: int) -> Frame:
-        """Frame ``index``, read from disk."""
-        if self.kind in ("scenegen", "kitti"):
-            return read_kitti_frame(self._kitti_root, self._ids[index])
-        if self.kind == "coco":
-            from scenegen.io.coco import _coco_frame
-
-            image = self._coco_images[index]
-            annotations = self._coco_annotations.get(int(image["id"]), [])
-            return _coco_frame(self._coco_json, image, annotations, self._category_class)
-        from scenegen.io.coco import placeholder_calibration
-        from scenegen.io.png import read_image
-        from scenegen.io.yolo import _label_path_for, parse_label_file
-
-        image_path = self._yolo_images[index]
-        rgb = read_image(image_path, color=True)
-        height, width = rgb.shape[:2]
-        label_path = _label_path_for(self.path, image_path)
-        objects = (
-            parse_label_file(label_path, width, height, self._yolo_names)
-            if label_path.exists()
-            else []
-        )
-        return Frame(
-            frame_id=image_path.stem,
-            rgb=rgb,
-            calibration=placeholder_calibration(width, height),
-            objects=objects,
-            meta={"source": "yolo", "calibration": "placeholder"},
-        )
 
 
 def resize_image(rgb: np.ndarray, image_scale: float) -> np.ndarray:
@@ -320,11 +190,16 @@ def apply_albumentations(
 class DetectionDataset(Dataset):
     """``(image, target)`` items of a scenegen output or a KITTI / COCO / YOLO folder.
 
-    ``path``: a scenegen output folder, a KITTI ``training`` folder (or its parent), a COCO
-    annotations ``.json`` (or a folder holding ``annotations.json``), or a YOLO folder.
+    ``path`` and ``kind``: a dataset as :class:`scenegen.io.DatasetReader` opens it (a
+    scenegen output folder, a KITTI ``training`` folder or its parent, a COCO annotations
+    ``.json`` or its folder, a YOLO folder; ``kind`` ``auto`` detects which).
     ``classes``: the classes to detect, in label order (label = index + 1);
-    ``class_map``: renames applied first; ``min_box_height_px``: smaller objects become
-    ignore regions, as do objects hidden more than ``max_occlusion`` (0-1); ``image_scale``: resize images and boxes (e.g. 0.5 to train faster);
+    ``class_map``: renames applied first, to the dataset's own class names when it is read
+    (the reader's class policy) and to the scenegen classes of every frame;
+    ``unknown_classes``: ``error`` or ``skip`` for declared class names that neither
+    ``class_map`` nor scenegen knows; ``min_box_height_px``: smaller objects become ignore
+    regions, as do objects hidden more than ``max_occlusion`` (0-1); ``image_scale``: resize
+    images and boxes (e.g. 0.5 to train faster);
     ``transform``: an albumentations pipeline from :func:`albumentations_compose`;
     ``cache``: keep decoded images and targets in memory after the first read.
     """
@@ -336,6 +211,7 @@ class DetectionDataset(Dataset):
         kind: str = "auto",
         classes: Sequence[str] = CLASS_NAMES,
         class_map: Mapping[str, str | None] | None = None,
+        unknown_classes: str = "error",
         min_box_height_px: float = 0.0,
         max_occlusion: float = 1.0,
         image_scale: float = 1.0,
@@ -347,7 +223,11 @@ class DetectionDataset(Dataset):
             raise ValueError(f"classes must be scenegen classes {list(CLASS_NAMES)}, got {unknown}")
         if not 0.0 < image_scale <= 4.0:
             raise ValueError(f"image_scale must be in (0, 4], got {image_scale}")
-        self.source = FrameSource(Path(path), kind)
+        if kind not in SOURCE_KINDS:
+            raise ValueError(f"kind must be one of {SOURCE_KINDS}, got {kind!r}")
+        self.source = DatasetReader(
+            path, kind, class_map=class_map, unknown_classes=unknown_classes
+        )
         self.classes = tuple(classes)
         self.class_map = dict(class_map or {})
         self.min_box_height_px = float(min_box_height_px)

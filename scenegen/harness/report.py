@@ -1,7 +1,14 @@
 """The robustness report: ``report.md``, ``report.html``, ``metrics.json`` and PNG plots.
 
 Robustness follows Michaelis et al. 2019: ``P`` is clean AP50, ``mPC`` the mean AP50
-over every corruption and severity, ``rPC = mPC / P``.
+over every corruption and severity, ``rPC = mPC / P``. Every AP comes with its bootstrap
+interval over the test frames (``[low, high]``, :mod:`scenegen.harness.evaluate`); a
+corrupted AP whose difference to the clean AP lies within the noise is marked ``~``, one
+significantly above clean ``(+)``.
+
+``metrics.json`` is strict JSON: numbers that are not finite (an AP without ground truth,
+an rPC with P = 0) are written as ``null``, never as ``NaN`` or ``Infinity``, which
+standard JSON parsers reject.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import cv2
 import numpy as np
 
 from scenegen.io.atomic import atomic_write_bytes
+from scenegen.io.jsonable import to_jsonable
 
 
 def _fmt(value: Any) -> str:
@@ -24,16 +32,35 @@ def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(float(value)) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+def _fmt_ci(value: Any, ci: list[float] | None) -> str:
+    """``0.646 [0.580, 0.712]``: a value and its bootstrap interval."""
+    if ci is None:
+        return _fmt(value)
+    return f"{_fmt(value)} [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _fmt_vs_clean(entry: dict[str, Any]) -> str:
+    """A corrupted AP50 with its interval, ``~`` when it is within the noise of clean."""
+    text = _fmt_ci(entry["AP50"], entry.get("AP50_ci"))
+    if entry.get("within_noise"):
+        return text + " ~"
+    if entry.get("within_noise") is False and (entry.get("AP50_diff") or 0.0) > 0:
+        return text + " (+)"  # better than clean, and not by chance
+    return text
+
+
+def metrics_json(metrics: dict[str, Any]) -> str:
+    """``metrics`` as strict JSON (non-finite numbers become ``null``)."""
+    return json.dumps(to_jsonable(metrics), indent=1, allow_nan=False) + "\n"
+
+
+def _error_bars(values: list[float], intervals: list[list[float] | None]) -> np.ndarray:
+    """``(2, N)`` distances below and above each value to its interval (0 without one)."""
+    bars = np.zeros((2, len(values)))
+    for k, (value, ci) in enumerate(zip(values, intervals, strict=True)):
+        if ci is not None and value is not None and np.isfinite(value):
+            bars[:, k] = (max(0.0, value - ci[0]), max(0.0, ci[1] - value))
+    return bars
 
 
 def _plots(out_dir: Path, metrics: dict[str, Any]) -> list[tuple[str, str]]:
@@ -47,19 +74,24 @@ def _plots(out_dir: Path, metrics: dict[str, Any]) -> list[tuple[str, str]]:
     if corruptions:
         fig, ax = plt.subplots(figsize=(6, 4))
         clean = metrics["clean"]["AP50"]
+        entries = [metrics["clean"]]
         for name, per_severity in corruptions.items():
             severities = [int(s) for s in per_severity]
-            ax.plot(
+            points = [*entries, *(per_severity[str(s)] for s in severities)]
+            values = [clean] + [per_severity[str(s)]["AP50"] for s in severities]
+            ax.errorbar(
                 [0, *severities],
-                [clean] + [per_severity[str(s)]["AP50"] for s in severities],
+                values,
+                yerr=_error_bars(values, [p.get("AP50_ci") for p in points]),
                 marker="o",
+                capsize=2,
                 label=name,
             )
         ax.set_xlabel("severity (0 = clean)")
         ax.set_ylabel("AP50")
         ax.set_ylim(0, 1)
         ax.legend(fontsize=7)
-        ax.set_title("AP50 vs corruption severity")
+        ax.set_title("AP50 vs corruption severity (bootstrap intervals)")
         fig.tight_layout()
         fig.savefig(out_dir / "ap_vs_severity.png", dpi=110)
         plt.close(fig)
@@ -132,7 +164,7 @@ def draw_detections(
 def _contact_sheet(
     out_dir: Path, metrics: dict, splits: list, detector: Any, classes: list[str]
 ) -> str | None:
-    from scenegen.harness.bench import predict
+    from scenegen.harness.evaluate import predict
 
     worst = metrics.get("worst_frames", [])
     if not worst:
@@ -197,6 +229,30 @@ def _task_lines(task: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _noise_lines(metrics: dict[str, Any]) -> list[str]:
+    """How the intervals were made, and which severities' drops are outside the noise."""
+    boot = metrics.get("bootstrap")
+    if not boot:
+        return []
+    r = metrics["robustness"]
+    drops = r.get("drop_by_severity", {})
+    lines = [
+        f"Intervals: {100 * boot['confidence']:g} % bootstrap ({boot['resamples']} resamples of "
+        "the test frames). `~` marks a corrupted AP50 whose difference to the clean AP50 "
+        "(paired, same resamples) is within the noise; `(+)` one significantly above clean.",
+    ]
+    for s, d in drops.items():
+        if d.get("AP50_diff_ci") is None:
+            continue
+        low, high = d["AP50_diff_ci"]
+        verdict = "within the noise" if d["within_noise"] else "outside the noise"
+        lines.append(
+            f"- severity {s}: mean AP50 {_fmt(r['mean_by_severity'][s])}, "
+            f"{d['AP50_diff']:+.3f} vs clean [{low:+.3f}, {high:+.3f}], {verdict}."
+        )
+    return [*lines, ""]
+
+
 def build_markdown(metrics: dict[str, Any], plots: list[tuple[str, str]], sheet: str | None) -> str:
     r = metrics["robustness"]
     lines = [
@@ -209,8 +265,11 @@ def build_markdown(metrics: dict[str, Any], plots: list[tuple[str, str]], sheet:
         "",
         "| P (clean AP50) | mPC | rPC | clean AP (0.50:0.95) |",
         "|---|---|---|---|",
-        f"| {_fmt(r['P'])} | {_fmt(r['mPC'])} | {_fmt(r['rPC'])} | {_fmt(metrics['clean']['AP'])} |",
+        f"| {_fmt_ci(r['P'], r.get('P_ci'))} | {_fmt_ci(r['mPC'], r.get('mPC_ci'))} "
+        f"| {_fmt_ci(r['rPC'], r.get('rPC_ci'))} "
+        f"| {_fmt_ci(metrics['clean']['AP'], metrics['clean'].get('AP_ci'))} |",
         "",
+        *_noise_lines(metrics),
         "## Real frames",
         "",
         real_kitti_sentence(metrics.get("real_kitti"), metrics["clean"]["AP50"]),
@@ -222,7 +281,8 @@ def build_markdown(metrics: dict[str, Any], plots: list[tuple[str, str]], sheet:
     ]
     for case in metrics["edge_cases"]:
         lines.append(
-            f"| {case['name']} | {case['frames']} | {case['num_gt']} | {_fmt(case['AP50'])} | {_fmt(case['AP'])} |"
+            f"| {case['name']} | {case['frames']} | {case['num_gt']} "
+            f"| {_fmt_ci(case['AP50'], case.get('AP50_ci'))} | {_fmt_ci(case['AP'], case.get('AP_ci'))} |"
         )
     lines += ["", "## Corruptions (AP50 per severity)", ""]
     if metrics["corruptions"]:
@@ -231,24 +291,41 @@ def build_markdown(metrics: dict[str, Any], plots: list[tuple[str, str]], sheet:
         lines.append("|---|" + "---|" * (len(severities) + 1))
         for name, per in metrics["corruptions"].items():
             values = [per[s]["AP50"] for s in severities]
+            mean = float(np.nanmean(values)) if not np.isnan(values).all() else float("nan")
             lines.append(
                 f"| {name} | "
-                + " | ".join(_fmt(v) for v in values)
-                + f" | {_fmt(float(np.nanmean(values)))} |"
+                + " | ".join(_fmt_vs_clean(per[s]) for s in severities)
+                + f" | {_fmt(mean)} |"
             )
+        drops = r.get("drop_by_severity", {})
         lines.append(
             "| **mean** | "
-            + " | ".join(_fmt(r["mean_by_severity"][s]) for s in severities)
-            + f" | {_fmt(r['mPC'])} |"
+            + " | ".join(
+                _fmt_vs_clean(
+                    {
+                        "AP50": r["mean_by_severity"][s],
+                        "AP50_ci": r.get("mean_by_severity_ci", {}).get(s),
+                        "within_noise": drops.get(s, {}).get("within_noise"),
+                    }
+                )
+                for s in severities
+            )
+            + f" | {_fmt_ci(r['mPC'], r.get('mPC_ci'))} |"
         )
     else:
         lines.append("No corruptions configured.")
     lines += ["", "## By distance", "", "| distance (m) | objects | AP50 |", "|---|---|---|"]
     for d in metrics["distance"]:
-        lines.append(f"| {d['bin_m'][0]:g}-{d['bin_m'][1]:g} | {d['num_gt']} | {_fmt(d['AP50'])} |")
+        lines.append(
+            f"| {d['bin_m'][0]:g}-{d['bin_m'][1]:g} | {d['num_gt']} "
+            f"| {_fmt_ci(d['AP50'], d.get('AP50_ci'))} |"
+        )
     lines += ["", "## By occlusion", "", "| occlusion | objects | AP50 |", "|---|---|---|"]
     for o in metrics["occlusion"]:
-        lines.append(f"| {o['level']} ({o['name']}) | {o['num_gt']} | {_fmt(o['AP50'])} |")
+        lines.append(
+            f"| {o['level']} ({o['name']}) | {o['num_gt']} "
+            f"| {_fmt_ci(o['AP50'], o.get('AP50_ci'))} |"
+        )
     lines += [
         "",
         "## KITTI-style AP (R40) by difficulty",
@@ -336,9 +413,7 @@ def write_report(
     plots = _plots(out_dir, metrics)
     sheet = _contact_sheet(out_dir, metrics, splits, detector, list(config.classes))
     markdown = build_markdown(metrics, plots, sheet)
-    atomic_write_bytes(
-        out_dir / "metrics.json", (json.dumps(_jsonable(metrics), indent=1) + "\n").encode()
-    )
+    atomic_write_bytes(out_dir / "metrics.json", metrics_json(metrics).encode("utf-8"))
     atomic_write_bytes(out_dir / "report.md", markdown.encode("utf-8"))
     atomic_write_bytes(
         out_dir / "report.html",

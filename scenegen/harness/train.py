@@ -11,6 +11,7 @@ of the detector grows with the pixel count.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -23,6 +24,7 @@ from torch import nn
 
 from scenegen.harness.dataset import image_tensor
 from scenegen.harness.model import CenterNet, CenterNetConfig, model_config
+from scenegen.io.atomic import atomic_write_bytes
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -74,10 +76,11 @@ def _lr_at(config: TrainConfig, epoch: int, step: int, steps_per_epoch: int) -> 
 def save_checkpoint(
     path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int, config: dict
 ) -> None:
-    """Write model, optimizer, finished ``epoch`` count and the run's config (atomically)."""
+    """Write model, optimizer, finished ``epoch`` count and the run's config atomically
+    (:func:`scenegen.io.atomic.atomic_write_bytes`: a crash leaves the previous checkpoint)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    buffer = io.BytesIO()
     torch.save(
         {
             "model": model.state_dict(),
@@ -85,9 +88,9 @@ def save_checkpoint(
             "epoch": epoch,
             "config": config,
         },
-        tmp,
+        buffer,
     )
-    tmp.replace(path)
+    atomic_write_bytes(path, buffer.getbuffer().tobytes())
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -8,9 +8,9 @@ indices, so shards writing disjoint frame indices merge without renumbering imag
 
 Annotations carry scenegen's extra fields (occlusion, occlusion_level, truncation,
 distance_m, event, difficulty, instance_id, alpha, box_3d, visible_pixels, lidar_points);
-images carry ``frame_id`` and ``scenegen_calibration`` so that :func:`read_coco` can give
-frames their real calibration. ``area`` is the instance mask's pixel count when a mask
-exists (COCO's definition), else the box area.
+images carry ``frame_id`` and ``scenegen_calibration`` so that reading them back
+(:class:`scenegen.io.reader.DatasetReader`) gives frames their real calibration. ``area`` is
+the instance mask's pixel count when a mask exists (COCO's definition), else the box area.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -29,8 +29,9 @@ from scenegen.frame import CLASS_NAMES, Box3D, Calibration, CameraIntrinsics, Fr
 from scenegen.io.atomic import atomic_stream
 from scenegen.io.errors import DatasetReadError, DatasetWriteError
 from scenegen.io.jsonable import dumps_compact, to_jsonable
-from scenegen.io.kitti import kitti_difficulty, nominal_T_cam_from_world
+from scenegen.io.kitti import nominal_T_cam_from_world
 from scenegen.io.png import read_image
+from scenegen.labels.objects import kitti_difficulty
 
 # Names of the original COCO categories that mean one of our classes; other categories
 # must be mapped explicitly (to a class, or to None to skip them) through ``class_map``.
@@ -294,19 +295,10 @@ def _object_from_annotation(ann: Mapping[str, Any], class_name: str, index: int)
     )
 
 
-def read_coco(
-    annotation_json: Path, class_map: Mapping[str, str | None] | None = None
-) -> Iterator[Frame]:
-    """Frames of a COCO detection file, one per image, in the file's image order.
-
-    Image paths resolve relative to the JSON file's folder. Category names that are
-    scenegen classes map to themselves, a few COCO names map through
-    :data:`COCO_NAME_TO_CLASS`, and ``class_map`` overrides or adds names (``None`` skips a
-    category). An annotation of any other category raises :class:`DatasetReadError`.
-    Boxes come back as ``[x1, y1, x2, y2]`` pixels; instance masks (RLE) become
-    ``instance_ids``. The JSON is loaded whole; images are read lazily.
-    """
-    path = Path(annotation_json)
+def load_coco_json(path: Path) -> dict[str, Any]:
+    """The parsed COCO detection file at ``path`` (images, annotations, categories checked
+    to be present); :class:`DatasetReadError` naming the file otherwise."""
+    path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -315,23 +307,36 @@ def read_coco(
         raise DatasetReadError(path, f"not a readable JSON file: {exc}") from None
     if not isinstance(data, dict) or not {"images", "annotations", "categories"} <= data.keys():
         raise DatasetReadError(path, "expected a COCO object with images, annotations, categories")
-    names = {**{n: n for n in CLASS_NAMES}, **COCO_NAME_TO_CLASS, **dict(class_map or {})}
-    category_class: dict[int, str | None] = {}
-    for category in data["categories"]:
-        category_class[int(category["id"])] = names.get(str(category["name"]), "?unknown")
+    if not all(isinstance(data[key], list) for key in ("images", "annotations", "categories")):
+        raise DatasetReadError(path, "images, annotations and categories must be lists")
+    return data
+
+
+def annotations_per_image(path: Path, annotations: list[Any]) -> dict[int, list[dict[str, Any]]]:
+    """COCO annotations grouped by ``image_id`` (file order kept within an image)."""
     per_image: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for ann in data["annotations"]:
-        per_image[int(ann["image_id"])].append(ann)
-    for image in data["images"]:
-        yield _coco_frame(path, image, per_image.get(int(image["id"]), []), category_class)
+    for number, ann in enumerate(annotations):
+        try:
+            per_image[int(ann["image_id"])].append(ann)
+        except (KeyError, TypeError, ValueError):
+            raise DatasetReadError(
+                path, f"annotation #{number}: expected an object with an integer image_id"
+            ) from None
+    return per_image
 
 
-def _coco_frame(
+def coco_frame(
     path: Path,
     image: Mapping[str, Any],
     annotations: list[dict[str, Any]],
     category_class: Mapping[int, str | None],
 ) -> Frame:
+    """The frame of one COCO ``image`` entry of the file at ``path``.
+
+    ``category_class`` maps category ids to scenegen classes (``None`` skips the category);
+    an annotation of any other category raises :class:`DatasetReadError`. Boxes come back as
+    ``[x1, y1, x2, y2]`` pixels; instance masks (RLE) become ``instance_ids``.
+    """
     rgb = read_image(path.parent / str(image["file_name"]), color=True)
     height, width = rgb.shape[:2]
     if (int(image.get("width", width)), int(image.get("height", height))) != (width, height):
@@ -342,15 +347,14 @@ def _coco_frame(
         )
     objects, masks = [], []
     for index, ann in enumerate(annotations):
-        class_name = category_class.get(int(ann["category_id"]), "?unknown")
+        category_id = int(ann["category_id"])
+        if category_id not in category_class:
+            raise DatasetReadError(
+                path, f"annotation {ann.get('id')}: category {category_id} is not in categories"
+            )
+        class_name = category_class[category_id]
         if class_name is None:
             continue
-        if class_name not in CLASS_NAMES:
-            raise DatasetReadError(
-                path,
-                f"annotation {ann.get('id')}: category {ann['category_id']} is not a "
-                f"scenegen class {list(CLASS_NAMES)}; map it with class_map",
-            )
         try:
             obj = _object_from_annotation(ann, class_name, index)
             segmentation = ann.get("segmentation")

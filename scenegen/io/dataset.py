@@ -42,6 +42,7 @@ from scenegen.io.manifest import (
     iter_manifest_lines,
     manifest_record,
     read_manifest,
+    stem_problem,
     trim_torn_tail,
     verify_record,
 )
@@ -171,9 +172,9 @@ class DatasetWriter:
         atomic_link_or_copy(self.out_dir / source_relative, path)
         files[relative] = files[source_relative]
 
-    def write_frame(self, frame: Frame, index: int) -> dict[str, Any]:
+    def write_frame(self, frame: Frame, index: int, stem: str | None = None) -> dict[str, Any]:
         """Write every file of frame ``index`` and append its manifest record (returned)."""
-        record = self.write_frame_files(frame, index)
+        record = self.write_frame_files(frame, index, stem)
         self.append_record(record)
         return record
 
@@ -184,9 +185,17 @@ class DatasetWriter:
             self._manifest_checked = True
         append_line(self.out_dir / MANIFEST_NAME, dumps_compact(record))
 
-    def write_frame_files(self, frame: Frame, index: int) -> dict[str, Any]:
-        """Write every file of frame ``index`` (not the manifest); returns its record."""
-        stem = frame_stem(index)
+    def write_frame_files(
+        self, frame: Frame, index: int, stem: str | None = None
+    ) -> dict[str, Any]:
+        """Write every file of frame ``index`` (not the manifest); returns its record.
+
+        Files are named ``stem`` (default: the index, six digits), e.g. to keep a real
+        frame's own id."""
+        if stem is None:
+            stem = frame_stem(index)
+        elif stem_problem(stem):
+            raise DatasetWriteError(f"frame {index}: {stem_problem(stem)}")
         kitti.check_frame(frame)
         files: dict[str, str] = {}
         if "kitti" in self.formats:

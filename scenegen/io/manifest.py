@@ -102,11 +102,19 @@ def relative_path_problem(relative: object) -> str | None:
     return None
 
 
+def stem_problem(stem: object) -> str | None:
+    """Why ``stem`` cannot name a frame's files (``None`` if it can): frame ids must be plain
+    file stems of letters, digits, ``_``, ``.`` and ``-``, not starting with ``.`` or ``-``."""
+    if not isinstance(stem, str) or not _FILE_STEM.fullmatch(stem):
+        return f"frame_id {stem!r} is not a plain file stem (letters, digits, _ . -)"
+    return None
+
+
 def record_problem(record: dict[str, Any]) -> str | None:
     """Why a manifest record cannot be trusted (``None`` if it is well formed)."""
-    frame_id = record.get("frame_id")
-    if not isinstance(frame_id, str) or not _FILE_STEM.fullmatch(frame_id):
-        return f"frame_id {frame_id!r} is not a plain file stem (letters, digits, _ . -)"
+    problem = stem_problem(record.get("frame_id"))
+    if problem:
+        return problem
     index = record.get("frame_index", 0)
     if not isinstance(index, int) or isinstance(index, bool) or index < 0:
         return f"frame_index {index!r} is not an integer >= 0"

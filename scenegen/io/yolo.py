@@ -8,19 +8,15 @@ size divided by the image width/height, 6 decimals. Boxes are clipped to the ima
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import yaml
 
 from scenegen.frame import CLASS_NAMES, Frame, ObjectLabel
-from scenegen.io.coco import placeholder_calibration
 from scenegen.io.errors import DatasetReadError, DatasetWriteError
-from scenegen.io.png import read_image
 
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def label_text(frame: Frame) -> str:
@@ -56,7 +52,8 @@ def data_yaml_text(yolo_dir: Path) -> str:
     )
 
 
-def _class_names_from_yaml(path: Path) -> list[str]:
+def class_names_from_yaml(path: Path) -> list[str]:
+    """``names`` of a YOLO ``data.yaml`` (a list, or an index -> name mapping), by index."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -124,8 +121,11 @@ def parse_label_file(
     return objects
 
 
-def _label_path_for(root: Path, image_path: Path) -> Path:
-    # Ultralytics' rule: swap the last "images" folder for "labels", suffix .txt.
+def label_path_for(root: Path, image_path: Path) -> Path:
+    """The label file of ``image_path`` under YOLO folder ``root``.
+
+    Ultralytics' rule: the last ``images`` folder becomes ``labels``, the suffix ``.txt``.
+    """
     relative = image_path.relative_to(root)
     parts = list(relative.parts)
     if "images" in parts:
@@ -134,48 +134,20 @@ def _label_path_for(root: Path, image_path: Path) -> Path:
     return (root / Path(*parts)).with_suffix(".txt")
 
 
-def read_yolo(root: Path, class_map: Mapping[str, str | None] | None = None) -> Iterator[Frame]:
-    """Frames of a YOLO folder (``root/images/**`` with ``root/labels/**``), sorted by path.
-
-    Class names come from ``root/data.yaml`` when present, else :data:`CLASS_NAMES`; each
-    must be a scenegen class or be mapped by ``class_map`` (``None`` drops that class).
-    Images without a label file have no objects. Frames have a placeholder calibration
-    (``meta["calibration"] = "placeholder"``).
-    """
-    root = Path(root)
-    images_dir = root / "images"
+def list_yolo_images(root: Path) -> list[Path]:
+    """Image files under ``root/images`` (any depth, hidden files left out), sorted by path."""
+    images_dir = Path(root) / "images"
     if not images_dir.is_dir():
         raise DatasetReadError(images_dir, "not a folder: expected YOLO images/")
-    yaml_path = root / "data.yaml"
-    file_names = _class_names_from_yaml(yaml_path) if yaml_path.exists() else list(CLASS_NAMES)
-    mapping: dict[str, Any] = {**{n: n for n in CLASS_NAMES}, **dict(class_map or {})}
-    for name in file_names:
-        target = mapping.get(name, "?")
-        if target is not None and target not in CLASS_NAMES:
-            raise DatasetReadError(
-                yaml_path, f"class {name!r} is not a scenegen class; map it with class_map"
-            )
-    image_paths = sorted(
+    return sorted(
         p
         for p in images_dir.rglob("*")
-        if p.suffix.lower() in _IMAGE_SUFFIXES and not p.name.startswith(".")
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     )
-    for image_path in image_paths:
-        rgb = read_image(image_path, color=True)
-        height, width = rgb.shape[:2]
-        label_path = _label_path_for(root, image_path)
-        objects = []
-        if label_path.exists():
-            parsed = parse_label_file(label_path, width, height, file_names)
-            for obj in parsed:
-                target = mapping[obj.class_name]
-                if target is not None:
-                    obj.class_name = target
-                    objects.append(obj)
-        yield Frame(
-            frame_id=image_path.stem,
-            rgb=rgb,
-            calibration=placeholder_calibration(width, height),
-            objects=objects,
-            meta={"source": "yolo", "calibration": "placeholder"},
-        )
+
+
+def yolo_class_names(root: Path) -> list[str]:
+    """Class names by index: ``root/data.yaml``'s ``names`` when present, else
+    :data:`CLASS_NAMES`."""
+    yaml_path = Path(root) / "data.yaml"
+    return class_names_from_yaml(yaml_path) if yaml_path.exists() else list(CLASS_NAMES)

@@ -9,12 +9,21 @@ may vary is written as an expression such as ``uniform(60, 300)``. ::
 
 Modules:
 
-* :mod:`~scenegen.scenario.schema`: the key table (one source of truth) and
-  :func:`scenario_json_schema`;
+* :mod:`~scenegen.scenario.schema`: the key table (one source of truth: the validator,
+  the JSON Schema and the sampled spec derive from it), built from the key kinds of
+  :mod:`~scenegen.scenario.fields`;
+* :mod:`~scenegen.scenario.json_schema`: :func:`scenario_json_schema`, the table as a
+  JSON Schema for standard YAML tools;
 * :mod:`~scenegen.scenario.yaml_reader`: safe YAML reading (size, syntax, depth, tags),
-  nothing constructed; :func:`load_scenario_data` for tools;
-* :mod:`~scenegen.scenario.loader`: validation against the key table with
-  ``FILE:LINE:COL: key.path: message`` errors, and assembly of the :class:`Scenario`;
+  nothing constructed, warnings for legacy unquoted expressions; :func:`load_scenario_data`
+  for tools;
+* :mod:`~scenegen.scenario.validator`: a YAML node tree checked against the key table with
+  ``FILE:LINE:COL: key.path: message`` errors;
+* :mod:`~scenegen.scenario.leaves`: one value checked against its key (type, range,
+  options, expressions); :mod:`~scenegen.scenario.context`: where the errors go and how
+  they are worded;
+* :mod:`~scenegen.scenario.loader`: :func:`load_scenario`, the checks that span keys and
+  the assembly of the :class:`Scenario`;
 * :mod:`~scenegen.scenario.expr` and :mod:`~scenegen.scenario.distributions`: the
   expression grammar and the distributions it builds;
 * :mod:`~scenegen.scenario.presets`: camera/LiDAR presets and the sun model;
@@ -32,10 +41,10 @@ from scenegen.scenario.distributions import (
     TruncNormal,
     Uniform,
 )
+from scenegen.scenario.json_schema import scenario_json_schema
 from scenegen.scenario.loader import load_scenario, load_scenario_text
 from scenegen.scenario.model import Scenario, SweepAxis
 from scenegen.scenario.sampling import frame_seed, sample_scene
-from scenegen.scenario.schema import scenario_json_schema
 from scenegen.scenario.spec import SceneSpec
 from scenegen.scenario.yaml_reader import load_scenario_data
 

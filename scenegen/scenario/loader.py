@@ -1,12 +1,12 @@
-"""Load and validate scenario files.
+"""Load scenario files: read, validate, assemble the :class:`Scenario`.
 
 Reading goes through four gates, each of which reports problems as
 :class:`~scenegen.errors.ScenarioError` (``FILE:LINE:COL: key.path: message``). Gates 1-3
-(bytes, YAML syntax and depth, tags) live in :mod:`scenegen.scenario.yaml_reader`; this
-module is gate 4, the key table of :mod:`scenegen.scenario.schema`: unknown, duplicate or
-missing keys, types, ranges, expressions (:mod:`scenegen.scenario.expr`), distributions
-whose support leaves a key's range, and checks that span keys (sensor rig, actors, sun,
-sweep). It then assembles the :class:`~scenegen.scenario.model.Scenario`.
+(bytes, YAML syntax and depth, tags) live in :mod:`scenegen.scenario.yaml_reader`; gate 4,
+the key table of :mod:`scenegen.scenario.schema`, is :mod:`scenegen.scenario.validator`
+(with :mod:`~scenegen.scenario.leaves` for values).
+This module adds the checks that span keys (sensor rig, actors, sun, sweep) and assembles
+the :class:`~scenegen.scenario.model.Scenario`.
 
 Gates 1 and 2 stop at their first problem; gates 3 and 4 collect every problem of the
 file and raise them together as :class:`~scenegen.errors.ScenarioErrors`. Nothing in a
@@ -15,70 +15,57 @@ file is ever executed or turned into a Python object other than str/int/float/bo
 
 from __future__ import annotations
 
-import difflib
 import itertools
-import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from scenegen.errors import ScenarioError, ScenarioErrors
 from scenegen.scenario import presets
-from scenegen.scenario.distributions import (
-    FUNCTION_PARAMETERS,
-    Choice,
-    Constant,
-    Distribution,
-    RandInt,
-    Scalar,
-    build_distribution,
+from scenegen.scenario.context import (
+    ValidationContext,
+    clip,
+    join_path,
+    node_kind,
+    unknown_key_message,
 )
-from scenegen.scenario.expr import Call, ExpressionError, ListExpr, Literal, parse_expression
-from scenegen.scenario.model import Scenario, SweepAxis
-from scenegen.scenario.schema import (
-    MAX_LIDAR_RAYS,
-    MAX_SWEEP_CELLS,
-    VEHICLE_CLASSES,
+from scenegen.scenario.distributions import Constant, Distribution, Scalar
+from scenegen.scenario.fields import (
     BoolField,
     EnumField,
     Field,
     LeafField,
     ListField,
     NumberField,
-    NumberListField,
     ObjectField,
-    PathField,
     SweepField,
     TextField,
     UnionField,
+)
+from scenegen.scenario.leaves import default_value, walk_leaf
+from scenegen.scenario.model import Scenario, SweepAxis
+from scenegen.scenario.schema import (
+    MAX_LIDAR_RAYS,
+    MAX_SWEEP_CELLS,
+    VEHICLE_CLASSES,
     scenario_fields,
+    table_section,
 )
 from scenegen.scenario.spec import CameraSpec, LidarSpec
+from scenegen.scenario.validator import walk_object
 from scenegen.scenario.yaml_reader import (
-    BOOL,
-    FLOAT,
-    INT,
-    NULL,
-    STR,
     check_scenario_text,
     compose_scenario,
     has_standard_tag,
     read_scenario_file,
-    scalar_constructor,
     tag_errors,
 )
 
-_CALL_LIKE = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*\(")
 _PATH_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
 _MAX_REPORTED_ERRORS = 100
 _FILE_KEYS = ("version", "name", "description", "seed", "frames", "min_visible_pixels")
-
-
-# ---------------------------------------------------------------- public entry points
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -104,41 +91,9 @@ def load_scenario_text(
     return _load(text, filename, base.resolve(), None)
 
 
-# ---------------------------------------------------------------- the validation walk
-
-
-@dataclass
-class _Context:
-    filename: str
-    base_dir: Path
-    errors: list[ScenarioError] = field(default_factory=list)
-    nodes: dict[str, Node] = field(default_factory=dict)  # key path -> its value node
-    constructor: SafeConstructor = field(default_factory=scalar_constructor)
-
-    def error(self, node: Node | None, path: str, message: str, offset: int | None = None) -> None:
-        if node is None:
-            line, col = 1, 1
-        else:
-            line, col = node.start_mark.line + 1, node.start_mark.column + 1
-            if offset is not None:
-                col = _expression_column(node, offset, col)
-        self.errors.append(ScenarioError(self.filename, line, col, path or "<root>", message))
-
-
-def _expression_column(node: Node, offset: int, fallback: int) -> int:
-    """Column of character ``offset`` of a scalar's value, when the source shows it verbatim."""
-    start, end = node.start_mark, node.end_mark
-    buffer = getattr(start, "buffer", None)
-    if not isinstance(node, ScalarNode) or buffer is None or start.line != end.line:
-        return fallback
-    source = buffer[start.index : end.index]
-    found = source.find(node.value)
-    return fallback + found + offset if found >= 0 else fallback
-
-
 def _load(text: str, filename: str, base_dir: Path, path: Path | None) -> Scenario:
     root = compose_scenario(text, filename)
-    ctx = _Context(filename, base_dir)
+    ctx = ValidationContext(filename, base_dir)
     if root is None:
         raise ScenarioError(
             filename,
@@ -148,7 +103,7 @@ def _load(text: str, filename: str, base_dir: Path, path: Path | None) -> Scenar
             "the file is empty, expected a mapping with at least 'version' and 'name'",
         )
     ctx.errors.extend(tag_errors(root, filename))
-    tree = None if not has_standard_tag(root) else _walk_object(ctx, root, scenario_fields(), "")
+    tree = None if not has_standard_tag(root) else walk_object(ctx, root, scenario_fields(), "")
     scenario = None
     if tree is not None:
         scenario = _build_scenario(ctx, root, tree, path)
@@ -158,491 +113,12 @@ def _load(text: str, filename: str, base_dir: Path, path: Path | None) -> Scenar
     return scenario
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _node_kind(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    return {
-        NULL: "an empty value (null)",
-        BOOL: "a boolean",
-        INT: "an integer",
-        FLOAT: "a number",
-    }.get(node.tag, f"the text {_clip(node.value)!r}")
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _walk(ctx: _Context, node: Node, spec: Field, path: str) -> Any:
-    """Validate ``node`` against ``spec``; returns its tree value (None after an error)."""
-    if not has_standard_tag(node):
-        return None
-    ctx.nodes[path] = node
-    if isinstance(spec, ObjectField):
-        return _walk_object(ctx, node, spec, path)
-    if isinstance(spec, ListField):
-        return _walk_list(ctx, node, spec, path)
-    if isinstance(spec, NumberListField):
-        return _walk_number_list(ctx, node, spec, path)
-    if isinstance(spec, PathField):
-        return _walk_path(ctx, node, spec, path)
-    if isinstance(spec, SweepField):
-        return node  # resolved after the rest of the file (it refers to it)
-    return _walk_leaf(ctx, node, spec, path)
-
-
-def _walk_object(ctx: _Context, node: Node, spec: ObjectField, path: str) -> dict | None:
-    if spec.accepts_bool and isinstance(node, ScalarNode) and node.tag == BOOL:
-        enabled = ctx.constructor.construct_yaml_bool(node)
-        return (
-            {"enabled": Constant(enabled)} if not enabled else _fill_defaults(ctx, {}, spec, path)
-        )
-    if not isinstance(node, MappingNode):
-        expected = "a mapping (or true/false)" if spec.accepts_bool else "a mapping"
-        ctx.error(
-            node,
-            path or "<root>",
-            f"found {_node_kind(node)}, expected {expected}"
-            + ("" if path else " of scenario keys such as 'version' and 'name'"),
-        )
-        return None
-    result: dict[str, Any] = {}
-    first_seen: dict[str, Node] = {}
-    for key_node, value_node in node.value:
-        if not has_standard_tag(key_node):
-            continue
-        if not isinstance(key_node, ScalarNode):
-            ctx.error(
-                key_node,
-                path or "<root>",
-                f"found {_node_kind(key_node)} as a key, expected a key name",
-            )
-            continue
-        name = key_node.value
-        key_path = _join(path, name)
-        if name in first_seen:
-            ctx.error(
-                key_node,
-                key_path,
-                f"duplicate key {name!r} (first at line "
-                f"{first_seen[name].start_mark.line + 1}), "
-                "expected each key once",
-            )
-            continue
-        first_seen[name] = key_node
-        child = spec.fields.get(name)
-        if child is None:
-            ctx.error(key_node, key_path, _unknown_key_message(name, list(spec.fields)))
-            continue
-        value = _walk(ctx, value_node, child, key_path)
-        if value is not None:
-            result[name] = value
-    for name in spec.required:
-        if name not in first_seen:
-            ctx.error(
-                node,
-                _join(path, name),
-                f"missing required key {name!r}, expected {_describe_field(spec.fields[name])}",
-            )
-    return _fill_defaults(ctx, result, spec, path, present=set(first_seen))
-
-
-def _fill_defaults(
-    ctx: _Context, result: dict, spec: ObjectField, path: str, present: set[str] | None = None
-) -> dict:
-    present = present if present is not None else set()
-    for name, child in spec.fields.items():
-        if name in present or name in result:
-            continue
-        if isinstance(child, ObjectField) and not child.optional:
-            result[name] = _fill_defaults(ctx, {}, child, _join(path, name))
-        elif isinstance(child, ListField):
-            result[name] = []
-        elif (
-            isinstance(child, NumberField | BoolField | EnumField | TextField)
-            and child.default is not None
-        ):
-            result[name] = _default_value(child)
-    # Table order, not file order: reordering keys in a file must not change the draws.
-    return {name: result[name] for name in spec.fields if name in result}
-
-
-def _default_value(spec: LeafField) -> Distribution:
-    """A key's default from the table; a bad default in the table is a programming error."""
-    default = spec.default
-    if isinstance(default, str) and _CALL_LIKE.match(default):
-        return _as_float_field(_distribution_from_call(default), spec)
-    return _as_float_field(Constant(default), spec)  # type: ignore[arg-type]
-
-
-def _distribution_from_call(text: str) -> Distribution:
-    syntax = parse_expression(text, FUNCTION_PARAMETERS)
-    assert isinstance(syntax, Call), text
-    return build_distribution(syntax)
-
-
-def _unknown_key_message(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown key {_clip(name)!r}{hint}, expected one of: {', '.join(known)}"
-
-
-def _describe_field(spec: Field) -> str:
-    if isinstance(spec, NumberField):
-        kind = "an integer" if spec.integer else "a number"
-        if spec.minimum == spec.maximum:
-            return f"{kind} equal to {_num(spec.minimum)}"
-        return f"{kind} in [{_num(spec.minimum)}, {_num(spec.maximum)}]"
-    if isinstance(spec, BoolField):
-        return "true or false"
-    if isinstance(spec, EnumField):
-        return "one of " + ", ".join(spec.options)
-    if isinstance(spec, TextField):
-        return spec.pattern_hint or "text"
-    if isinstance(spec, ObjectField | UnionField):
-        return "a mapping"
-    return "a list" if isinstance(spec, ListField | NumberListField) else "a file path"
-
-
-def _num(value: float) -> str:
-    if isinstance(value, int) or (
-        math.isfinite(value) and value.is_integer() and abs(value) < 1e15
-    ):
-        return str(int(value))
-    return repr(value)
-
-
-def _walk_list(ctx: _Context, node: Node, spec: ListField, path: str) -> list | None:
-    if not isinstance(node, SequenceNode):
-        ctx.error(node, path, f"found {_node_kind(node)}, expected a list")
-        return None
-    if len(node.value) > spec.max_items:
-        ctx.error(node, path, f"has {len(node.value)} entries, expected at most {spec.max_items}")
-        return None
-    items = []
-    for index, item_node in enumerate(node.value):
-        item_path = f"{path}[{index}]"
-        if not has_standard_tag(item_node):
-            items.append(None)
-            continue
-        ctx.nodes[item_path] = item_node
-        item_spec = spec.item
-        if isinstance(item_spec, UnionField):
-            variant = _union_variant(ctx, item_node, item_spec, item_path)
-            items.append(
-                None if variant is None else _walk_object(ctx, item_node, variant, item_path)
-            )
-        else:
-            items.append(_walk_object(ctx, item_node, item_spec, item_path))
-    return items
-
-
-def _union_variant(ctx: _Context, node: Node, spec: UnionField, path: str) -> ObjectField | None:
-    if not isinstance(node, MappingNode):
-        ctx.error(
-            node, path, f"found {_node_kind(node)}, expected a mapping with a {spec.tag!r} key"
-        )
-        return None
-    for key_node, value_node in node.value:
-        if isinstance(key_node, ScalarNode) and key_node.value == spec.tag:
-            name = value_node.value if isinstance(value_node, ScalarNode) else None
-            if name not in spec.variants:
-                shown = repr(_clip(name)) if isinstance(name, str) else _node_kind(value_node)
-                ctx.error(
-                    value_node,
-                    _join(path, spec.tag),
-                    f"unknown {spec.tag} {shown}, expected one of: " + ", ".join(spec.variants),
-                )
-                return None
-            return spec.variants[name]
-    ctx.error(
-        node,
-        _join(path, spec.tag),
-        f"missing required key {spec.tag!r}, expected one of: " + ", ".join(spec.variants),
-    )
-    return None
-
-
-def _walk_number_list(
-    ctx: _Context, node: Node, spec: NumberListField, path: str
-) -> tuple[float, ...] | None:
-    if not isinstance(node, SequenceNode):
-        ctx.error(node, path, f"found {_node_kind(node)}, expected a list of numbers")
-        return None
-    if not spec.min_items <= len(node.value) <= spec.max_items:
-        ctx.error(
-            node,
-            path,
-            f"has {len(node.value)} entries, expected {spec.min_items} to {spec.max_items}",
-        )
-        return None
-    numbers: list[float] = []
-    for index, item in enumerate(node.value):
-        item_path = f"{path}[{index}]"
-        number = _constant_number(ctx, item, item_path)
-        if number is None:
-            continue
-        if not spec.minimum <= number <= spec.maximum:
-            ctx.error(
-                item,
-                item_path,
-                f"found {number}, expected a number in "
-                f"[{_num(spec.minimum)}, {_num(spec.maximum)}]",
-            )
-            continue
-        numbers.append(float(number))
-    return tuple(numbers) if len(numbers) == len(node.value) else None
-
-
-def _constant_number(ctx: _Context, node: Node, path: str) -> int | float | None:
-    if isinstance(node, ScalarNode) and node.tag in (INT, FLOAT):
-        try:
-            value = (
-                ctx.constructor.construct_yaml_int(node)
-                if node.tag == INT
-                else ctx.constructor.construct_yaml_float(node)
-            )
-        except (ValueError, OverflowError):
-            ctx.error(
-                node,
-                path,
-                f"cannot read {_clip(node.value)!r} as a number, expected a "
-                "number of reasonable size",
-            )
-            return None
-        if isinstance(value, int) or math.isfinite(value):
-            return value
-        ctx.error(node, path, f"found {node.value!r}, expected a finite number")
-        return None
-    if isinstance(node, ScalarNode) and node.tag == STR:
-        try:
-            syntax = parse_expression(node.value, ())
-        except ExpressionError:
-            syntax = None
-        if (
-            isinstance(syntax, Literal)
-            and isinstance(syntax.value, int | float)
-            and not isinstance(syntax.value, bool)
-            and math.isfinite(syntax.value)
-        ):
-            return syntax.value
-    if has_standard_tag(node):
-        ctx.error(node, path, f"found {_node_kind(node)}, expected a number")
-    return None
-
-
-def _walk_path(ctx: _Context, node: Node, spec: PathField, path: str) -> str | None:
-    if not isinstance(node, ScalarNode) or node.tag != STR or not node.value.strip():
-        ctx.error(node, path, f"found {_node_kind(node)}, expected a file path")
-        return None
-    text = node.value
-    if Path(text).suffix.lower() not in spec.suffixes:
-        ctx.error(
-            node,
-            path,
-            f"{_clip(text)!r} is not a {' or '.join(spec.suffixes)} file, "
-            f"expected a mesh path ending in {' or '.join(spec.suffixes)}",
-        )
-        return None
-    base = ctx.base_dir
-    try:
-        resolved = (base / text).resolve()  # an absolute text replaces base
-    except (OSError, RuntimeError, ValueError) as error:
-        ctx.error(
-            node,
-            path,
-            f"cannot resolve {_clip(text)!r} ({error}), expected a path "
-            "inside the scenario's folder",
-        )
-        return None
-    if not resolved.is_relative_to(base):
-        ctx.error(
-            node,
-            path,
-            f"{_clip(text)!r} leaves the scenario's folder {base}, expected "
-            "a path inside that folder (no '..' or outside absolute paths)",
-        )
-        return None
-    if not resolved.is_file():
-        ctx.error(
-            node,
-            path,
-            f"mesh file {_clip(text)!r} not found at {resolved}, expected an existing file",
-        )
-        return None
-    return str(resolved)
-
-
-# ---------------------------------------------------------------- leaves and expressions
-
-
-def _walk_leaf(ctx: _Context, node: Node, spec: LeafField, path: str) -> Distribution | None:
-    expected = _describe_field(spec)
-    if spec.random:
-        expected += (
-            " (or a distribution)" if isinstance(spec, NumberField) else " (or choice([...]))"
-        )
-    if not isinstance(node, ScalarNode) or node.tag == NULL:
-        ctx.error(node, path, f"found {_node_kind(node)}, expected {expected}")
-        return None
-    value = _scalar_value(ctx, node, spec, path, expected)
-    if value is None:
-        return None
-    if not spec.random and not isinstance(value, Constant):
-        ctx.error(
-            node,
-            path,
-            f"found the distribution {_clip(node.value)!r}, expected a constant: {expected}",
-        )
-        return None
-    if not _check_leaf(ctx, node, spec, path, value):
-        return None
-    return _as_float_field(value, spec)
-
-
-def _scalar_value(
-    ctx: _Context, node: ScalarNode, spec: LeafField, path: str, expected: str
-) -> Distribution | None:
-    """The constant or distribution a scalar holds, before range checks."""
-    if isinstance(spec, NumberField):
-        if node.tag in (INT, FLOAT):
-            number = _constant_number(ctx, node, path)
-            return None if number is None else Constant(number)
-        if node.tag == STR:
-            return _expression(ctx, node, path, expected)
-        ctx.error(node, path, f"found {_node_kind(node)}, expected {expected}")
-        return None
-    if isinstance(spec, BoolField):
-        if node.tag == BOOL:
-            return Constant(ctx.constructor.construct_yaml_bool(node))
-        if node.tag == STR:
-            return _expression(ctx, node, path, expected)
-        ctx.error(node, path, f"found {_node_kind(node)}, expected {expected}")
-        return None
-    # Enum and text keys: a plain scalar's text is taken as written (so 21:30 stays a
-    # time, not YAML 1.1's sexagesimal integer); call-like text is an expression.
-    if spec.random and _CALL_LIKE.match(node.value):
-        return _expression(ctx, node, path, expected)
-    return Constant(node.value)
-
-
-def _expression(ctx: _Context, node: ScalarNode, path: str, expected: str) -> Distribution | None:
-    text = node.value
-    try:
-        syntax = parse_expression(text, FUNCTION_PARAMETERS)
-        if isinstance(syntax, Call):
-            return build_distribution(syntax)
-    except ExpressionError as error:
-        ctx.error(node, path, f"bad expression {_clip(text)!r}: {error.message}", error.offset)
-        return None
-    if isinstance(syntax, Literal):
-        if isinstance(syntax.value, float) and not math.isfinite(syntax.value):
-            ctx.error(node, path, f"found {_clip(text)!r}, expected a finite number")
-            return None
-        return Constant(syntax.value)
-    assert isinstance(syntax, ListExpr)
-    ctx.error(node, path, f"found a list {_clip(text)!r}, expected {expected}", syntax.offset)
-    return None
-
-
-def _check_leaf(ctx: _Context, node: Node, spec: LeafField, path: str, value: Distribution) -> bool:
-    """Type of every possible draw, and (for numbers) the support inside the range."""
-    shown = _clip(node.value) if isinstance(node, ScalarNode) else str(value)
-    options = value.values()
-    expected = _describe_field(spec)
-    if isinstance(spec, NumberField):
-        if spec.integer and not (
-            isinstance(value, RandInt) or (options is not None and all(_is_int(o) for o in options))
-        ):
-            what = (
-                "gives non-integer values"
-                if not isinstance(value, Constant)
-                else "is not an integer"
-            )
-            ctx.error(
-                node,
-                path,
-                f"{shown!r} {what}, expected {expected} (randint(a, b) or "
-                "choice([...]) of integers for a random value)",
-            )
-            return False
-        if options is not None and not all(_is_number(o) for o in options):
-            ctx.error(node, path, f"found {shown!r}, expected {expected}")
-            return False
-        low, high = value.support()
-        if low < spec.minimum or high > spec.maximum:  # type: ignore[operator]
-            range_text = f"[{_num(spec.minimum)}, {_num(spec.maximum)}]"
-            if isinstance(value, Constant):
-                message = f"{shown} is out of range, expected {expected}"
-            elif math.isinf(low) or math.isinf(high):  # type: ignore[arg-type]
-                message = (
-                    f"{shown!r} is unbounded, expected a distribution within "
-                    f"{range_text} such as truncnormal(mean, std, low, high)"
-                )
-            else:
-                message = (
-                    f"{shown!r} can give values in [{_num(low)}, {_num(high)}], "  # type: ignore[arg-type]
-                    f"expected a distribution within {range_text}"
-                )
-            ctx.error(node, path, message)
-            return False
-        return True
-    if isinstance(spec, BoolField):
-        if options is None or not all(isinstance(o, bool) for o in options):
-            ctx.error(node, path, f"found {shown!r}, expected {expected}")
-            return False
-        return True
-    assert options is not None
-    for option in options:
-        if not isinstance(option, str):
-            ctx.error(node, path, f"found {shown!r}, expected {expected}")
-            return False
-        if isinstance(spec, EnumField) and option not in spec.options:
-            ctx.error(node, path, f"{_clip(option)!r} is not allowed, expected {expected}")
-            return False
-        if isinstance(spec, TextField):
-            if len(option) > spec.max_length:
-                ctx.error(
-                    node,
-                    path,
-                    f"text is {len(option)} characters long, expected at most {spec.max_length}",
-                )
-                return False
-            if spec.pattern and not re.match(spec.pattern, option):
-                ctx.error(node, path, f"{_clip(option)!r} is not valid, expected {expected}")
-                return False
-    return True
-
-
-def _is_int(value: Scalar) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Scalar) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _as_float_field(value: Distribution, spec: LeafField) -> Distribution:
-    """Float keys hold floats, even when written as integers (``lane_width_m: 3``)."""
-    if not isinstance(spec, NumberField) or spec.integer:
-        return value
-    if isinstance(value, Constant):
-        return Constant(float(value.value))
-    if isinstance(value, Choice):
-        return Choice(tuple(float(o) for o in value.options), value.weights)
-    return value
-
-
 # ---------------------------------------------------------------- building the Scenario
 
 
-def _build_scenario(ctx: _Context, root: Node, tree: dict, path: Path | None) -> Scenario | None:
+def _build_scenario(
+    ctx: ValidationContext, root: Node, tree: dict, path: Path | None
+) -> Scenario | None:
     values: dict[str, Distribution] = {}
     _flatten(tree, "", values)
     for key in _FILE_KEYS:  # facts about the file, kept as Scenario attributes
@@ -684,13 +160,15 @@ def _flatten(tree: Any, path: str, out: dict[str, Distribution]) -> None:
         out[path] = tree
     elif isinstance(tree, dict):
         for key, child in tree.items():
-            _flatten(child, _join(path, key), out)
+            _flatten(child, join_path(path, key), out)
     elif isinstance(tree, list):
         for index, child in enumerate(tree):
             _flatten(child, f"{path}[{index}]", out)
 
 
-def _resolve_camera(ctx: _Context, camera: dict, values: dict[str, Distribution]) -> CameraSpec:
+def _resolve_camera(
+    ctx: ValidationContext, camera: dict, values: dict[str, Distribution]
+) -> CameraSpec:
     given = {key: value.value for key, value in camera.items() if isinstance(value, Constant)}
     custom_size = any(key in given for key in ("width", "height", "fov_deg"))
     preset_name = str(given.get("preset", "custom" if custom_size else "kitti"))
@@ -720,7 +198,7 @@ def _resolve_camera(ctx: _Context, camera: dict, values: dict[str, Distribution]
     )
 
 
-def _resolve_lidar(ctx: _Context, lidar: dict) -> LidarSpec | None:
+def _resolve_lidar(ctx: ValidationContext, lidar: dict) -> LidarSpec | None:
     given = {
         key: (value.value if isinstance(value, Constant) else value) for key, value in lidar.items()
     }
@@ -735,14 +213,14 @@ def _resolve_lidar(ctx: _Context, lidar: dict) -> LidarSpec | None:
         angles = given["vertical_angles_deg"]
         if beam_keys:
             ctx.error(
-                ctx.nodes.get(_join(prefix, beam_keys[0])),
-                _join(prefix, beam_keys[0]),
+                ctx.nodes.get(join_path(prefix, beam_keys[0])),
+                join_path(prefix, beam_keys[0]),
                 "cannot be combined with vertical_angles_deg, expected either "
                 "vertical_angles_deg or channels/fov_up_deg/fov_down_deg",
             )
             return None
         if any(a < b for a, b in itertools.pairwise(angles)):
-            key = _join(prefix, "vertical_angles_deg")
+            key = join_path(prefix, "vertical_angles_deg")
             ctx.error(
                 ctx.nodes.get(key),
                 key,
@@ -754,9 +232,9 @@ def _resolve_lidar(ctx: _Context, lidar: dict) -> LidarSpec | None:
         fov_down = float(given.get("fov_down_deg", preset.fov_down_deg))
         channels = int(given.get("channels", preset.channels))
         if fov_up < fov_down or (fov_up == fov_down and channels > 1):
-            key = _join(prefix, "fov_up_deg")
+            key = join_path(prefix, "fov_up_deg")
             ctx.error(
-                ctx.nodes.get(key) or ctx.nodes.get(_join(prefix, "fov_down_deg")),
+                ctx.nodes.get(key) or ctx.nodes.get(join_path(prefix, "fov_down_deg")),
                 key,
                 f"fov_up_deg {fov_up} is not above fov_down_deg {fov_down}, expected "
                 "fov_up_deg > fov_down_deg",
@@ -766,7 +244,7 @@ def _resolve_lidar(ctx: _Context, lidar: dict) -> LidarSpec | None:
     steps = int(given.get("azimuth_steps", preset.azimuth_steps))
     n_channels = len(angles) if angles else preset.channels
     if n_channels * steps > MAX_LIDAR_RAYS:
-        key = _join(prefix, "azimuth_steps")
+        key = join_path(prefix, "azimuth_steps")
         ctx.error(
             ctx.nodes.get(key) or ctx.nodes.get(prefix),
             key,
@@ -777,9 +255,9 @@ def _resolve_lidar(ctx: _Context, lidar: dict) -> LidarSpec | None:
     min_range = float(given.get("min_range_m", preset.min_range_m))
     max_range = float(given.get("max_range_m", preset.max_range_m))
     if min_range >= max_range:
-        key = _join(prefix, "min_range_m")
+        key = join_path(prefix, "min_range_m")
         ctx.error(
-            ctx.nodes.get(key) or ctx.nodes.get(_join(prefix, "max_range_m")),
+            ctx.nodes.get(key) or ctx.nodes.get(join_path(prefix, "max_range_m")),
             key,
             f"min_range_m {min_range} is not below max_range_m {max_range}, expected "
             "min_range_m < max_range_m",
@@ -799,7 +277,10 @@ def _resolve_lidar(ctx: _Context, lidar: dict) -> LidarSpec | None:
 
 
 def _check_actors(
-    ctx: _Context, actors: list, values: dict[str, Distribution], sweep_axes: list[SweepAxis]
+    ctx: ValidationContext,
+    actors: list,
+    values: dict[str, Distribution],
+    sweep_axes: list[SweepAxis],
 ) -> dict[str, str]:
     """Class-specific rules, per-class default placement, and the user mesh per class."""
     meshes: dict[str, str] = {}
@@ -851,7 +332,7 @@ def _check_actors(
 
 
 def _resolve_sun(
-    ctx: _Context, tree: dict, values: dict[str, Distribution], sweep_axes: list[SweepAxis]
+    ctx: ValidationContext, tree: dict, values: dict[str, Distribution], sweep_axes: list[SweepAxis]
 ) -> None:
     """time_of_day and sun are alternatives; with neither, the sun is at 12:00."""
     environment = tree.get("environment") or {}
@@ -866,14 +347,13 @@ def _resolve_sun(
         )
         return
     if sun_given and "sun" not in environment:  # swept sun: the other angle keeps its default
-        sun_spec = scenario_fields().fields["environment"].fields["sun"]  # type: ignore[union-attr]
-        for name, child in sun_spec.fields.items():
-            values.setdefault(f"environment.sun.{name}", _default_value(child))
+        for name, child in table_section("environment.sun").fields.items():
+            values.setdefault(f"environment.sun.{name}", default_value(child))
     if not sun_given and not clock_given:
         values[clock_key] = Constant("12:00")
 
 
-def _resolve_sweep(ctx: _Context, node: Node | None, tree: dict) -> list[SweepAxis]:
+def _resolve_sweep(ctx: ValidationContext, node: Node | None, tree: dict) -> list[SweepAxis]:
     if node is None:
         return []
     spec = scenario_fields().fields["sweep"]
@@ -882,7 +362,7 @@ def _resolve_sweep(ctx: _Context, node: Node | None, tree: dict) -> list[SweepAx
         ctx.error(
             node,
             "sweep",
-            f"found {_node_kind(node)}, expected a mapping of key path to list of values",
+            f"found {node_kind(node)}, expected a mapping of key path to list of values",
         )
         return []
     if len(node.value) > spec.max_axes:
@@ -897,7 +377,7 @@ def _resolve_sweep(ctx: _Context, node: Node | None, tree: dict) -> list[SweepAx
             ctx.error(
                 key_node,
                 "sweep",
-                f"found {_node_kind(key_node)} as a key, expected a dotted key path",
+                f"found {node_kind(key_node)} as a key, expected a dotted key path",
             )
             continue
         axis = _sweep_axis(ctx, key_node, values_node, tree, seen)
@@ -913,10 +393,14 @@ def _resolve_sweep(ctx: _Context, node: Node | None, tree: dict) -> list[SweepAx
 
 
 def _sweep_axis(
-    ctx: _Context, key_node: ScalarNode, values_node: Node, tree: dict, seen: dict[str, Node]
+    ctx: ValidationContext,
+    key_node: ScalarNode,
+    values_node: Node,
+    tree: dict,
+    seen: dict[str, Node],
 ) -> SweepAxis | None:
     text = key_node.value.strip()
-    report_path = f"sweep.{_clip(text)}"
+    report_path = f"sweep.{clip(text)}"
     leaf, canonical, problem = _sweep_target(text, tree)
     if leaf is None:
         ctx.error(key_node, report_path, problem)
@@ -935,7 +419,7 @@ def _sweep_axis(
         ctx.error(
             values_node,
             report_path,
-            f"found {_node_kind(values_node)}, expected a non-empty list of values",
+            f"found {node_kind(values_node)}, expected a non-empty list of values",
         )
         return None
     values: list[Distribution] = []
@@ -944,7 +428,7 @@ def _sweep_axis(
         if not has_standard_tag(item):
             continue
         ctx.nodes[f"sweep.{canonical}[{index}]"] = item
-        value = _walk_leaf(ctx, item, leaf, f"{report_path}[{index}]")
+        value = walk_leaf(ctx, item, leaf, f"{report_path}[{index}]")
         if value is not None:
             values.append(value)
             labels.append(value.value if isinstance(value, Constant) else item.value.strip())
@@ -975,7 +459,7 @@ def _sweep_target(text: str, tree: dict) -> tuple[LeafField | None, str, str]:
         if not isinstance(spec, ObjectField) or name not in spec.fields:
             known = list(spec.fields) if isinstance(spec, ObjectField) else []
             where = ".".join(parts) or "the top level"
-            return None, "", f"{_unknown_key_message(name, known)} (under {where})"
+            return None, "", f"{unknown_key_message(name, known)} (under {where})"
         spec = spec.fields[name]
         cursor = cursor.get(name) if isinstance(cursor, dict) else None
         parts.append(name)

@@ -7,9 +7,12 @@ Frame ``i`` of a batch of ``n`` frames with base seed ``s``:
 2. it belongs to sweep cell ``i * ncells // n``, whose values replace the file's;
 3. every value of ``Scenario.values`` is drawn in order (constants draw nothing), then
    one uniform number per event decides whether it ``occurs`` (``u < probability``);
-4. the draws are assembled into a frozen ``SceneSpec``: presets applied, the sun placed
-   from ``time_of_day`` (see :mod:`scenegen.scenario.presets`) or ``sun``, and every
-   drawn value recorded in ``params`` under its key path (plus ``events[i].occurs``).
+4. the draws are assembled into a frozen ``SceneSpec`` by the key table
+   (:func:`section_values`: each random key of ``road``, ``ego``, ``sensors.camera``,
+   ``environment``, ``actors[i]`` and ``events[i]`` lands in the spec field its path
+   names), presets applied, the sun placed from ``time_of_day`` (see
+   :mod:`scenegen.scenario.presets`) or ``sun``, and every drawn value recorded in
+   ``params`` under its key path (plus ``events[i].occurs``).
 
 The same scenario, seed, frame index and batch size always give an equal ``SceneSpec``,
 whichever process draws it.
@@ -17,14 +20,15 @@ whichever process draws it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from scenegen.scenario import presets
+from scenegen.scenario.fields import BoolField, LeafField, NumberField, ObjectField, random_leaves
 from scenegen.scenario.model import Scenario
+from scenegen.scenario.schema import event_fields, table_section
 from scenegen.scenario.spec import (
     ActorGroupSpec,
     EnvironmentSpec,
@@ -33,9 +37,6 @@ from scenegen.scenario.spec import (
     SceneSpec,
     WeatherSpec,
 )
-
-# Keys of an event that describe it rather than parametrise it.
-_EVENT_META_KEYS = ("type", "probability")
 
 
 def frame_seed(base_seed: int, frame_index: int) -> int:
@@ -61,108 +62,80 @@ def sample_scene(scenario: Scenario, frame_index: int, base_seed: int, n_frames:
     for path, value in overrides.items():  # swept keys the file leaves out (e.g. fog)
         if path not in drawn:
             drawn[path] = value.sample(rng)
-    occurs = []
-    for index in range(len(scenario.event_types)):
-        happens = bool(rng.random() < drawn[f"events[{index}].probability"])
-        occurs.append(happens)
-    return _scene_spec(
-        scenario,
-        frame_index,
-        frame_seed(base_seed, frame_index),
-        drawn,
-        occurs,
-        scenario.sweep_cells[cell_index] if scenario.sweep_axes else {},
-    )
-
-
-def _scene_spec(
-    scenario: Scenario,
-    frame_index: int,
-    seed: int,
-    drawn: dict[str, Any],
-    occurs: list[bool],
-    sweep_cell: dict[str, Any],
-) -> SceneSpec:
-    road = RoadSpec(
-        type=drawn["road.type"],
-        lanes=int(drawn["road.lanes"]),
-        lane_width_m=float(drawn["road.lane_width_m"]),
-        curvature_1_m=float(drawn["road.curvature_1_m"]),
-        sidewalks=bool(drawn["road.sidewalks"]),
-        length_m=float(drawn["road.length_m"]),
-    )
-    camera = replace(
-        scenario.camera,
-        height_m=float(drawn["sensors.camera.height_m"]),
-        pitch_deg=float(drawn["sensors.camera.pitch_deg"]),
-    )
-    actors = tuple(
-        ActorGroupSpec(
-            cls=cls,
-            count=int(drawn[f"actors[{i}].count"]),
-            parked_fraction=float(drawn[f"actors[{i}].parked_fraction"]),
-            placement=drawn[f"actors[{i}].placement"],
-            speed_m_s=(
-                float(drawn[f"actors[{i}].speed_m_s"])
-                if f"actors[{i}].speed_m_s" in drawn
-                else None
-            ),
-        )
-        for i, cls in enumerate(scenario.actor_classes)
-    )
-    events = tuple(
-        EventSpec(type=event_type, occurs=occurs[i], params=_event_params(drawn, f"events[{i}]."))
-        for i, event_type in enumerate(scenario.event_types)
-    )
+    events = []
+    for index, event_type in enumerate(scenario.event_types):
+        params = section_values(drawn, f"events[{index}]", event_fields(event_type))
+        probability = params.pop("probability")  # describes the event, not a parameter
+        events.append(EventSpec(event_type, bool(rng.random() < probability), params))
     params = dict(drawn)
-    params.update({f"events[{i}].occurs": happens for i, happens in enumerate(occurs)})
+    params.update({f"events[{i}].occurs": event.occurs for i, event in enumerate(events)})
     return SceneSpec(
         scenario_name=scenario.name,
         frame_index=frame_index,
-        seed=seed,
-        road=road,
-        ego_speed_m_s=float(drawn["ego.speed_m_s"]),
-        camera=camera,
+        seed=frame_seed(base_seed, frame_index),
+        road=RoadSpec(**section_values(drawn, "road")),
+        camera=replace(scenario.camera, **section_values(drawn, "sensors.camera")),
         lidar=scenario.lidar,
         environment=_environment(drawn),
-        actors=actors,
-        events=events,
+        actors=tuple(
+            ActorGroupSpec(
+                cls=cls, **section_values(drawn, f"actors[{i}]", table_section("actors"))
+            )
+            for i, cls in enumerate(scenario.actor_classes)
+        ),
+        events=tuple(events),
         user_meshes=dict(scenario.user_meshes),
-        sweep_cell=dict(sweep_cell),
+        sweep_cell=dict(scenario.sweep_cells[cell_index] if scenario.sweep_axes else {}),
         params=params,
         min_visible_pixels=scenario.min_visible_pixels,
+        **section_values(drawn, "ego", name_prefix="ego_"),
     )
 
 
-def _event_params(drawn: dict[str, Any], prefix: str) -> dict[str, Any]:
-    return {
-        path[len(prefix) :]: value
-        for path, value in drawn.items()
-        if path.startswith(prefix) and path[len(prefix) :] not in _EVENT_META_KEYS
-    }
+def section_values(
+    drawn: dict[str, Any],
+    path: str,
+    table: ObjectField | None = None,
+    name_prefix: str = "",
+    skip: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The drawn values of the random keys of the table object at ``path``, as spec fields.
+
+    This is where the key table becomes the ``SceneSpec``: each value is typed as its key
+    declares (integer, number, flag, text) and named by its key path below ``path``
+    joined by ``_`` (under ``environment.weather``, ``fog.visibility_m`` becomes
+    ``WeatherSpec.fog_visibility_m``), so a key added to the table without its spec field
+    fails at the spec's constructor. ``table`` defaults to the table's object at ``path``
+    (give it for list items); keys under ``skip`` are left out; keys not drawn (an absent
+    optional object such as fog) keep the spec's default.
+    """
+    table = table_section(path) if table is None else table
+    values: dict[str, Any] = {}
+    for relative, leaf in random_leaves(table):
+        key = f"{path}.{relative}"
+        if key in drawn and relative.split(".")[0] not in skip:
+            values[name_prefix + relative.replace(".", "_")] = _typed(leaf, drawn[key])
+    return values
+
+
+def _typed(leaf: LeafField, value: Any) -> Any:
+    if isinstance(leaf, NumberField):
+        return int(value) if leaf.integer else float(value)
+    if isinstance(leaf, BoolField):
+        return bool(value)
+    return value  # options and text are strings already
 
 
 def _environment(drawn: dict[str, Any]) -> EnvironmentSpec:
-    clock = drawn.get("environment.time_of_day")
-    if "environment.sun.elevation_deg" in drawn:
-        elevation_deg = float(drawn["environment.sun.elevation_deg"])
-        azimuth_deg = float(drawn["environment.sun.azimuth_deg"])  # world frame, as written
-        clock = None
-    else:
-        elevation_deg, compass_deg = presets.sun_from_clock(presets.parse_clock(clock))
-        azimuth_deg = presets.world_sun_azimuth_deg(
-            float(drawn["environment.heading_deg"]), compass_deg
+    """Light and weather; the sun is given directly or placed from the clock and heading."""
+    light = section_values(drawn, "environment", skip=("weather",))
+    heading_deg = light.pop("heading_deg")
+    if "sun_elevation_deg" not in light:  # no sun given: time_of_day (the loader's default)
+        elevation_deg, compass_deg = presets.sun_from_clock(
+            presets.parse_clock(light["time_of_day"])
         )
-    weather = WeatherSpec(
-        fog_visibility_m=float(drawn.get("environment.weather.fog.visibility_m", math.inf)),
-        rain_rate_mm_h=float(drawn["environment.weather.rain.rate_mm_h"]),
-        snow_rate_mm_h=float(drawn["environment.weather.snow.rate_mm_h"]),
-        road_wetness=float(drawn["environment.weather.road_wetness"]),
-    )
+        light["sun_elevation_deg"] = elevation_deg
+        light["sun_azimuth_deg"] = presets.world_sun_azimuth_deg(heading_deg, compass_deg)
     return EnvironmentSpec(
-        sun_elevation_deg=elevation_deg,
-        sun_azimuth_deg=azimuth_deg,
-        cloud_cover=float(drawn["environment.cloud_cover"]),
-        time_of_day=clock,
-        weather=weather,
+        **light, weather=WeatherSpec(**section_values(drawn, "environment.weather"))
     )

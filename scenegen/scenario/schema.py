@@ -2,10 +2,11 @@
 
 :func:`scenario_fields` describes every key a scenario file may hold: its type, its
 allowed range, whether it may be a distribution, its default and a description. The
-loader (:mod:`scenegen.scenario.loader`) validates files against this table, and
-:func:`scenario_json_schema` renders the same table as a JSON Schema (draft 2020-12)
-for editors. A number that accepts distributions is ``oneOf [number, string]`` in the
-JSON Schema, the string being an expression such as ``uniform(5, 14)``.
+validator (:mod:`scenegen.scenario.validator`) checks files against this table,
+:mod:`scenegen.scenario.json_schema` renders it as a JSON Schema for editors and
+standard validators, and :mod:`scenegen.scenario.sampling` builds the
+:class:`~scenegen.scenario.spec.SceneSpec` from it (:data:`SPEC_SECTIONS`). The kinds
+of key are defined in :mod:`scenegen.scenario.fields`.
 
 Ranges are closed intervals. A distribution is accepted only if its whole support lies
 inside the key's range, so ``visibility_m: uniform(-5, 10)`` is an error even though
@@ -15,10 +16,22 @@ most of its draws would be valid.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
+
+from scenegen.scenario.fields import (
+    BoolField,
+    EnumField,
+    Field,
+    ListField,
+    NumberField,
+    NumberListField,
+    ObjectField,
+    PathField,
+    SweepField,
+    TextField,
+    UnionField,
+)
 
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024
@@ -40,124 +53,35 @@ ACTOR_CLASSES = ("car", "van", "truck", "bus", "pedestrian", "cyclist", "animal"
 VEHICLE_CLASSES = ("car", "van", "truck", "bus")
 MESH_SUFFIXES = (".glb", ".obj")
 
-DISTRIBUTION_FUNCTIONS = ("uniform", "normal", "truncnormal", "randint", "choice")
-NUMBER_PATTERN = (
-    r"^\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
-    r"|(uniform|normal|truncnormal|randint|choice)\s*\(.*\))\s*$"
-)
-INTEGER_PATTERN = r"^\s*([-+]?\d+|(randint|choice)\s*\(.*\))\s*$"
-CHOICE_PATTERN = r"^\s*choice\s*\(.*\)\s*$"
 CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
-@dataclass(frozen=True)
-class NumberField:
-    """A number (or integer); ``default`` may be an expression string."""
-
-    description: str
-    minimum: float
-    maximum: float
-    default: float | int | str | None = None
-    integer: bool = False
-    random: bool = True  # may be a distribution
-
-
-@dataclass(frozen=True)
-class BoolField:
-    description: str
-    default: bool | None = None
-    random: bool = True
-
-
-@dataclass(frozen=True)
-class EnumField:
-    description: str
-    options: tuple[str, ...]
-    default: str | None = None
-    random: bool = True
-
-
-@dataclass(frozen=True)
-class TextField:
-    """Free text, or text matching ``pattern`` (explained to users by ``pattern_hint``)."""
-
-    description: str
-    default: str | None = None
-    pattern: str | None = None
-    pattern_hint: str = ""
-    max_length: int = 2000
-    random: bool = False  # True: may be choice([...]) of such strings
-
-
-@dataclass(frozen=True)
-class PathField:
-    """A file path relative to the scenario file's folder, which it must not leave."""
-
-    description: str
-    suffixes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class NumberListField:
-    description: str
-    minimum: float
-    maximum: float
-    min_items: int
-    max_items: int
-
-
-@dataclass(frozen=True)
-class ObjectField:
-    """A mapping of known keys.
-
-    ``optional``: the object is absent unless written (its keys' defaults then apply
-    only when it is present). ``accepts_bool``: ``false`` disables the whole object,
-    ``true`` means all defaults.
-    """
-
-    description: str
-    fields: Mapping[str, Field]
-    required: tuple[str, ...] = ()
-    optional: bool = False
-    accepts_bool: bool = False
-
-
-@dataclass(frozen=True)
-class ListField:
-    description: str
-    item: ObjectField | UnionField
-    max_items: int
-
-
-@dataclass(frozen=True)
-class UnionField:
-    """Mappings told apart by their ``tag`` key (events by ``type``)."""
-
-    description: str
-    tag: str
-    variants: Mapping[str, ObjectField]
-
-
-@dataclass(frozen=True)
-class SweepField:
-    description: str
-    max_axes: int
-
-
-Field = (
-    NumberField
-    | BoolField
-    | EnumField
-    | TextField
-    | PathField
-    | NumberListField
-    | ObjectField
-    | ListField
-    | UnionField
-    | SweepField
+# Words users write for an option, for "did you mean" (only the options are accepted).
+_ROAD_ALIASES = MappingProxyType(
+    {
+        word: option
+        for option, words in {
+            "highway": ("motorway", "freeway", "expressway", "autobahn", "interstate"),
+            "urban": ("city", "town", "street", "downtown"),
+            "rural": ("country", "countryside", "village"),
+        }.items()
+        for word in words
+    }
 )
-LeafField = NumberField | BoolField | EnumField | TextField
+_ACTOR_ALIASES = MappingProxyType(
+    {
+        word: option
+        for option, words in {
+            "cyclist": ("bicycle", "bike", "bicyclist"),
+            "pedestrian": ("person", "people", "walker"),
+            "truck": ("lorry",),
+            "car": ("vehicle", "automobile"),
+            "animal": ("deer", "dog", "boar"),
+        }.items()
+        for word in words
+    }
+)
 
 
 def _obj(description: str, fields: dict[str, Field], **options: Any) -> ObjectField:
@@ -195,6 +119,7 @@ def scenario_fields() -> ObjectField:
                 "(wide lanes, barriers), rural (narrow, no sidewalks).",
                 ("urban", "highway", "rural"),
                 "urban",
+                aliases=_ROAD_ALIASES,
             ),
             "lanes": NumberField(
                 "Total number of lanes, both directions together.", 1, 8, 2, integer=True
@@ -387,8 +312,14 @@ def scenario_fields() -> ObjectField:
             "snow": _obj(
                 "Snowfall.",
                 {
+                    # 10 mm/h: the heaviest snowfall observed, the LiDAR snow model's
+                    # limit too (scenegen.effects.lidar_weather.MAX_SNOW_RATE_MM_H).
                     "rate_mm_h": NumberField(
-                        "Snowfall rate in mm/h of liquid-water equivalent.", 0.0, 50.0, 0.0
+                        "Snowfall rate in mm/h of liquid-water equivalent "
+                        "(0.5 light, 1-3 heavy, 10 the heaviest observed).",
+                        0.0,
+                        10.0,
+                        0.0,
                     ),
                 },
             ),
@@ -445,7 +376,10 @@ def scenario_fields() -> ObjectField:
         "A group of actors of one class.",
         {
             "class": EnumField(
-                "Actor class: " + ", ".join(ACTOR_CLASSES) + ".", ACTOR_CLASSES, random=False
+                "Actor class: " + ", ".join(ACTOR_CLASSES) + ".",
+                ACTOR_CLASSES,
+                random=False,
+                aliases=_ACTOR_ALIASES,
             ),
             "count": NumberField(
                 f"Number of actors in the group, 0..{MAX_ACTORS_PER_GROUP}.",
@@ -634,110 +568,26 @@ def scenario_fields() -> ObjectField:
     )
 
 
-# ---------------------------------------------------------------- JSON Schema
+def table_section(path: str) -> ObjectField:
+    """The object of the key table at dotted ``path``; ``actors`` gives one actor group.
+
+    Raises ``KeyError`` naming the path when the table has no such object, so code that
+    reads the table by path fails the moment a key is renamed.
+    """
+    spec: Field = scenario_fields()
+    for name in path.split("."):
+        child = spec.fields.get(name) if isinstance(spec, ObjectField) else None
+        if isinstance(child, ListField) and isinstance(child.item, ObjectField):
+            child = child.item
+        if not isinstance(child, ObjectField):
+            raise KeyError(f"the key table has no object at {path!r}")
+        spec = child
+    assert isinstance(spec, ObjectField)
+    return spec
 
 
-def scenario_json_schema() -> dict[str, Any]:
-    """The scenario format as a JSON Schema (draft 2020-12), for editors and validators."""
-    schema = _json(scenario_fields())
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://scenegen.dev/schema/scenario-v1.json",
-        "title": "scenegen scenario",
-        **schema,
-    }
-
-
-def _with_meta(schema: dict[str, Any], description: str, default: Any) -> dict[str, Any]:
-    schema = {"description": description, **schema}
-    if default is not None:
-        schema["default"] = default
-    return schema
-
-
-def _random_string(pattern: str, what: str) -> dict[str, Any]:
-    return {"type": "string", "pattern": pattern, "description": what}
-
-
-def _json(spec: Field) -> dict[str, Any]:
-    if isinstance(spec, NumberField):
-        base: dict[str, Any] = {
-            "type": "integer" if spec.integer else "number",
-            "minimum": spec.minimum,
-            "maximum": spec.maximum,
-        }
-        if spec.random:
-            pattern = INTEGER_PATTERN if spec.integer else NUMBER_PATTERN
-            base = {"oneOf": [base, _random_string(pattern, "a distribution expression")]}
-        return _with_meta(base, spec.description, spec.default)
-    if isinstance(spec, BoolField):
-        base = {"type": "boolean"}
-        if spec.random:
-            base = {"oneOf": [base, _random_string(CHOICE_PATTERN, "choice([true, false])")]}
-        return _with_meta(base, spec.description, spec.default)
-    if isinstance(spec, EnumField):
-        base = {"enum": list(spec.options)}
-        if spec.random:
-            base = {"oneOf": [base, _random_string(CHOICE_PATTERN, "choice([...]) of options")]}
-        return _with_meta(base, spec.description, spec.default)
-    if isinstance(spec, TextField):
-        base = {"type": "string", "maxLength": spec.max_length}
-        if spec.pattern:
-            base["pattern"] = spec.pattern
-        if spec.random:
-            base = {"oneOf": [base, _random_string(CHOICE_PATTERN, "choice([...]) of values")]}
-        return _with_meta(base, spec.description, spec.default)
-    if isinstance(spec, PathField):
-        return {"description": spec.description, "type": "string", "minLength": 1}
-    if isinstance(spec, NumberListField):
-        return {
-            "description": spec.description,
-            "type": "array",
-            "items": {"type": "number", "minimum": spec.minimum, "maximum": spec.maximum},
-            "minItems": spec.min_items,
-            "maxItems": spec.max_items,
-        }
-    if isinstance(spec, ObjectField):
-        base = {
-            "type": "object",
-            "properties": {key: _json(child) for key, child in spec.fields.items()},
-            "additionalProperties": False,
-        }
-        if spec.required:
-            base["required"] = list(spec.required)
-        if spec.accepts_bool:
-            base = {"oneOf": [{"type": "boolean"}, base]}
-        # A mandatory object defaults to {} (all of its keys' defaults).
-        return _with_meta(base, spec.description, None if spec.required or spec.optional else {})
-    if isinstance(spec, ListField):
-        return {
-            "description": spec.description,
-            "type": "array",
-            "default": [],
-            "maxItems": spec.max_items,
-            "items": _json(spec.item),
-        }
-    if isinstance(spec, UnionField):
-        variants = []
-        for name, variant in spec.variants.items():
-            variant_schema = _json(variant)
-            variant_schema["properties"][spec.tag] = {
-                "const": name,
-                "description": variant.description,
-            }
-            variants.append(variant_schema)
-        return {"description": spec.description, "oneOf": variants}
-    if isinstance(spec, SweepField):
-        return {
-            "description": spec.description,
-            "type": "object",
-            "default": {},
-            "maxProperties": spec.max_axes,
-            "propertyNames": {"pattern": r"^[a-z_]+(\[[0-9]+\])?(\.[a-z_0-9]+(\[[0-9]+\])?)*$"},
-            "additionalProperties": {
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": ["number", "string", "boolean"]},
-            },
-        }
-    raise TypeError(f"no JSON Schema for {spec!r}")
+def event_fields(event_type: str) -> ObjectField:
+    """The keys of one event type (``type`` and ``probability`` included)."""
+    events = scenario_fields().fields["events"]
+    assert isinstance(events, ListField) and isinstance(events.item, UnionField)
+    return events.item.variants[event_type]

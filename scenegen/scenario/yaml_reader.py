@@ -14,14 +14,20 @@ Plain scalars resolve only to str/int/float/bool/null (no timestamps, no ``<<`` 
 keys), so any other tag on a node was written explicitly, e.g. ``!!python/object``,
 and is rejected.
 
-One extension to YAML: inside the parentheses of an unquoted expression, ``, [ ] { }``
-do not end the value, so ``{count: randint(6, 14)}`` and ``{count: choice([0, 1])}`` work
-in flow mappings (standard YAML would split them at the comma). Quoting the expression
-(``{count: "randint(6, 14)"}``) or block style keeps a file portable to other YAML tools.
+Scenario files are standard YAML: an expression is a string, quoted inside flow mappings
+(``{count: "randint(6, 14)"}``) and plain in block style (``count: randint(6, 14)``).
+Files written for older versions of scenegen may hold unquoted expressions in flow
+mappings (``{count: randint(6, 14)}``), which standard YAML splits at the comma. They are
+still read as meant: inside the parentheses of an unquoted value, ``, [ ] { }`` (and ``: ``
+or `` #`` inside a quoted string there) do not end it. :func:`compose_scenario` issues a
+:class:`~scenegen.errors.ScenarioWarning` for each such value, naming FILE:LINE:COL and
+the quoted spelling to write instead.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +36,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.tokens import ScalarToken
 
-from scenegen.errors import ScenarioError, ScenarioErrors
+from scenegen.errors import ScenarioError, ScenarioErrors, ScenarioWarning
 from scenegen.scenario.schema import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 _TAG = "tag:yaml.org,2002:"
@@ -46,14 +52,21 @@ class _ScenarioYamlLoader(yaml.SafeLoader):
 
     Dropping the timestamp, merge (``<<``) and value resolvers means any other tag on a
     node can only come from an explicit tag in the file, which is then rejected.
+    ``nonstandard_marks`` collects the start of every plain scalar that standard YAML
+    would have ended earlier (see :meth:`scan_plain`).
     """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.nonstandard_marks: list[yaml.Mark] = []
 
     def scan_plain(self) -> ScalarToken:
         """PyYAML's plain-scalar scanner, plus: inside parentheses (outside quotes) the
         flow indicators ``, [ ] { }`` do not end the scalar.
 
         Without this, ``{count: randint(6, 14)}`` would split at the comma inside a flow
-        mapping. Everything else follows PyYAML (and YAML 1.1) exactly.
+        mapping. Everything else follows PyYAML (and YAML 1.1) exactly. A scalar that
+        standard YAML would have ended earlier is recorded in ``nonstandard_marks``.
         """
         chunks: list[str] = []
         start_mark = self.get_mark()
@@ -62,14 +75,21 @@ class _ScenarioYamlLoader(yaml.SafeLoader):
         spaces: list[str] = []
         depth = 0  # open parentheses
         quote = ""  # the quote character while inside a quoted string within parentheses
+        standard = True  # whether standard YAML reads the same scalar
         while True:
             length = 0
-            if self.peek() == "#" and not quote:
-                break
+            if self.peek() == "#":
+                if not quote:
+                    break
+                standard = False  # standard YAML: a comment starts here
             while True:
                 ch = self.peek(length)
                 if ch in _YAML_BREAKS:
                     break
+                ends_standard_scalar = (
+                    ch == ":"
+                    and self.peek(length + 1) in _YAML_BREAKS + (",[]{}" if self.flow_level else "")
+                ) or (self.flow_level and ch in ",?[]{}")
                 if quote:
                     quote = "" if ch == quote else quote
                 elif depth and ch in "\"'":
@@ -84,6 +104,7 @@ class _ScenarioYamlLoader(yaml.SafeLoader):
                     in _YAML_BREAKS + (",[]{}" if self.flow_level and not depth else "")
                 ) or (self.flow_level and ch in ",?[]{}" and not depth):
                     break
+                standard = standard and not ends_standard_scalar
                 length += 1
             if length == 0:
                 break
@@ -99,6 +120,8 @@ class _ScenarioYamlLoader(yaml.SafeLoader):
                 or (not self.flow_level and self.column < indent)
             ):
                 break
+        if not standard:
+            self.nonstandard_marks.append(start_mark)
         return ScalarToken("".join(chunks), True, start_mark, end_mark)
 
 
@@ -155,12 +178,74 @@ def check_scenario_text(text: str, filename: str) -> None:
 
 
 def compose_scenario(text: str, filename: str) -> Node | None:
-    """Gate 2: the YAML node tree of ``text`` (``None`` for an empty document)."""
+    """Gate 2: the YAML node tree of ``text`` (``None`` for an empty document).
+
+    Issues a :class:`~scenegen.errors.ScenarioWarning` for every unquoted value that
+    only scenegen reads as written (an older file's ``{count: randint(6, 14)}``).
+    """
     _check_yaml_events(text, filename)
+    loader = _ScenarioYamlLoader(text)
     try:
-        return yaml.compose(text, Loader=_ScenarioYamlLoader)
+        root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         raise _yaml_error(error, filename) from None
+    finally:
+        loader.dispose()
+    if root is not None and loader.nonstandard_marks:
+        _warn_nonstandard(root, {mark.index for mark in loader.nonstandard_marks}, filename)
+    return root
+
+
+def _warn_nonstandard(root: Node, starts: set[int], filename: str) -> None:
+    for node, path in walk_nodes(root):
+        if isinstance(node, ScalarNode) and node.start_mark.index in starts:
+            mark = node.start_mark
+            warnings.warn(
+                ScenarioWarning(
+                    filename,
+                    mark.line + 1,
+                    mark.column + 1,
+                    path or "<root>",
+                    f"unquoted {node.value!r} is not standard YAML (other YAML tools and "
+                    f"JSON Schema validators split it), expected it quoted: {_quoted(node.value)}",
+                ),
+                stacklevel=4,
+            )
+
+
+def walk_nodes(
+    root: Node, enter: Callable[[Node], bool] = lambda node: True
+) -> Iterator[tuple[Node, str]]:
+    """Every node of the tree once (aliases too), in file order, with its key path.
+
+    Keys come with their mapping's path. A node's children are visited only if
+    ``enter(node)``; the walk is iterative, so depth is no concern.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node, path
+        if not enter(node):
+            continue
+        if isinstance(node, MappingNode):
+            for key, value in reversed(node.value):
+                name = key.value if isinstance(key, ScalarNode) else "?"
+                stack.append((value, f"{path}.{name}" if path else name))
+                stack.append((key, path))
+        elif isinstance(node, SequenceNode):
+            for index, item in reversed(list(enumerate(node.value))):
+                stack.append((item, f"{path}[{index}]"))
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a YAML quoted scalar: double quotes, or single ones if it holds any."""
+    if '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return "'" + text.replace("'", "''") + "'"
 
 
 def has_standard_tag(node: Node) -> bool:
@@ -175,13 +260,8 @@ def scalar_constructor() -> SafeConstructor:
 def tag_errors(root: Node, filename: str) -> list[ScenarioError]:
     """Gate 3: one error per node whose tag is not a standard one (each node visited once)."""
     errors: list[ScenarioError] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, str]] = [(root, "")]
-    while stack:
-        node, path = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    # Never look inside a rejected node.
+    for node, path in walk_nodes(root, enter=has_standard_tag):
         if node.tag not in ALLOWED_TAGS:
             mark = node.start_mark
             errors.append(
@@ -195,15 +275,6 @@ def tag_errors(root: Node, filename: str) -> list[ScenarioError]:
                     "!!str, !!int, !!float, !!bool, !!null)",
                 )
             )
-            continue  # never look inside a rejected node
-        if isinstance(node, MappingNode):
-            for key, value in reversed(node.value):
-                name = key.value if isinstance(key, ScalarNode) else "?"
-                stack.append((value, f"{path}.{name}" if path else name))
-                stack.append((key, path))
-        elif isinstance(node, SequenceNode):
-            for index, item in reversed(list(enumerate(node.value))):
-                stack.append((item, f"{path}[{index}]"))
     return errors
 
 

@@ -1,0 +1,5 @@
+"""``python -m scenegen.cli``."""
+
+from scenegen.cli import main
+
+main()

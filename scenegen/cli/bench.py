@@ -1,0 +1,77 @@
+"""``scenegen bench``: render, train, measure robustness, write a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from scenegen.cli.app import EXIT_INVALID_INPUT, app, err, out
+from scenegen.cli.app import fail as _fail
+from scenegen.errors import ScenegenError
+
+
+@app.command()
+def bench(
+    config: Annotated[
+        Path, typer.Argument(help="Bench config (YAML): scenarios, corruptions, model, budget.")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Report folder (rendered data is cached here).")
+    ] = Path("reports/run1"),
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Train from scratch instead of resuming OUT/model."),
+    ] = False,
+    gl_backend: Annotated[
+        str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
+    ] = "auto",
+) -> None:
+    """Render, train a detector, measure it on every edge case and corruption; write a report."""
+    from scenegen.harness.bench import BenchConfigError, load_bench_config, run_bench
+    from scenegen.sensors.gl import configure_backend
+
+    try:
+        bench_config = load_bench_config(config)
+    except BenchConfigError as exc:
+        _fail(str(exc), EXIT_INVALID_INPUT)
+    try:
+        configure_backend(gl_backend)
+    except ScenegenError as exc:
+        _fail(str(exc))
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    bars: dict[str, object] = {}
+
+    def advance(p: object) -> None:
+        stage = p.stage  # type: ignore[attr-defined]
+        if stage not in bars:
+            bars[stage] = progress.add_task(stage, total=p.total, detail="")  # type: ignore[attr-defined]
+        progress.update(bars[stage], completed=p.done, total=p.total, detail=p.detail)  # type: ignore[attr-defined]
+
+    try:
+        with progress:
+            metrics = run_bench(bench_config, out_dir, on_progress=advance, resume=not fresh)
+    except ScenegenError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; rendered data and the last epoch's checkpoint are kept", 130)
+    r = metrics["robustness"]
+
+    def with_ci(key: str) -> str:
+        ci = r.get(f"{key}_ci")
+        return f"{r[key]:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+    out.print(
+        f"clean AP50 (P) {with_ci('P')}, mPC {with_ci('mPC')}, rPC {with_ci('rPC')}; "
+        f"report: {out_dir / 'report.md'}",
+        highlight=False,
+    )
