@@ -25,6 +25,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import cv2
 import numpy as np
 
@@ -157,6 +159,72 @@ def snowflake_alpha(
         raise ValueError(f"depth_m must have shape (H, W), got {depth.shape}")
     flakes = sample_snowflakes(rate_mm_h, K, *depth.shape, rng, exposure_s, ego_speed_m_s)
     return render_streak_alpha(flakes, depth)
+
+
+# Settled snow of a rendered scene: snowfall of rate R mm/h (melted water) for
+# SETTLED_SNOW_HOURS at the usual 10:1 snow-to-water ratio leaves 10 R mm of snow per hour;
+# about SNOW_COVERS_GROUND_MM of it hides grass and soil completely.
+SETTLED_SNOW_HOURS = 1.0
+SNOW_TO_WATER_RATIO = 10.0
+SNOW_COVERS_GROUND_MM = 20.0
+
+
+def settled_cover_for_rate(rate_mm_h: float, hours: float = SETTLED_SNOW_HOURS) -> float:
+    """Share of open ground under snow after ``hours`` of snowfall at ``rate_mm_h``.
+
+    ``1 - exp(-depth / SNOW_COVERS_GROUND_MM)`` with ``depth = 10 x rate x hours`` mm: a
+    dusting at 0.2 mm/h (~10 %), about half the ground at 1.5 mm/h, nearly all of it above
+    5 mm/h. A heuristic for a plausible default, not a snowpack model.
+    """
+    if not np.isfinite(rate_mm_h) or rate_mm_h < 0:
+        raise ValueError(f"rate_mm_h must be a finite number >= 0, got {rate_mm_h!r}")
+    if not np.isfinite(hours) or hours < 0:
+        raise ValueError(f"hours must be a finite number >= 0, got {hours!r}")
+    depth_mm = SNOW_TO_WATER_RATIO * rate_mm_h * hours
+    return float(1.0 - np.exp(-depth_mm / SNOW_COVERS_GROUND_MM))
+
+
+def snow_patch_field(x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
+    """A smooth pattern in [-1, 1] over the ground plane (world metres), for where snow lies.
+
+    A fixed sum of plane waves with wavelengths of 0.9-9 m in unrelated directions: a pure
+    function of position, so the same patch stays put from frame to frame and from one
+    camera to another.
+    """
+    field = np.zeros(np.shape(x_m), np.float32)
+    for wavelength_m, angle_rad, phase in _PATCH_WAVES:
+        k = np.float32(2 * np.pi / wavelength_m)
+        field += np.sin(
+            np.float32(k * np.cos(angle_rad)) * x_m
+            + np.float32(k * np.sin(angle_rad)) * y_m
+            + np.float32(phase)
+        )
+    field *= np.float32(1.0 / np.sqrt(len(_PATCH_WAVES) / 2.0))  # unit variance
+    return np.tanh(field, out=field)
+
+
+def snow_patch_level(cover: float) -> float:
+    """The level below which :func:`snow_patch_field` lies on ``cover`` of the ground's area
+    (its ``cover`` quantile, from a fixed 200 m x 200 m sample of the field)."""
+    if not 0.0 <= cover <= 1.0:
+        raise ValueError(f"cover must be in [0, 1], got {cover!r}")
+    quantiles = _patch_field_quantiles()
+    return float(np.interp(cover, np.linspace(0.0, 1.0, len(quantiles)), quantiles))
+
+
+@cache
+def _patch_field_quantiles() -> np.ndarray:
+    grid = np.arange(-100.0, 100.0, 0.25, dtype=np.float32)
+    x, y = np.meshgrid(grid, grid)
+    quantiles = np.quantile(snow_patch_field(x, y), np.linspace(0.0, 1.0, 101))
+    quantiles[0], quantiles[-1] = -1.0, 1.0  # nothing below -1 or above 1
+    return quantiles
+
+
+_PATCH_WAVES = tuple(
+    (9.0 / 1.4**i, 2.399963 * i, 1.7 * i * i)
+    for i in range(8)  # golden-angle directions
+)
 
 
 def settled_snow_cover(
