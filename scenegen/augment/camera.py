@@ -242,12 +242,7 @@ class Snow(_WeatherTransform):
 
 
 def _ground_mask(depth_m: np.ndarray, K: np.ndarray, camera_height_m: float) -> np.ndarray:
-    """Pixels whose depth matches a level road ``camera_height_m`` below the camera (10 %)."""
-    height = depth_m.shape[0]
-    v = np.arange(height, dtype=np.float32)[:, None] + 0.5
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plane = np.float32(K[1, 1] * camera_height_m) / (v - np.float32(K[1, 2]))
-        return (v > K[1, 2]) & (np.abs(depth_m - plane) <= 0.1 * plane)
+    return functional.level_ground_mask(depth_m, K, camera_height_m)
 
 
 class Night(_WeatherTransform):
@@ -266,7 +261,11 @@ class Night(_WeatherTransform):
         return False
 
     def render(self, img: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-        return functional.night(img, np.random.default_rng(params["seed"]), self.light_scale)
+        rng = np.random.default_rng(params["seed"])
+        # Depth, when given, darkens the sky and places the ego car's low beams.
+        return functional.night(
+            img, rng, self.light_scale, depth_m=params["depth_m"], K=params["K"]
+        )
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("light_scale",)

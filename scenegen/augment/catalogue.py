@@ -230,7 +230,8 @@ def apply_camera(
             image_u8, d, c["rate_mm_h"], K, rng, depth.ground_mask, c["ground_cover"]
         ), params
     if name == "night":
-        return functional.night(image_u8, rng, c["light_scale"]), params
+        # With depth the sky darkens and the ego car's low beams light the scene.
+        return functional.night(image_u8, rng, c["light_scale"], depth_m=d, K=K), params
     if name == "sun_glare":
         height, width = image_u8.shape[:2]
         sun_uv = (float(rng.uniform(0.1, 0.9) * width), float(rng.uniform(0.0, 0.33) * height))

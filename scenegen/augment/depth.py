@@ -5,22 +5,33 @@ unknown, which they treat as far). Real frames have none, so it is recovered:
 
 1. LiDAR points are projected through ``Calibration.T_cam_from_lidar`` and ``K``; the
    nearest return wins where several land on one pixel. At those pixels the result equals
-   the LiDAR's own z-depth exactly.
-2. Densification (after Ku et al., "In Defense of Classical Image Processing", CRV 2018):
-   grey-scale dilation of *inverted* depth (so the nearer surface wins at edges) with a
-   diamond kernel, a closing, a wider dilation for larger holes, then each column's holes
-   inside the LiDAR's vertical coverage are filled from the return below them (walls and
-   poles continue upward; the image's rows are its scan lines).
-3. The ground plane from ``T_cam_from_world`` (world z = 0) gives depth below the horizon
-   where LiDAR says nothing (the bottom rows a 64-beam LiDAR never sees, far road).
-4. Above the LiDAR's field of view (KITTI's top beam looks 2 degrees up): where a
-   column's highest return comes from the top beams, something stands there (a wall, a
-   tree, a truck) and is assumed to continue upward at that depth; where it does not,
-   the top beams saw nothing, and pixels above both the horizon and the highest return
-   are sky, ``inf``. Anything else stays ``nan``.
+   the LiDAR's own z-depth exactly, except for see-through returns (step 2).
+2. See-through returns: the LiDAR sees through car windows (and, from its own viewpoint
+   above the camera, past the edges of near objects), so far returns land inside a near
+   object's outline and fog would stripe it. A return much farther (x1.5 and 2 m) than the
+   nearest returns on its left, its right *and* below it is enclosed by a nearer surface
+   and is dropped; background beside an edge has a nearer surface on one side only and
+   stays.
+3. With the image (``rgb``), holes inside the LiDAR's coverage are filled edge-aware: each
+   hole takes the depth of one of its four nearest returns (up, down, left, right), the one
+   whose colour is closest to its own, plus a small distance penalty, so depth edges follow
+   image edges instead of the middle between returns (plain nearest-neighbour filling).
+   Without the image the morphological densification of Ku et al. ("In Defense of
+   Classical Image Processing", CRV 2018) is used.
+4. Sky (with the image): pixels above the horizon (from ``T_cam_from_world``), bright and
+   smooth (low local contrast), away from any LiDAR return, and connected to the image's
+   top border are sky, ``inf``.
+5. Above the LiDAR's field of view (KITTI's top beam looks 2 degrees up; 37-45 % of the
+   image lies above it) what is not sky is propagated upward row by row from the top
+   returns, each pixel taking the depth of the one of the five pixels below it whose
+   colour is closest (a tree crown continues its trunk's depth, the building beside it its
+   own). Without the image, a column whose highest return comes from the top beams is
+   assumed to continue upward at that depth, and the rest above the horizon is sky.
+6. The ground plane from ``T_cam_from_world`` (world z = 0) gives depth below the horizon
+   where nothing else does (the bottom rows a 64-beam LiDAR never sees, far road).
 
 Without LiDAR (COCO / YOLO images) only the ground plane is known; every other pixel is
-``nan``. All functions are vectorised (about 10 ms for a KITTI frame).
+``nan``. About 0.4 s for a KITTI frame with the image (once per frame), 10 ms without.
 """
 
 from __future__ import annotations
@@ -53,12 +64,16 @@ class RecoveredDepth:
     * ``ground_mask``: bool ``(H, W)``, pixels whose depth lies on the ground plane (within
       10 %) below the horizon: the road and its surroundings, for wet-road effects.
     * ``horizon_row``: image row of the horizon (float, may lie outside the image).
+    * ``see_through_mask``: bool ``(H, W)``, LiDAR pixels dropped as seen through a nearer
+      surface (car windows; module notes, step 2); their depth comes from the filling.
+      ``None`` for depth not recovered from LiDAR (a rendered frame's own depth).
     """
 
     depth_m: np.ndarray
     lidar_mask: np.ndarray
     ground_mask: np.ndarray
     horizon_row: float
+    see_through_mask: np.ndarray | None = None
 
 
 def sparse_lidar_depth(points_lidar: np.ndarray, calibration: Calibration) -> np.ndarray:
@@ -140,66 +155,221 @@ def densify(sparse_m: np.ndarray) -> np.ndarray:
     return dense
 
 
+# See-through returns (module notes, step 2): farther than this factor and margin ...
+_SEE_THROUGH_RATIO = 1.5
+_SEE_THROUGH_MARGIN_M = 2.0
+# ... than the nearest returns within this many pixels left, right and below.
+_SEE_THROUGH_REACH_PX = (40, 20)  # (columns to each side, rows below)
+# Edge-aware filling: cost of one pixel of distance, in CIELAB colour-difference units.
+_FILL_DISTANCE_COST = 2.0
+# Upward propagation stops at colour steps larger than this (CIELAB units).
+_PROPAGATE_MAX_COLOUR_STEP = 12.0
+# Sky: local contrast (std of grey levels in a 9x9 window, 0-255) below this ...
+_SKY_MAX_LOCAL_STD = 8.0
+# ... brightness above this share of the above-horizon region's 99th percentile ...
+_SKY_MIN_BRIGHTNESS = 0.6
+# ... and no LiDAR return within this many pixels.
+_SKY_LIDAR_CLEARANCE_PX = 6
+
+
+def remove_see_through(sparse_m: np.ndarray) -> np.ndarray:
+    """Bool ``(H, W)``: LiDAR pixels enclosed by a much nearer surface (module notes, 2)."""
+    valid = np.isfinite(sparse_m)
+    depth = np.where(valid, sparse_m, MAX_DEPTH_M).astype(np.float32)
+    side, below = _SEE_THROUGH_REACH_PX
+    # One-sided minimum filters: the anchor at the kernel's end excludes the pixel itself.
+    left = cv2.erode(depth, np.ones((1, side), np.uint8), anchor=(side - 1, 0))
+    left = np.pad(left, ((0, 0), (1, 0)), constant_values=MAX_DEPTH_M)[:, :-1]
+    right = cv2.erode(depth, np.ones((1, side), np.uint8), anchor=(0, 0))
+    right = np.pad(right, ((0, 0), (0, 1)), constant_values=MAX_DEPTH_M)[:, 1:]
+    under = cv2.erode(depth, np.ones((below, 1), np.uint8), anchor=(0, 0))
+    under = np.pad(under, ((0, 1), (0, 0)), constant_values=MAX_DEPTH_M)[1:, :]
+    # Each one-sided filter's image border is "no return" (MAX_DEPTH_M), never nearer.
+    enclosing = np.maximum(np.maximum(left, right), under)
+    return valid & (depth > _SEE_THROUGH_RATIO * enclosing + _SEE_THROUGH_MARGIN_M)
+
+
+def _nearest_valid(valid: np.ndarray, axis: int, forward: bool) -> np.ndarray:
+    """Index along ``axis`` of the nearest valid pixel before (``forward``) or after each
+    pixel, itself included; -1 or the axis length where there is none."""
+    n = valid.shape[axis]
+    index = np.arange(n).reshape((-1, 1) if axis == 0 else (1, -1))
+    if forward:
+        return np.maximum.accumulate(np.where(valid, index, -1), axis=axis)
+    flipped = np.flip(np.where(valid, index, n), axis=axis)
+    return np.flip(np.minimum.accumulate(flipped, axis=axis), axis=axis)
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """Float32 CIELAB of a lightly blurred uint8 RGB image (colour distance ~ perceived)."""
+    smooth = cv2.GaussianBlur(np.asarray(rgb, np.uint8), (0, 0), 1.0)
+    return cv2.cvtColor(smooth, cv2.COLOR_RGB2LAB).astype(np.float32)
+
+
+def edge_aware_fill(
+    sparse_m: np.ndarray, lab: np.ndarray, known: np.ndarray | None = None
+) -> np.ndarray:
+    """Fill every hole of ``sparse_m`` reachable along its row or column (module notes, 3).
+
+    ``lab``: float32 ``(H, W, 3)`` CIELAB image; ``known``: bool ``(H, W)`` source pixels
+    (default: the finite ones). Returns float32 ``(H, W)``; ``nan`` where no source lies in
+    the pixel's row or column.
+    """
+    valid = np.isfinite(sparse_m) if known is None else known
+    height, width = valid.shape
+    rows = np.broadcast_to(np.arange(height)[:, None], (height, width))
+    cols = np.broadcast_to(np.arange(width)[None, :], (height, width))
+    best = np.full((height, width), np.inf, np.float32)
+    out = np.full((height, width), np.nan, np.float32)
+    for axis, length in ((0, height), (1, width)):
+        for forward in (True, False):
+            near = _nearest_valid(valid, axis, forward)
+            found = (near >= 0) & (near < length)
+            near = np.clip(near, 0, length - 1)
+            r, c = (near, cols) if axis == 0 else (rows, near)
+            distance = np.abs(r - rows) + np.abs(c - cols)
+            cost = np.linalg.norm(lab[r, c] - lab, axis=2) + _FILL_DISTANCE_COST * distance
+            take = found & (cost < best)
+            best[take] = cost[take]
+            out[take] = sparse_m[r[take], c[take]]
+    out[valid] = sparse_m[valid]
+    return out
+
+
+def detect_sky(rgb: np.ndarray, horizon_row: float, lidar_mask: np.ndarray) -> np.ndarray:
+    """Bool ``(H, W)``: sky pixels (module notes, 4): above the horizon, bright, smooth,
+    clear of LiDAR returns and connected to the top border. Overcast grey and blue sky alike."""
+    img = np.asarray(rgb, np.float32)
+    height = img.shape[0]
+    grey = img.mean(axis=2)
+    mean = cv2.blur(grey, (9, 9))
+    local_std = np.sqrt(np.maximum(cv2.blur(grey * grey, (9, 9)) - mean * mean, 0))
+    above = (np.arange(height)[:, None] + 0.5) < horizon_row
+    if not above.any():
+        return np.zeros(grey.shape, bool)
+    brightness = img.max(axis=2)
+    reference = float(np.percentile(brightness[np.broadcast_to(above, grey.shape)], 99))
+    size = 2 * _SKY_LIDAR_CLEARANCE_PX + 1
+    near_lidar = cv2.dilate(lidar_mask.astype(np.uint8), np.ones((size, size), np.uint8)) > 0
+    candidate = (
+        above
+        & (local_std < _SKY_MAX_LOCAL_STD)
+        & (brightness > _SKY_MIN_BRIGHTNESS * reference)
+        & ~near_lidar
+    )
+    _, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[0][candidate[0]])
+    sky = np.isin(labels, touching) & candidate
+    # Close the pin-holes texture leaves in a clear sky (a bird, a wire, JPEG noise).
+    closed = cv2.morphologyEx(sky.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    return (closed > 0) & above & ~near_lidar
+
+
+def propagate_up(depth_m: np.ndarray, lab: np.ndarray, todo: np.ndarray) -> np.ndarray:
+    """Fill ``todo`` pixels row by row from the row below (module notes, 5): each takes the
+    depth of the one of its five lower neighbours (columns -2..+2) whose colour is nearest
+    and which has a finite depth; ``nan`` where even that one differs by an image edge.
+    Returns a new float32 map."""
+    out = np.array(depth_m, np.float32)
+    height, width = out.shape
+    offsets = (-2, -1, 0, 1, 2)
+    for row in range(height - 2, -1, -1):
+        need = todo[row]
+        if not need.any():
+            continue
+        below_depth = np.pad(out[row + 1], 2, constant_values=np.nan)
+        below_lab = np.pad(lab[row + 1], ((2, 2), (0, 0)), mode="edge")
+        best = np.full(width, np.inf, np.float32)
+        chosen = np.full(width, np.nan, np.float32)
+        for k in offsets:
+            d = below_depth[2 + k : 2 + k + width]
+            cost = np.linalg.norm(below_lab[2 + k : 2 + k + width] - lab[row], axis=1)
+            cost += abs(k)  # prefer straight up among equals
+            take = np.isfinite(d) & (cost < best)
+            best[take] = cost[take]
+            chosen[take] = d[take]
+        # Across an image edge (a crown above the background seen under it) nothing below
+        # belongs to the pixel: leave it for the row-wise fill.
+        chosen[best > _PROPAGATE_MAX_COLOUR_STEP] = np.nan
+        out[row, need] = chosen[need]
+    return out
+
+
 def recover_depth(
     calibration: Calibration, points_lidar: np.ndarray | None = None, rgb: np.ndarray | None = None
 ) -> RecoveredDepth:
-    """Depth for a real image of ``calibration``'s size, from LiDAR (optional) and ground.
-
-    With the image (``rgb``, uint8 ``(H, W, 3)``), blue-sky pixels above the LiDAR's
-    coverage stay sky even in columns where an object continues upward (the sky seen
-    between and above tree tops).
-    """
+    """Depth for a real image of ``calibration``'s size, from LiDAR (optional), the image
+    (optional, uint8 ``(H, W, 3)``: edge-aware filling and sky) and the ground plane."""
     k = calibration.intrinsics
     ground, horizon = ground_plane_depth(calibration)
     rows = np.arange(k.height)[:, None]
     above_horizon = rows + 0.5 < horizon
-    if points_lidar is not None and len(points_lidar):
+    shape = (k.height, k.width)
+    see_through = np.zeros(shape, bool)
+    if points_lidar is None or not len(points_lidar):
+        lidar_mask = np.zeros(shape, bool)
+        depth = np.full(shape, np.nan, np.float32)
+    elif rgb is None:
+        lidar_mask, depth = _depth_without_image(points_lidar, calibration, above_horizon)
+    else:
+        if rgb.shape[:2] != shape:
+            raise ValueError(f"rgb has shape {rgb.shape}, the calibration's image is {shape}")
         sparse = sparse_lidar_depth(points_lidar, calibration)
         lidar_mask = np.isfinite(sparse)
-        dense = densify(sparse)
-        depth = dense.copy()
-        top = np.where(lidar_mask.any(axis=0), lidar_mask.argmax(axis=0), k.height)
-        # The top edge of coverage is ragged (beams between pixels): a 9-column minimum.
-        top = cv2.erode(top.astype(np.float32)[None, :], np.ones((1, 9), np.uint8))[0].astype(int)
-        above_returns = rows < top[None, :]
-    else:
-        lidar_mask = np.zeros((k.height, k.width), bool)
-        depth = np.full((k.height, k.width), np.nan, np.float32)
-        above_returns = np.zeros((k.height, k.width), bool)
-    use_ground = ~np.isfinite(depth) & np.isfinite(ground)
+        see_through = remove_see_through(sparse)
+        sparse[see_through] = np.nan
+        kept = np.isfinite(sparse)
+        lab = _lab(rgb)
+        top = np.where(kept.any(axis=0), kept.argmax(axis=0), k.height)
+        inside = rows >= top[None, :]
+        depth = np.where(inside, edge_aware_fill(sparse, lab), np.nan).astype(np.float32)
+        sky = detect_sky(rgb, horizon, lidar_mask)
+        depth[sky] = np.inf
+        above = ~inside & ~sky
+        depth = propagate_up(depth, lab, above)
+        # Where the pixel below was sky or across an image edge (leaves over a gap, a crown
+        # above the background seen under it), take the colour-nearest depth along the row
+        # or column instead.
+        unresolved = above & np.isnan(depth)
+        if unresolved.any():
+            # Sky counts as a source here: a wire or a bird in the sky stays sky.
+            filled = edge_aware_fill(depth, lab, known=~np.isnan(depth))
+            filled[np.isinf(filled) & ~above_horizon] = np.nan  # the ground, below
+            depth[unresolved] = filled[unresolved]
+        # Columns without any return: sky above the horizon, the ground below (step 6).
+        depth[~np.isfinite(depth) & ~np.isinf(depth) & above_horizon & ~inside] = np.inf
+    use_ground = np.isnan(depth) & np.isfinite(ground)
     depth[use_ground] = ground[use_ground]
-    if points_lidar is not None and len(points_lidar):
-        blocked = _columns_blocked_at_top(points_lidar, calibration)
-        dense_rows = np.isfinite(dense)
-        first = np.where(dense_rows.any(axis=0), dense_rows.argmax(axis=0), k.height - 1)
-        from scipy.ndimage import median_filter
-
-        # One depth per object, not per column: a 31-column median along the row.
-        top_depth = median_filter(dense[first, np.arange(k.width)], size=31, mode="nearest")
-        extend = (rows < first[None, :]) & blocked[None, :] & np.isfinite(top_depth)[None, :]
-        if rgb is not None:
-            extend &= ~_blue_sky(rgb)
-        depth = np.where(extend, top_depth[None, :], depth)
-        depth[~np.isfinite(depth) & above_returns & above_horizon] = np.inf
     with np.errstate(invalid="ignore"):
         ground_mask = np.isfinite(ground) & (np.abs(depth - ground) <= 0.1 * ground)
-    return RecoveredDepth(depth.astype(np.float32), lidar_mask, ground_mask, horizon)
+    return RecoveredDepth(depth.astype(np.float32), lidar_mask, ground_mask, horizon, see_through)
 
 
-def _blue_sky(rgb: np.ndarray) -> np.ndarray:
-    """Bool ``(H, W)``: smooth, bright pixels tinted blue (clear sky); a blue facade is
-    told apart by its texture, grey overcast is not found."""
-    img = np.asarray(rgb, np.float32)
-    r, b = img[..., 0], img[..., 2]
-    brightness = img.max(axis=2)
-    grey = img.mean(axis=2)
-    mean = cv2.blur(grey, (9, 9))
-    local_std = np.sqrt(np.maximum(cv2.blur(grey * grey, (9, 9)) - mean * mean, 0))
-    return (
-        (b > 1.1 * r + 5)
-        & (brightness > 0.5 * float(np.percentile(brightness, 99)))
-        & (local_std < 6.0)
-    )
+def _depth_without_image(
+    points_lidar: np.ndarray, calibration: Calibration, above_horizon: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """LiDAR mask and depth when only LiDAR is known: Ku densification, columns blocked at
+    the top continue upward, the rest above the returns and the horizon is sky."""
+    k = calibration.intrinsics
+    rows = np.arange(k.height)[:, None]
+    sparse = sparse_lidar_depth(points_lidar, calibration)
+    lidar_mask = np.isfinite(sparse)
+    dense = densify(sparse)
+    top = np.where(lidar_mask.any(axis=0), lidar_mask.argmax(axis=0), k.height)
+    # The top edge of coverage is ragged (beams between pixels): a 9-column minimum.
+    top = cv2.erode(top.astype(np.float32)[None, :], np.ones((1, 9), np.uint8))[0].astype(int)
+    above_returns = rows < top[None, :]
+    blocked = _columns_blocked_at_top(points_lidar, calibration)
+    dense_rows = np.isfinite(dense)
+    first = np.where(dense_rows.any(axis=0), dense_rows.argmax(axis=0), k.height - 1)
+    from scipy.ndimage import median_filter
+
+    # One depth per object, not per column: a 31-column median along the row.
+    top_depth = median_filter(dense[first, np.arange(k.width)], size=31, mode="nearest")
+    extend = (rows < first[None, :]) & blocked[None, :] & np.isfinite(top_depth)[None, :]
+    depth = np.where(extend, top_depth[None, :], dense)
+    depth[~np.isfinite(depth) & above_returns & above_horizon] = np.inf
+    return lidar_mask, depth.astype(np.float32)
 
 
 def _columns_blocked_at_top(points_lidar: np.ndarray, calibration: Calibration) -> np.ndarray:

@@ -75,11 +75,39 @@ def _airlight(lin: np.ndarray, depth_m: np.ndarray) -> np.ndarray:
     return np.maximum(airlight_from_sky(airlight_from_image(lin, depth_m)), np.float32(0.35))
 
 
+def level_ground_mask(depth_m: np.ndarray, K: np.ndarray, camera_height_m: float) -> np.ndarray:
+    """Bool ``(H, W)``: pixels whose depth matches a level road ``camera_height_m`` below
+    the camera (within 10 %), with pin-holes of up to 4 px closed (recovered depth is
+    noisy pixel to pixel; a road does not have holes that small)."""
+    height = depth_m.shape[0]
+    v = np.arange(height, dtype=np.float32)[:, None] + 0.5
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plane = np.float32(K[1, 1] * camera_height_m) / (v - np.float32(K[1, 2]))
+        mask = (v > K[1, 2]) & (np.abs(depth_m - plane) <= 0.1 * plane)
+    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    return (closed > 0) & (v > K[1, 2])
+
+
+def even_out_sunlight(lin: np.ndarray) -> np.ndarray:
+    """Float32 ``(H, W)`` factor that evens out a daytime frame's large-scale light and
+    shadow (sunlit road, shaded trees): the square root of the frame's mean brightness
+    over the local one (Gaussian, 3 % of the width), in [0.5, 2]. For scenes without sun
+    (night, overcast rain); a heuristic, since the sun's share is not known per pixel."""
+    grey = lin.mean(axis=2)
+    local = cv2.GaussianBlur(grey, (0, 0), 0.03 * lin.shape[1]) + np.float32(1e-4)
+    return np.clip(np.sqrt(np.float32(local.mean()) / local), 0.5, 2.0).astype(np.float32)
+
+
 def fog(image: np.ndarray, depth_m: np.ndarray, visibility_m: float, K: np.ndarray) -> np.ndarray:
     """Koschmieder fog of meteorological optical range ``visibility_m`` (m)."""
     lin = srgb_to_linear(_check_u8(image))
     out = apply_fog(lin, depth_m, visibility_m, _airlight(lin, depth_m), K)
     return linear_to_srgb_u8(out)
+
+
+# Rain on a real frame: the road wetness a rate brings (a water film forms within minutes
+# at a few mm/h): wetness = 1 - exp(-rate / RAIN_WET_ROAD_MM_H).
+RAIN_WET_ROAD_MM_H = 2.0
 
 
 def rain(
@@ -88,9 +116,21 @@ def rain(
     rate_mm_h: float,
     K: np.ndarray,
     rng: np.random.Generator,
+    camera_height_m: float = 1.65,
 ) -> np.ndarray:
-    """Rain of ``rate_mm_h``: extinction plus the streaks of one 5 ms exposure."""
+    """Rain of ``rate_mm_h`` on a daytime frame: overcast light (no sun shadows), the road
+    wet by that rate (darker, glossy reflections, :func:`wet_road`; the road is the level
+    plane ``camera_height_m`` below the camera), extinction and the streaks of one 5 ms
+    exposure (``effects.apply_rain``). Most of what makes rain visible on camera is the
+    wet road: the drops themselves are sub-pixel at 5 ms."""
     lin = srgb_to_linear(_check_u8(image))
+    lin = lin * even_out_sunlight(lin)[..., None]
+    wetness = float(1.0 - np.exp(-max(float(rate_mm_h), 0.0) / RAIN_WET_ROAD_MM_H))
+    ground = level_ground_mask(depth_m, K, camera_height_m)
+    if wetness > 0 and ground.any():
+        lin = apply_wet_road(
+            lin, depth_m, ground, wetness, K, camera_height_m, horizon_row=float(K[1, 2])
+        )
     out = apply_rain(lin, depth_m, rate_mm_h, K, rng, _airlight(lin, depth_m))
     return linear_to_srgb_u8(out)
 
@@ -119,20 +159,104 @@ def snow(
     return linear_to_srgb_u8(out)
 
 
+# Night on a real daytime frame (see :func:`night`).
+# Illuminance the daytime frame's radiance 1.0 stands for (lux): a bright overcast day.
+DAYLIGHT_REFERENCE_LUX = 20_000.0
+# The night sky against the scene's residual light: an urban sky, faint sodium skyglow.
+NIGHT_SKY_SHARE = 0.04
+NIGHT_SKY_TINT = (0.9, 0.8, 0.75)
+# Ego low beams (ECE R112 class): two lamps 0.75 m either side and 0.95 m below the
+# camera, peak ~20,000 cd just below the horizon, +-20 degrees wide, cut off above it.
+HEADLIGHT_PEAK_CD = 20_000.0
+HEADLIGHT_OFFSETS_CAM_M = ((-0.75, 0.95, 0.0), (0.75, 0.95, 0.0))
+HEADLIGHT_HALF_WIDTH_DEG = 20.0
+HEADLIGHT_CUTOFF_DEG = 0.6  # below the lamp's horizontal, the low-beam cut-off line
+HEADLIGHT_ABOVE_CUTOFF = 0.03  # glare-limited share of the peak above the cut-off
+HEADLIGHT_TINT = (1.0, 0.97, 0.9)  # halogen / warm LED
+
+
+def _surface_normals_cam(points_cam: np.ndarray) -> np.ndarray:
+    """Unit normals ``(H, W, 3)`` of a map of camera-frame points, facing the camera;
+    ``nan`` where a neighbour is unknown."""
+    dy = np.gradient(points_cam, axis=0)
+    dx = np.gradient(points_cam, axis=1)
+    n = np.cross(dx, dy)
+    n /= np.linalg.norm(n, axis=2, keepdims=True) + 1e-12
+    facing = np.sum(n * points_cam, axis=2, keepdims=True) > 0
+    return np.where(facing, -n, n)
+
+
+def headlight_illuminance_lux(depth_m: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Float32 ``(H, W)``: illuminance (lux) the ego car's low beams put on each surface,
+    ``I(angles) cos(incidence) / r^2`` summed over both lamps; 0 for sky and unknown."""
+    k = check_intrinsics(K)
+    height, width = depth_m.shape
+    z = np.where(np.isfinite(depth_m), depth_m, np.nan).astype(np.float32)
+    z = cv2.GaussianBlur(np.nan_to_num(z, nan=0.0), (0, 0), 1.5) / np.maximum(
+        cv2.GaussianBlur(np.isfinite(z).astype(np.float32), (0, 0), 1.5), 1e-6
+    )
+    z[~np.isfinite(depth_m)] = np.nan
+    u = (np.arange(width, dtype=np.float32) + 0.5 - np.float32(k[0, 2])) / np.float32(k[0, 0])
+    v = (np.arange(height, dtype=np.float32) + 0.5 - np.float32(k[1, 2])) / np.float32(k[1, 1])
+    points = np.stack(np.broadcast_arrays(u[None, :] * z, v[:, None] * z, z), axis=2)
+    normals = _surface_normals_cam(points)
+    total = np.zeros((height, width), np.float32)
+    for offset in HEADLIGHT_OFFSETS_CAM_M:
+        to_point = points - np.asarray(offset, np.float32)
+        r = np.linalg.norm(to_point, axis=2)
+        direction = to_point / (r[..., None] + 1e-6)
+        horizontal = np.degrees(np.arctan2(direction[..., 0], direction[..., 2]))
+        below = np.degrees(np.arcsin(np.clip(direction[..., 1], -1, 1)))  # camera y is down
+        spread = np.exp(-0.5 * (horizontal / HEADLIGHT_HALF_WIDTH_DEG) ** 2)
+        cutoff = 1.0 / (1.0 + np.exp(-(below - HEADLIGHT_CUTOFF_DEG) / 0.3))
+        vertical = HEADLIGHT_ABOVE_CUTOFF + (1 - HEADLIGHT_ABOVE_CUTOFF) * cutoff * np.exp(
+            -0.5 * (np.maximum(below - 2.0, 0) / 6.0) ** 2
+        )
+        cos_incidence = np.clip(-np.sum(normals * direction, axis=2), 0, 1)
+        lux = HEADLIGHT_PEAK_CD * spread * vertical * cos_incidence / np.maximum(r, 0.5) ** 2
+        total += np.nan_to_num(lux, nan=0.0).astype(np.float32)
+    return total
+
+
 def night(
-    image: np.ndarray, rng: np.random.Generator, light_scale: float, max_gain: float = 16.0
+    image: np.ndarray,
+    rng: np.random.Generator,
+    light_scale: float,
+    max_gain: float = 16.0,
+    depth_m: np.ndarray | None = None,
+    K: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Low light: scene radiance times ``light_scale`` (< 1), auto-exposure gain up to
-    ``max_gain`` (so the image darkens once the gain runs out), photon shot and read noise
-    amplified by that gain, and the blue shift and desaturation of dim (mesopic) scenes."""
+    """Night from a daytime frame: the scene's daylight falls to ``light_scale`` (< 1) of
+    itself; with depth (``inf`` = sky) the sky falls further to a dark urban night sky
+    (:data:`NIGHT_SKY_SHARE`) and the ego car's low beams light what lies ahead, by the
+    inverse square of distance and the angle of incidence (surfaces' albedo taken from
+    the daytime radiance, which stands for :data:`DAYLIGHT_REFERENCE_LUX`); the
+    daytime's sunlit / shaded contrast is evened out at large scales. Then
+    auto-exposure gain up to ``max_gain`` (the image darkens once it runs out), photon
+    shot and read noise amplified by that gain, and the blue shift and desaturation of dim
+    (mesopic) vision. Lamps and headlights of other cars cannot be placed from a daytime
+    frame and are not added."""
     if not 0 < light_scale <= 1:
         raise ValueError(f"light_scale must be in (0, 1], got {light_scale!r}")
     lin = srgb_to_linear(_check_u8(image))
+    illumination = np.full(lin.shape[:2], np.float32(light_scale), np.float32)
+    headlit = np.zeros(lin.shape[:2], np.float32)
+    if depth_m is not None:
+        height, width = lin.shape[:2]
+        illumination[np.isinf(depth_m)] *= np.float32(NIGHT_SKY_SHARE)
+        K = intrinsics_or_default(K, height, width)
+        headlit = headlight_illuminance_lux(depth_m, K) / np.float32(DAYLIGHT_REFERENCE_LUX)
     grey = lin.mean(axis=2, keepdims=True)
     mesopic = np.float32(min(1.0, 0.15 * np.log10(1.0 / light_scale) + 0.1))
-    lin = (1 - mesopic) * lin + mesopic * grey * np.array([0.85, 0.95, 1.15], np.float32)
+    ambient = (1 - mesopic) * lin + mesopic * grey * np.array([0.85, 0.95, 1.15], np.float32)
+    # No sun at night: the scene is lit diffusely.
+    out = ambient * (illumination * even_out_sunlight(lin))[..., None]
+    if depth_m is not None:
+        out[np.isinf(depth_m)] *= np.asarray(NIGHT_SKY_TINT, np.float32)
+    # Lamp light is white and bright enough for colour vision: no mesopic shift.
+    out += lin * headlit[..., None] * np.asarray(HEADLIGHT_TINT, np.float32)
     gain = min(1.0 / light_scale, max_gain) * 0.7
-    out = apply_sensor_noise(lin * np.float32(light_scale), rng, exposure_gain=gain)
+    out = apply_sensor_noise(out.astype(np.float32), rng, exposure_gain=gain)
     return linear_to_srgb_u8(out, tone_map="filmic")
 
 

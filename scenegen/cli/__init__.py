@@ -7,12 +7,22 @@ the order ``--help`` lists them.
 from __future__ import annotations
 
 # isort: off
-from scenegen.cli import scenarios, render, convert, doctor, augment, bench
+from scenegen.cli import scenarios, render, convert, doctor, augment, bench, fidelity
 from scenegen.cli.app import app
 
 # isort: on
 
-__all__ = ["app", "augment", "bench", "convert", "doctor", "main", "render", "scenarios"]
+__all__ = [
+    "app",
+    "augment",
+    "bench",
+    "convert",
+    "doctor",
+    "fidelity",
+    "main",
+    "render",
+    "scenarios",
+]
 
 
 def main() -> None:

@@ -31,7 +31,10 @@ from scenegen.effects.sensor import apply_sensor_noise, bloom
 from scenegen.effects.snow import (
     apply_snow,
     sample_snowflakes,
+    settled_cover_for_rate,
     snow_extinction_per_m,
+    snow_patch_field,
+    snow_patch_level,
     snow_visibility_m,
     snowflake_alpha,
 )
@@ -59,7 +62,10 @@ __all__ = [
     "rain_visibility_m",
     "sample_rain_streaks",
     "sample_snowflakes",
+    "settled_cover_for_rate",
     "snow_extinction_per_m",
+    "snow_patch_field",
+    "snow_patch_level",
     "snow_visibility_m",
     "snowflake_alpha",
     "srgb_to_linear",

@@ -16,12 +16,16 @@
   dots, or as streaks radiating from the focus of expansion when the car moves. They are
   white (albedo ~0.9) and lit by the overcast sky whose horizon radiance is the airlight.
 * Settled snow (optional): ``ground_cover`` in [0, 1] of the pixels in ``ground_mask`` is
-  covered, in soft random patches. Snow radiance is its albedo times the irradiance the
-  road received, estimated from the locally averaged road radiance divided by asphalt
-  albedo, so lamp pools at night stay where they were.
+  covered, in random patches that thin out towards their edges. Snow radiance is its
+  albedo times the irradiance the road received, estimated from the locally averaged road
+  radiance divided by asphalt albedo (so lamp pools at night stay where they were) and
+  capped at the overcast sky's (the airlight: snow does not fall in sunshine), with a
+  fine grain of 8 % contrast.
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 import cv2
 import numpy as np
@@ -58,6 +62,13 @@ SNOW_PATCH_CELL_M = 1.5
 _PATCH_FIELD_HALF_WIDTH_M = 40.0
 _PATCH_FIELD_DEPTH_M = 150.0
 _IRRADIANCE_BLUR_PX = 12.0
+# Width of a patch's thinning edge, in standard deviations of the placing field.
+SNOW_PATCH_EDGE_SOFTNESS = 0.6
+_COVER_EDGE_BLUR_PX = 2.0
+_PLACEMENT_DEPTH_BLUR_PX = 4.0
+# Settled snow's surface: small-scale brightness variation (grain, footprints, drifts).
+_SNOW_GRAIN_CONTRAST = 0.08
+_SNOW_GRAIN_PX = 1.5
 
 
 def gunn_marshall(rate_mm_h: float) -> tuple[float, float]:
@@ -150,6 +161,72 @@ def snowflake_alpha(
     return render_streak_alpha(flakes, depth)
 
 
+# Settled snow of a rendered scene: snowfall of rate R mm/h (melted water) for
+# SETTLED_SNOW_HOURS at the usual 10:1 snow-to-water ratio leaves 10 R mm of snow per hour;
+# about SNOW_COVERS_GROUND_MM of it hides grass and soil completely.
+SETTLED_SNOW_HOURS = 1.0
+SNOW_TO_WATER_RATIO = 10.0
+SNOW_COVERS_GROUND_MM = 20.0
+
+
+def settled_cover_for_rate(rate_mm_h: float, hours: float = SETTLED_SNOW_HOURS) -> float:
+    """Share of open ground under snow after ``hours`` of snowfall at ``rate_mm_h``.
+
+    ``1 - exp(-depth / SNOW_COVERS_GROUND_MM)`` with ``depth = 10 x rate x hours`` mm: a
+    dusting at 0.2 mm/h (~10 %), about half the ground at 1.5 mm/h, nearly all of it above
+    5 mm/h. A heuristic for a plausible default, not a snowpack model.
+    """
+    if not np.isfinite(rate_mm_h) or rate_mm_h < 0:
+        raise ValueError(f"rate_mm_h must be a finite number >= 0, got {rate_mm_h!r}")
+    if not np.isfinite(hours) or hours < 0:
+        raise ValueError(f"hours must be a finite number >= 0, got {hours!r}")
+    depth_mm = SNOW_TO_WATER_RATIO * rate_mm_h * hours
+    return float(1.0 - np.exp(-depth_mm / SNOW_COVERS_GROUND_MM))
+
+
+def snow_patch_field(x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
+    """A smooth pattern in [-1, 1] over the ground plane (world metres), for where snow lies.
+
+    A fixed sum of plane waves with wavelengths of 0.9-9 m in unrelated directions: a pure
+    function of position, so the same patch stays put from frame to frame and from one
+    camera to another.
+    """
+    field = np.zeros(np.shape(x_m), np.float32)
+    for wavelength_m, angle_rad, phase in _PATCH_WAVES:
+        k = np.float32(2 * np.pi / wavelength_m)
+        field += np.sin(
+            np.float32(k * np.cos(angle_rad)) * x_m
+            + np.float32(k * np.sin(angle_rad)) * y_m
+            + np.float32(phase)
+        )
+    field *= np.float32(1.0 / np.sqrt(len(_PATCH_WAVES) / 2.0))  # unit variance
+    return np.tanh(field, out=field)
+
+
+def snow_patch_level(cover: float) -> float:
+    """The level below which :func:`snow_patch_field` lies on ``cover`` of the ground's area
+    (its ``cover`` quantile, from a fixed 200 m x 200 m sample of the field)."""
+    if not 0.0 <= cover <= 1.0:
+        raise ValueError(f"cover must be in [0, 1], got {cover!r}")
+    quantiles = _patch_field_quantiles()
+    return float(np.interp(cover, np.linspace(0.0, 1.0, len(quantiles)), quantiles))
+
+
+@cache
+def _patch_field_quantiles() -> np.ndarray:
+    grid = np.arange(-100.0, 100.0, 0.25, dtype=np.float32)
+    x, y = np.meshgrid(grid, grid)
+    quantiles = np.quantile(snow_patch_field(x, y), np.linspace(0.0, 1.0, 101))
+    quantiles[0], quantiles[-1] = -1.0, 1.0  # nothing below -1 or above 1
+    return quantiles
+
+
+_PATCH_WAVES = tuple(
+    (9.0 / 1.4**i, 2.399963 * i, 1.7 * i * i)
+    for i in range(8)  # golden-angle directions
+)
+
+
 def settled_snow_cover(
     ground_mask: np.ndarray,
     depth_m: np.ndarray,
@@ -181,6 +258,13 @@ def settled_snow_cover(
     coarse = rng.standard_normal((int(cells_z) + 2, int(cells_x) + 2)).astype(np.float32)
     coarse = cv2.GaussianBlur(coarse, (0, 0), 0.7)
     z = np.where(np.isfinite(depth_m), depth_m, _PATCH_FIELD_DEPTH_M).astype(np.float32)
+    # Place patches with the ground's depth smoothed over a few pixels: depth recovered
+    # for real frames jumps between scan lines, which would cut patches into stripes.
+    weight = ground_mask.astype(np.float32)
+    z_smooth = gaussian_blur(z * weight, _PLACEMENT_DEPTH_BLUR_PX) / np.maximum(
+        gaussian_blur(weight, _PLACEMENT_DEPTH_BLUR_PX), 1e-6
+    )
+    z = np.where(ground_mask, z_smooth, z).astype(np.float32)
     x = (
         (np.arange(width, dtype=np.float32)[None, :] - np.float32(k[0, 2]))
         / np.float32(k[0, 0])
@@ -195,9 +279,15 @@ def settled_snow_cover(
     )
     on_ground = field[ground_mask]
     threshold = np.quantile(on_ground, cover)
-    softness = 0.15 * float(np.std(on_ground)) + 1e-6
+    # A wide ramp: patches thin out towards their edges (road showing through a thin
+    # layer) instead of ending in a hard white outline.
+    softness = SNOW_PATCH_EDGE_SOFTNESS * float(np.std(on_ground)) + 1e-6
     share = np.clip(0.5 - (field - threshold) / (2.0 * softness), 0.0, 1.0)
-    return np.where(ground_mask, share, 0.0).astype(np.float32)
+    # The ground mask's own outline (from depth) is ragged: the cover thins out over a
+    # few pixels inside it, and never spills outside.
+    feather = gaussian_blur(ground_mask.astype(np.float32), _COVER_EDGE_BLUR_PX)
+    feather = np.clip(2.0 * feather - 1.0, 0.0, 1.0)  # 0 at the outline, 1 inside
+    return np.where(ground_mask, share * feather, 0.0).astype(np.float32)
 
 
 def apply_snow(
@@ -244,7 +334,14 @@ def apply_snow(
         weight = mask.astype(np.float32)
         smooth = gaussian_blur(img * weight[..., None], _IRRADIANCE_BLUR_PX)
         norm = np.maximum(gaussian_blur(weight, _IRRADIANCE_BLUR_PX), 1e-3)[..., None]
-        snow_rgb = (SNOW_ALBEDO / road_albedo) * smooth / norm
+        irradiance = smooth / norm / road_albedo
+        # Snow falls from an overcast sky, which lights the ground with about the horizon
+        # sky's radiance: a sunlit road's irradiance (a clear-day frame) is capped there,
+        # lamp pools at night (below it) stay.
+        snow_rgb = SNOW_ALBEDO * np.minimum(irradiance, airlight)
+        grain = gaussian_blur(rng.standard_normal(img.shape[:2]).astype(np.float32), _SNOW_GRAIN_PX)
+        grain *= np.float32(_SNOW_GRAIN_CONTRAST / (float(grain.std()) + 1e-6))
+        snow_rgb = snow_rgb * (1.0 + grain)[..., None]
         out += share * (snow_rgb - out)
     beta = snow_extinction_per_m(rate_mm_h)
     if beta == 0.0:

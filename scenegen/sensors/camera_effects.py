@@ -29,9 +29,16 @@ from scenegen.sensors.camera import GBuffer
 from scenegen.sensors.shading import SkyLight
 from scenegen.world.types import SEMANTIC_IDS, World
 
-# Mid-grey that auto exposure aims for in the dark (linear), and the camera's gain range.
-NIGHT_EXPOSURE_TARGET = 0.05
-MAX_GAIN = 16.0
+# Night auto exposure meters the lit part of the scene, as automotive cameras do (a dark
+# sky must stay dark): the 90th percentile of luminance is brought to NIGHT_EXPOSURE_TARGET
+# (linear). The brightening comes first from a longer exposure (up to
+# MAX_EXPOSURE_FACTOR times the daytime one, ~30 ms against ~1 ms: more photo-electrons,
+# less relative noise), then from analogue gain, up to MAX_NIGHT_BRIGHTENING in all.
+NIGHT_EXPOSURE_TARGET = 0.35
+NIGHT_METER_PERCENTILE = 97.0
+MAX_EXPOSURE_FACTOR = 30.0
+MAX_NIGHT_BRIGHTENING = 800.0
+SENSOR_ELECTRONS_AT_WHITE = 4000.0  # daytime exposure, radiance 1.0
 WET_SEMANTICS = ("road", "sidewalk", "kerb")
 
 
@@ -50,13 +57,14 @@ def antialias_edges(radiance_lin: np.ndarray, node_ids: np.ndarray) -> np.ndarra
 
 
 def auto_exposure_gain(radiance_lin: np.ndarray) -> float:
-    """Gain that brings the scene's median brightness to a usable level at night.
+    """Brightening a night camera applies: exposure time x gain, at least 1.
 
-    Deterministic (a function of the image); 1 for scenes that are bright enough.
+    Deterministic (a function of the image): brings the ``NIGHT_METER_PERCENTILE``-th
+    percentile of luminance to ``NIGHT_EXPOSURE_TARGET``, within ``[1, MAX_NIGHT_BRIGHTENING]``.
     """
     lum = radiance_lin[::4, ::4].mean(axis=-1)
-    median = float(np.median(lum)) if lum.size else 1.0
-    return float(np.clip(NIGHT_EXPOSURE_TARGET / max(median, 1e-6), 1.0, MAX_GAIN))
+    level = float(np.percentile(lum, NIGHT_METER_PERCENTILE)) if lum.size else 1.0
+    return float(np.clip(NIGHT_EXPOSURE_TARGET / max(level, 1e-9), 1.0, MAX_NIGHT_BRIGHTENING))
 
 
 def apply_camera_effects(
@@ -113,8 +121,15 @@ def apply_camera_effects(
     if enabled and world.is_night:
         img = bloom(img, threshold=1.0, strength=0.05)
     if enabled and gain > 2.0:
-        # Dark scenes need gain, and gain shows the sensor's noise.
-        img = apply_sensor_noise(img, rng, exposure_gain=gain)
+        # A longer exposure collects more photo-electrons; the rest of the brightening is
+        # gain, which shows the sensor's shot and read noise.
+        exposure_factor = min(gain, MAX_EXPOSURE_FACTOR)
+        img = apply_sensor_noise(
+            img,
+            rng,
+            exposure_gain=gain,
+            electrons_at_white=SENSOR_ELECTRONS_AT_WHITE * exposure_factor,
+        )
         gain = 1.0
     return linear_to_srgb_u8(img, exposure=gain, tone_map="filmic")
 

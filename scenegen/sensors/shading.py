@@ -22,13 +22,22 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from scenegen.effects import settled_cover_for_rate, snow_patch_field, snow_patch_level
+from scenegen.effects.snow import SNOW_ALBEDO
 from scenegen.frame import Calibration
 from scenegen.sensors.camera import GBuffer
 from scenegen.sensors.raycast import WorldRaycaster
-from scenegen.world.types import World
+from scenegen.world.types import SEMANTIC_IDS, World
 
 SHADOW_MAX_DISTANCE_M = 150.0
 MAX_LAMPS = 16
+# Settled snow: how much of the open-ground cover each surface holds (traffic keeps the
+# road to slushy wheel tracks; people and animals carry none), and from what steepness up
+# a surface holds snow at all (n . up).
+SNOW_HOLD_BY_SEMANTIC = {"road": 0.35, "pedestrian": 0.0, "cyclist": 0.0, "animal": 0.0}
+SNOW_HOLD_MIN_UP = 0.45
+SNOW_HOLD_FULL_UP = 0.85
+SNOW_EDGE_SOFTNESS = 0.3  # in units of the patch field: soft patch edges
 
 
 @dataclass(frozen=True)
@@ -47,8 +56,26 @@ class SkyLight:
         return self.sky_horizon_rgb
 
 
+# Relative units: 1.0 is a white surface under a clear midday sun and sky, about 10^4 lux
+# of the lamp model (candela x 1e-4 / d^2). A moonless night sky under urban skyglow gives
+# 0.1-1 lux (Kyba et al., "Cloud coverage acts as an amplifier for ecological light
+# pollution in urban ecosystems", PLoS ONE 6(3), 2011: overcast city skies are several
+# times brighter than clear ones); the end of civil twilight (sun at -6 deg) about 3 lux.
+NIGHT_SKY_IRRADIANCE = 2e-5
+NIGHT_SKY_CLOUD_GAIN = 2.0  # overcast skies reflect the city's light back down
+CIVIL_DUSK_SKY_IRRADIANCE = 3e-4
+# Radiance colours of the night sky: clear, a deep blue; overcast, skyglow lit from below.
+NIGHT_SKY_CLEAR_RGB = np.array([0.25, 0.35, 0.8], np.float32)
+NIGHT_SKY_GLOW_RGB = np.array([1.0, 0.72, 0.48], np.float32)
+
+
 def sky_light(sun_elevation_deg: float, cloud_cover: float) -> SkyLight:
-    """Sun and sky levels for a sun elevation (degrees) and a cloud cover in [0, 1]."""
+    """Sun and sky levels for a sun elevation (degrees) and a cloud cover in [0, 1].
+
+    Above 6 deg of sun elevation the sky is the day's; below -6 deg it is the night's
+    (skyglow and twilight, hundreds to thousands of times darker), blended linearly in
+    between.
+    """
     elev = float(sun_elevation_deg)
     cloud = float(np.clip(cloud_cover, 0.0, 1.0))
     # Direct sun fades with air mass near the horizon and is cut by clouds.
@@ -56,16 +83,21 @@ def sky_light(sun_elevation_deg: float, cloud_cover: float) -> SkyLight:
     sun = max(0.0, 1.0 - np.exp(-max(elev, 0.0) / 4.0)) * (1.0 - 0.85 * cloud)
     low = float(np.clip(1.0 - elev / 25.0, 0.0, 1.0))  # warmth of a low sun
     sun_color = np.array([1.0, 0.93 - 0.25 * low, 0.85 - 0.45 * low], np.float32)
-    # Sky: bright by day, deep blue at dusk, moonlit grey-blue at night.
-    night_level = 0.004
-    sky = night_level + (0.30 + 0.25 * cloud) * day
+    # Night: skyglow, brighter under clouds, plus the last of the twilight down to -12 deg.
+    twilight = CIVIL_DUSK_SKY_IRRADIANCE * float(np.clip((elev + 12.0) / 6.0, 0.0, 1.0)) ** 2
+    night = NIGHT_SKY_IRRADIANCE * (1.0 + NIGHT_SKY_CLOUD_GAIN * cloud) + twilight
+    sky = day * (0.004 + 0.30 + 0.25 * cloud) + (1.0 - day) * night
     blue = np.array([0.35, 0.55, 1.0], np.float32)
     grey = np.array([0.75, 0.78, 0.82], np.float32)
-    zenith = ((1 - cloud) * blue + cloud * grey) * (0.9 * day + 0.01)
+    night_rgb = (1 - cloud) * NIGHT_SKY_CLEAR_RGB + cloud * NIGHT_SKY_GLOW_RGB
+    zenith = ((1 - cloud) * blue + cloud * grey) * (0.91 * day) + (1 - day) * night * night_rgb
     dusk = np.array([1.0, 0.55, 0.30], np.float32)
     horizon_day = (1 - cloud) * np.array([0.85, 0.9, 1.0], np.float32) + cloud * grey
     dusk_weight = float(np.clip(1.0 - abs(elev) / 8.0, 0.0, 1.0)) * (1 - cloud)
-    horizon = ((1 - dusk_weight) * horizon_day + dusk_weight * dusk) * (1.1 * day + 0.012)
+    # The horizon glows more than the zenith at night: the city's light scattered low.
+    horizon = ((1 - dusk_weight) * horizon_day + dusk_weight * dusk) * (1.112 * day) + (1 - day) * (
+        1.2 * night
+    ) * night_rgb
     return SkyLight(sun, sun_color, sky, zenith.astype(np.float32), horizon.astype(np.float32))
 
 
@@ -329,6 +361,11 @@ def shade(
     n_up = _dot3(nx, ny, nz, up)
     if has_ground:
         np.copyto(n_up, _dot3(*up, up), where=ground)
+    snow = (
+        _settled_snow(world, nodes, node_ids, n_up, valid, depth, grid, T_world_from_cam)
+        if world.snow_rate_mm_h > 0
+        else None
+    )
     sky_tint = 0.5 * light.sky_zenith_rgb / max(float(light.sky_zenith_rgb.max()), 1e-6) + 0.5
     sky_term = n_up
     sky_term *= np.float32(0.45)
@@ -395,7 +432,14 @@ def shade(
     albedo4[:, 3] = 1.0
     albedo4[0] = 0.0  # sky: filled in below
     radiance4 = irradiance
-    radiance4 *= _gather4(albedo4, node_ids)
+    albedo_px = _gather4(albedo4, node_ids)
+    if snow is not None:
+        # Snow replaces the surface's albedo where it lies (and hides its gloss).
+        snow4 = np.array([SNOW_ALBEDO, SNOW_ALBEDO, SNOW_ALBEDO, 0.0], np.float32)
+        albedo_px += snow[..., None] * (snow4 - albedo_px)
+        if highlight is not None:
+            radiance4[..., 3] *= 1.0 - snow
+    radiance4 *= albedo_px
     if nodes.emissive_lin.any():
         emissive4 = np.zeros((len(nodes.emissive_lin), 4), np.float32)
         emissive4[:, :3] = nodes.emissive_lin
@@ -409,6 +453,53 @@ def shade(
         sky_rgb = sky_radiance(grid, T_world_from_cam[:3, :3], light, sun_dir)
         cv2.copyTo(sky_rgb, sky.view(np.uint8), radiance)
     return radiance, light
+
+
+def _settled_snow(
+    world: World,
+    nodes: object,
+    node_ids: np.ndarray,
+    n_up: np.ndarray,
+    valid: np.ndarray,
+    depth: np.ndarray,
+    grid: PixelGrid,
+    T_world_from_cam: np.ndarray,
+) -> np.ndarray:
+    """Share float32 ``(H, W)`` in [0, 1] of each pixel's surface under settled snow.
+
+    Open ground holds :func:`~scenegen.effects.settled_cover_for_rate` of its area, in
+    patches fixed to the world (:func:`~scenegen.effects.snow_patch_field`); other surfaces
+    hold it in proportion to how much they face up (tree crowns, roofs, car roofs) and to
+    ``SNOW_HOLD_BY_SEMANTIC``.
+    """
+    cover = settled_cover_for_rate(world.snow_rate_mm_h)
+    # Each surface is covered where the field lies below the level that leaves its share
+    # (cover x hold) of the ground under snow.
+    holds = sorted({1.0, *SNOW_HOLD_BY_SEMANTIC.values()})
+    levels = {hold: _snow_level(cover * hold) for hold in holds}
+    level_by_node = np.full(len(nodes.semantic_id), levels[1.0], np.float32)
+    for semantic, hold in SNOW_HOLD_BY_SEMANTIC.items():
+        level_by_node[nodes.semantic_id == SEMANTIC_IDS[semantic]] = levels[hold]
+    level = np.take(level_by_node, node_ids)
+    z = np.where(valid, depth, np.float32(0.0))
+    R, t = T_world_from_cam[:3, :3].astype(np.float32), T_world_from_cam[:3, 3]
+    x_cam, y_cam = grid.a * z, grid.b * z
+    x_world = R[0, 0] * x_cam + R[0, 1] * y_cam + R[0, 2] * z + np.float32(t[0])
+    y_world = R[1, 0] * x_cam + R[1, 1] * y_cam + R[1, 2] * z + np.float32(t[1])
+    level -= snow_patch_field(x_world, y_world)
+    share = np.clip(0.5 + level / np.float32(2.0 * SNOW_EDGE_SOFTNESS), 0.0, 1.0)
+    share *= np.clip((n_up - SNOW_HOLD_MIN_UP) / (SNOW_HOLD_FULL_UP - SNOW_HOLD_MIN_UP), 0, 1)
+    share[~valid] = 0.0
+    return share.astype(np.float32)
+
+
+def _snow_level(share: float) -> float:
+    """Field level for a covered ``share``; none and all lie past the soft edges."""
+    if share <= 0.0:
+        return -1.0 - SNOW_EDGE_SOFTNESS
+    if share >= 1.0:
+        return 1.0 + SNOW_EDGE_SOFTNESS
+    return snow_patch_level(share)
 
 
 def _sun_highlight(

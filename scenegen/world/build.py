@@ -129,6 +129,7 @@ def build_world_with_report(spec: SceneSpec) -> tuple[World, BuildReport]:
         cloud_cover=environment.cloud_cover,
         is_night=environment.is_night,
         road_wetness=environment.weather.road_wetness,
+        snow_rate_mm_h=environment.weather.snow_rate_mm_h,
     )
     placed = Counter(p.obj.class_name for p in ctx.placed if p.obj.event is None)
     report = BuildReport(

@@ -29,7 +29,7 @@ def street_lamp_lights(heads_world: np.ndarray) -> list[Light]:
             color_rgb=STREET_LAMP_RGB,
             intensity_cd=STREET_LAMP_CD,
             direction_world=(0.0, 0.0, -1.0),
-            cone_half_angle_deg=60.0,
+            cone_half_angle_deg=50.0,  # full cut-off optics: little light above 50-60 deg
         )
         for p in np.asarray(heads_world).reshape(-1, 3)
     ]

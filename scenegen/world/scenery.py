@@ -24,6 +24,9 @@ BUILDING_COLOURS = (
     (0.55, 0.48, 0.38),
 )
 FLOOR_HEIGHT_M = 3.2
+# Window materials and the share of panes of each: dark, a warm lit room, a cool lit room.
+WINDOW_LIGHTS = ("building_window", "building_window_lit", "building_window_lit_cool")
+WINDOW_LIGHT_SHARES = (0.62, 0.28, 0.10)
 # Scenery from here on (road s, metres) is what the camera sees; before it, only the LiDAR.
 SCENERY_VIEW_START_S_M = -10.0
 
@@ -54,6 +57,7 @@ def _buildings(
     end_inside: bool,
 ) -> None:
     """Rows of buildings along both sides; ``end_inside`` keeps them short of ``s_end_m``."""
+    lit_rng = windows_rng.spawn(1)[0]
     k = abs(layout.curvature_1_m)
     max_width = 22.0 if k < 1e-6 else float(np.clip(np.sqrt(1.6 / k), 6.0, 22.0))
     for side in (-1, 1):
@@ -81,14 +85,20 @@ def _buildings(
             )
             face_y = -side * depth / 2  # the facade that looks at the road
             panes = _window_grid(width, face_y, side, floors, windows_rng)
-            b.add(_to_world(panes, pose), "building_window")
+            # Which rooms are lit at night: a stream of its own, so the panes' geometry
+            # (and with it every LiDAR return) does not depend on it.
+            lit = lit_rng.choice(len(WINDOW_LIGHTS), size=len(panes), p=WINDOW_LIGHT_SHARES)
+            for index, material in enumerate(WINDOW_LIGHTS):
+                chosen = [pane for pane, k in zip(panes, lit, strict=True) if k == index]
+                if chosen:
+                    b.add(_to_world(meshes.merge(chosen), pose), material)
             s += width + float(rng.uniform(0.0, 3.0))
 
 
 def _window_grid(
     width_m: float, face_y_m: float, side: int, floors: int, rng: np.random.Generator
-) -> meshes.Geometry:
-    """Separate window panes on a facade (building frame), a quarter of its area or so.
+) -> list[meshes.Geometry]:
+    """The separate window panes on a facade (building frame), a quarter of its area or so.
 
     Panes stand 4 cm proud of the facade at ``face_y_m``, towards the road (``-side``).
     Piers between them matter beyond looks: glass gives no LiDAR return, so continuous
@@ -107,7 +117,7 @@ def _window_grid(
         for f in range(floors)
         for c in range(n_cols)
     ]
-    return meshes.merge(panes)
+    return panes
 
 
 def _tree(

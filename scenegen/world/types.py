@@ -39,11 +39,24 @@ MATERIALS: dict[str, Material] = {
     "sidewalk": Material((0.38, 0.37, 0.35), lidar_reflectivity=0.22),
     "grass": Material((0.10, 0.22, 0.06), lidar_reflectivity=0.35),
     "building": Material((0.45, 0.40, 0.35), lidar_reflectivity=0.25),
+    # Window panes: dark glass, or a lit room behind it at night (warm tungsten / LED, or
+    # the cool light of a screen); a lit window is about 10-50 cd/m^2, a few times a
+    # lamp-lit road, far dimmer than the lamps themselves.
     "building_window": Material(
+        (0.05, 0.07, 0.09), lidar_reflectivity=0.05, specular=0.6, glass=True
+    ),
+    "building_window_lit": Material(
         (0.05, 0.07, 0.09),
         lidar_reflectivity=0.05,
         specular=0.6,
-        emissive_rgb=(0.05, 0.04, 0.025),  # lit rooms behind glass: dim next to lamps
+        emissive_rgb=(0.006, 0.0042, 0.002),
+        glass=True,
+    ),
+    "building_window_lit_cool": Material(
+        (0.05, 0.07, 0.09),
+        lidar_reflectivity=0.05,
+        specular=0.6,
+        emissive_rgb=(0.0028, 0.0032, 0.0036),
         glass=True,
     ),
     "foliage": Material((0.07, 0.18, 0.05), lidar_reflectivity=0.30),
@@ -156,6 +169,7 @@ class World:
     cloud_cover: float = 0.2
     is_night: bool = False
     road_wetness: float = 0.0
+    snow_rate_mm_h: float = 0.0  # falling now, and settled on the ground (the camera's business)
     # Where the road surface is, for effects and depth on real frames: z = 0 plane.
     ground_z_m: float = 0.0
 
