@@ -46,7 +46,7 @@ def contact_sheet(
     data_root: Path, frame_ids: list[str], names: list[str], severity: int, tile_width: int
 ) -> np.ndarray:
     frames = [read_kitti_frame(data_root, f) for f in frame_ids]
-    depths = [recover_depth(f.calibration, f.points_lidar, f.rgb).depth_m for f in frames]
+    depths = [recover_depth(f.calibration, f.points.xyz, f.rgb).depth_m for f in frames]
     tiles = []
     for i, name in enumerate(["clean", *names]):
         frame, depth = frames[i % len(frames)], depths[i % len(frames)]

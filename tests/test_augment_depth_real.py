@@ -50,7 +50,7 @@ def _share_within_10_percent(kind: str) -> tuple[float, float]:
     ours, plain = [], []
     for folder, frame_id in FRAMES:
         frame = _frame(folder, frame_id)
-        pts, calib = frame.points_lidar, frame.calibration
+        pts, calib = frame.points.xyz, frame.calibration
         edges = _edges(sparse_lidar_depth(pts, calib))
         if kind == "points":  # a random fifth of the returns
             keep = np.random.default_rng(0).random(len(pts)) > 0.2
@@ -76,7 +76,7 @@ def test_edge_aware_filling_beats_nearest_neighbour_at_depth_edges(kind: str, ma
 
 def test_sky_is_found_from_the_image_and_is_infinitely_far() -> None:
     frame = _frame("kitti", "000001")  # clear sky over the road between trees and poles
-    rec = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
+    rec = recover_depth(frame.calibration, frame.points.xyz, frame.rgb)
     width = frame.calibration.intrinsics.width
     top_centre = rec.depth_m[:15, int(0.3 * width) : int(0.6 * width)]
     assert np.isinf(top_centre).mean() > 0.9
@@ -104,8 +104,8 @@ def test_a_far_return_inside_a_near_surface_is_see_through() -> None:
 
 def test_see_through_returns_are_reported_and_filled_from_the_near_surface() -> None:
     frame = _frame("kitti", "000001")
-    rec = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
-    sparse = sparse_lidar_depth(frame.points_lidar, frame.calibration)
+    rec = recover_depth(frame.calibration, frame.points.xyz, frame.rgb)
+    sparse = sparse_lidar_depth(frame.points.xyz, frame.calibration)
     kept = rec.lidar_mask & ~rec.see_through_mask
     assert np.array_equal(rec.depth_m[kept], sparse[kept])  # exact where trusted
     dropped = rec.see_through_mask

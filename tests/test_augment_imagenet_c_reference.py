@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA
 
-from scenegen.augment import imagenet_c
+from scenegen.augment import frost_texture, imagenet_c
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_augment import content_shift_px, import_imagecorruptions, sharpness
@@ -65,7 +65,9 @@ def test_frost_texture_has_the_reference_photographs_statistics() -> None:
     assert np.mean([t.mean() for t in textures]) == pytest.approx(161.6, rel=0.02)
     assert np.mean([t.std() for t in textures]) == pytest.approx(29.7, rel=0.05)
     for v, t in enumerate(textures):
-        assert t.reshape(-1, 3).mean(0) == pytest.approx(imagenet_c.FROST_PHOTO_RGB_MEAN[v], abs=3)
+        assert t.reshape(-1, 3).mean(0) == pytest.approx(
+            frost_texture.FROST_PHOTO_RGB_MEAN[v], abs=3
+        )
 
 
 def test_frost_texture_is_made_of_crystals_not_noise() -> None:

@@ -19,7 +19,7 @@ def real():
     if not root.is_dir():
         pytest.skip(f"real KITTI frames not found at {root} (the shared data folder is absent)")
     frame = read_kitti_frame(Path(root), "000010")
-    rec = recover_depth(frame.calibration, frame.points_lidar, frame.rgb)
+    rec = recover_depth(frame.calibration, frame.points.xyz, frame.rgb)
     return frame, rec
 
 

@@ -321,8 +321,6 @@ def scenario_fields() -> ObjectField:
             "snow": _obj(
                 "Snowfall.",
                 {
-                    # 10 mm/h: the heaviest snowfall observed, the LiDAR snow model's
-                    # limit too (scenegen.effects.lidar_weather.MAX_SNOW_RATE_MM_H).
                     "rate_mm_h": NumberField(
                         "Snowfall rate in mm/h of liquid-water equivalent "
                         "(0.5 light, 1-3 heavy, 10 the heaviest observed).",
