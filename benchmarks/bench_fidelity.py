@@ -27,7 +27,9 @@ SCENARIOS = ("clear_day_urban", "low_sun_cut_in", "night_jaywalker", "heavy_rain
 
 
 def _render(out: Path, frames_per_scenario: int) -> None:
-    from scenegen.batch.runner import plan_batch, render_batch
+    from scenegen.batch.engine import ProcessEngine
+    from scenegen.batch.plan import plan_batch
+    from scenegen.batch.runner import render_batch
     from scenegen.io import read_manifest
     from scenegen.sensors.gl import configure_backend
 
@@ -36,7 +38,9 @@ def _render(out: Path, frames_per_scenario: int) -> None:
         return
     configure_backend("auto")
     files = [REPO / "scenarios" / f"{name}.yaml" for name in SCENARIOS]
-    render_batch(plan_batch(files, frames_per_scenario, 3), out, workers=2, formats=("kitti",))
+    render_batch(
+        plan_batch(files, frames_per_scenario, 3), out, engine=ProcessEngine(2), formats=("kitti",)
+    )
 
 
 def main() -> None:

@@ -91,10 +91,11 @@ def kitti45() -> Path:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory, gl_backend) -> Path:
-    from scenegen.batch.runner import plan_batch, render_batch
+    from scenegen.batch.plan import plan_batch
+    from scenegen.batch.runner import render_batch
 
     out = tmp_path_factory.mktemp("fidelity") / "synthetic"
-    render_batch(plan_batch([REPO / "scenarios" / "clear_day_urban.yaml"], 6, 3), out, workers=1)
+    render_batch(plan_batch([REPO / "scenarios" / "clear_day_urban.yaml"], 6, 3), out)
     return out
 
 
