@@ -8,7 +8,7 @@ object, not in the vertices, so the renderer and the ray caster share one set of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import trimesh
@@ -31,6 +31,9 @@ class Material:
     glass: bool = False
 
 
+# Window panes, dark; the lit ones below add a room's glow.
+WINDOW_GLASS = Material((0.05, 0.07, 0.09), lidar_reflectivity=0.05, specular=0.6, glass=True)
+
 # The palette. Parts refer to these names; a part may override the albedo (car paint).
 MATERIALS: dict[str, Material] = {
     "asphalt": Material((0.09, 0.09, 0.095), lidar_reflectivity=0.12),
@@ -42,23 +45,9 @@ MATERIALS: dict[str, Material] = {
     # Window panes: dark glass, or a lit room behind it at night (warm tungsten / LED, or
     # the cool light of a screen); a lit window is about 10-50 cd/m^2, a few times a
     # lamp-lit road, far dimmer than the lamps themselves.
-    "building_window": Material(
-        (0.05, 0.07, 0.09), lidar_reflectivity=0.05, specular=0.6, glass=True
-    ),
-    "building_window_lit": Material(
-        (0.05, 0.07, 0.09),
-        lidar_reflectivity=0.05,
-        specular=0.6,
-        emissive_rgb=(0.006, 0.0042, 0.002),
-        glass=True,
-    ),
-    "building_window_lit_cool": Material(
-        (0.05, 0.07, 0.09),
-        lidar_reflectivity=0.05,
-        specular=0.6,
-        emissive_rgb=(0.0028, 0.0032, 0.0036),
-        glass=True,
-    ),
+    "building_window": WINDOW_GLASS,
+    "building_window_lit": replace(WINDOW_GLASS, emissive_rgb=(0.006, 0.0042, 0.002)),
+    "building_window_lit_cool": replace(WINDOW_GLASS, emissive_rgb=(0.0028, 0.0032, 0.0036)),
     "foliage": Material((0.07, 0.18, 0.05), lidar_reflectivity=0.30),
     "bark": Material((0.20, 0.13, 0.08), lidar_reflectivity=0.20),
     "metal_pole": Material((0.30, 0.30, 0.32), lidar_reflectivity=0.30, specular=0.3),
