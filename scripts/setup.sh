@@ -6,6 +6,7 @@
 #   bash scripts/setup.sh --harness      # plus torch for the robustness harness (scenegen bench)
 #   bash scripts/setup.sh --test         # plus torch and the test tools (pytest, hypothesis, ruff)
 #   bash scripts/setup.sh --torchvision  # plus torch and torchvision 0.28.0, the pair of torch 2.13.0
+#   bash scripts/setup.sh --search       # plus torch, cma and optuna for scenegen search (--test has them)
 # (options combine: --test --torchvision)
 #
 # Environment: PYTHON (default python3), VENV (default .venv),
@@ -16,8 +17,8 @@ cd "$(dirname "$0")/.."
 extras=""
 for arg in "$@"; do
   case "$arg" in
-    --harness | --test | --torchvision) extras="${extras:+$extras,}${arg#--}" ;;
-    *) echo "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision]" >&2; exit 2 ;;
+    --harness | --test | --torchvision | --search) extras="${extras:+$extras,}${arg#--}" ;;
+    *) echo "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--search]" >&2; exit 2 ;;
   esac
 done
 if [ -n "$extras" ]; then extras="[$extras]"; fi

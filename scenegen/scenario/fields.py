@@ -109,6 +109,15 @@ class SweepField:
     max_axes: int
 
 
+@dataclass(frozen=True)
+class SearchField:
+    """The ``search:`` block: key path -> the distribution whose support a parameter search
+    (``scenegen search``) explores; sampling a batch ignores it."""
+
+    description: str
+    max_keys: int
+
+
 Field = (
     NumberField
     | BoolField
@@ -120,6 +129,7 @@ Field = (
     | ListField
     | UnionField
     | SweepField
+    | SearchField
 )
 LeafField = NumberField | BoolField | EnumField | TextField
 

@@ -28,6 +28,7 @@ from scenegen.scenario.fields import (
     NumberListField,
     ObjectField,
     PathField,
+    SearchField,
     SweepField,
     TextField,
     UnionField,
@@ -48,6 +49,7 @@ MAX_SWEEP_CELLS = 10_000
 MAX_ACTOR_GROUPS = 64
 MAX_EVENTS = 64
 MAX_SWEEP_AXES = 16
+MAX_SEARCH_KEYS = 32  # parameters of one search: samplers slow down far beyond this
 
 ACTOR_CLASSES = ("car", "van", "truck", "bus", "pedestrian", "cyclist", "animal")
 VEHICLE_CLASSES = ("car", "van", "truck", "bus")
@@ -569,6 +571,13 @@ def scenario_fields() -> ObjectField:
                 "value the list of values of that axis. Cells are the cartesian "
                 "product; frame i of n goes to cell i * ncells // n.",
                 MAX_SWEEP_AXES,
+            ),
+            "search": SearchField(
+                "Optional space for scenegen search: each key is a dotted path as in "
+                "sweep, each value the distribution whose range the search explores "
+                '(e.g. "uniform(20, 300)", "randint(0, 4)", "choice([a, b])"); '
+                "rendering a batch ignores it.",
+                MAX_SEARCH_KEYS,
             ),
         },
         required=("version", "name"),
