@@ -27,7 +27,9 @@ def weber_contrast(rgb: np.ndarray, box: np.ndarray, ring_px: int = 3) -> float:
     luma = rgb.astype(np.float64) @ LUMA
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(max(x2, x1 + 1), w), min(max(y2, y1 + 1), h)
-    outer = luma[max(y1 - ring_px, 0) : min(y2 + ring_px, h), max(x1 - ring_px, 0) : min(x2 + ring_px, w)]
+    outer = luma[
+        max(y1 - ring_px, 0) : min(y2 + ring_px, h), max(x1 - ring_px, 0) : min(x2 + ring_px, w)
+    ]
     inner = luma[y1:y2, x1:x2]
     ring_sum = outer.sum() - inner.sum()
     ring_n = outer.size - inner.size
@@ -53,7 +55,9 @@ class ContrastDetector:
         return hashlib.sha256(np.ascontiguousarray(rgb_u8).tobytes()).hexdigest()
 
     def remember(self, frame: Frame) -> None:
-        self._objects[self._key(frame.rgb)] = [o.box_2d.copy() for o in frame.objects if o.class_name == "car"]
+        self._objects[self._key(frame.rgb)] = [
+            o.box_2d.copy() for o in frame.objects if o.class_name == "car"
+        ]
 
     def __call__(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         results = []

@@ -121,4 +121,7 @@ def test_setup_script_refuses_unknown_options_before_installing_anything():
         timeout=60,
     )
     assert result.returncode == 2
-    assert "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--search]" in result.stderr
+    assert (
+        "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--search]"
+        in result.stderr
+    )
