@@ -25,7 +25,7 @@ def weber_contrast(rgb: np.ndarray, box: np.ndarray, ring_px: int = 3) -> float:
     """Weber contrast of the box against a ring ``ring_px`` wide around it."""
     h, w = rgb.shape[:2]
     luma = rgb.astype(np.float64) @ LUMA
-    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    x1, y1, x2, y2 = (round(float(v)) for v in box)
     x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(max(x2, x1 + 1), w), min(max(y2, y1 + 1), h)
     outer = luma[
         max(y1 - ring_px, 0) : min(y2 + ring_px, h), max(x1 - ring_px, 0) : min(x2 + ring_px, w)
@@ -43,8 +43,6 @@ class ContrastDetector:
     """Detects the labelled objects of an image whose Weber contrast is >= ``threshold``;
     its score is ``0.3 * contrast / threshold`` (clipped to 1), so with the search's score
     threshold 0.3 an object counts as detected exactly when its contrast reaches it."""
-
-    class_names = ["car"]
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold

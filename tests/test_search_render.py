@@ -109,8 +109,10 @@ def test_every_failure_replays_byte_identically_from_its_scenario_and_seed(
         replay = tmp_path / f"replay_{row['evaluation']}"
         run = CliRunner().invoke(
             app,
-            ["render", str(out / row["replay"]), "--seed", str(row["seed"]), "--frames", "1"]
-            + ["--out", str(replay), "--workers", "1", "--formats", "kitti"],
+            [
+                *("render", str(out / row["replay"]), "--seed", str(row["seed"]), "--frames", "1"),
+                *("--out", str(replay), "--workers", "1", "--formats", "kitti"),
+            ],
         )
         assert run.exit_code == 0, run.output
         image = f"kitti/training/image_2/{row['evaluation']:06d}.png"
@@ -171,3 +173,36 @@ def test_cli_search_reports_bad_input_with_exit_code_2(scenario_path, tmp_path):
     )
     assert run.exit_code == 2
     assert "none.pt: not a file" in run.output
+
+
+def test_the_table_does_not_depend_on_the_number_of_workers(scenario_path, tmp_path, gl_backend):
+    """A harness checkpoint (an untrained, seeded CenterNet: deterministic) loaded in each
+    of two worker processes gives the table of one process."""
+    import torch
+
+    from scenegen.harness.model import CenterNet, CenterNetConfig, model_config
+    from scenegen.harness.train import save_checkpoint
+    from scenegen.search.detector_shim import load_detector
+
+    torch.manual_seed(0)
+    model = CenterNet(CenterNetConfig(num_classes=1, width=8, head_width=8))
+    checkpoint = tmp_path / "checkpoint.pt"
+    config = {"model": model_config(model), "bench": {"classes": ["car"]}}
+    save_checkpoint(checkpoint, model, torch.optim.SGD(model.parameters(), lr=0.1), 0, config)
+    loaded = load_detector(checkpoint)
+    settings = SearchSettings(method="random", budget=6, boundaries=0, formats=("kitti",))
+    tables = []
+    for workers, name in ((1, "one"), (2, "two")):
+        run_search(
+            scenario_path,
+            loaded,
+            checkpoint,
+            settings,
+            tmp_path / name,
+            MARGIN,
+            workers=workers,
+            loader=load_detector,
+        )
+        tables.append((tmp_path / name / "evaluations.jsonl").read_bytes())
+    assert tables[0] == tables[1]
+    assert len(tables[0].splitlines()) == 6

@@ -49,7 +49,6 @@ MAX_SWEEP_CELLS = 10_000
 MAX_ACTOR_GROUPS = 64
 MAX_EVENTS = 64
 MAX_SWEEP_AXES = 16
-MAX_SEARCH_KEYS = 32  # parameters of one search: samplers slow down far beyond this
 
 ACTOR_CLASSES = ("car", "van", "truck", "bus", "pedestrian", "cyclist", "animal")
 VEHICLE_CLASSES = ("car", "van", "truck", "bus")
@@ -174,8 +173,7 @@ def scenario_fields() -> ObjectField:
             ),
             "fov_deg": NumberField(
                 "Horizontal field of view in degrees; square pixels, "
-                "principal point at the image centre (default: from the "
-                "preset).",
+                "principal point at the image centre (default: from the preset).",
                 1.0,
                 170.0,
                 None,
@@ -369,8 +367,7 @@ def scenario_fields() -> ObjectField:
             ),
             "heading_deg": NumberField(
                 "Compass heading of the ego vehicle in degrees "
-                "(0 north, 90 east); turns time_of_day's sun into the "
-                "world frame.",
+                "(0 north, 90 east); turns time_of_day's sun into the world frame.",
                 0.0,
                 360.0,
                 90.0,
@@ -572,13 +569,7 @@ def scenario_fields() -> ObjectField:
                 "product; frame i of n goes to cell i * ncells // n.",
                 MAX_SWEEP_AXES,
             ),
-            "search": SearchField(
-                "Optional space for scenegen search: each key is a dotted path as in "
-                "sweep, each value the distribution whose range the search explores "
-                '(e.g. "uniform(20, 300)", "randint(0, 4)", "choice([a, b])"); '
-                "rendering a batch ignores it.",
-                MAX_SEARCH_KEYS,
-            ),
+            "search": SearchField(),  # described in fields.py
         },
         required=("version", "name"),
     )
