@@ -4,7 +4,9 @@ real KITTI frames; YOLO decoding and the letterbox undo are checked against geom
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -312,3 +314,80 @@ def test_onnx_without_onnxruntime_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import raises ImportError
     with pytest.raises(MissingDependencyError, match=r"pip install 'scenegen\[onnx\]'"):
         load_detector(path)
+
+
+BENCH = """\
+name: byod
+seed: 0
+render: {image_scale: 0.25, lidar: false}
+train: {scenarios: [REPO/scenarios/clear_day_urban.yaml], frames_per_scenario: 2}
+test: {scenarios: [REPO/scenarios/clear_day_urban.yaml], frames_per_scenario: 2, seed: 1000}
+classes: [car, pedestrian]
+corruptions: [fog]
+severities: [3]
+report: {worst_frames: 2, bootstrap_resamples: 20}
+"""
+
+
+def test_bench_evaluates_a_users_detector_instead_of_training_one(centernet, tmp_path, gl_backend):
+    """``bench --detector``: the same network as a checkpoint and as an ONNX export scores
+    the same on the same rendered test set, and nothing is trained."""
+    config = tmp_path / "bench.yaml"
+    config.write_text(BENCH.replace("REPO", str(Path(__file__).resolve().parents[1])))
+    checkpoint = tmp_path / "checkpoint.pt"
+    model_config = {"name": "centernet", **vars(centernet.config)}
+    optimizer = torch.optim.AdamW(centernet.parameters())
+    save_checkpoint(
+        checkpoint, centernet, optimizer, 1, {"bench": {"classes": CLASSES}, "model": model_config}
+    )
+    out = tmp_path / "report"
+    first = scenegen("bench", str(config), "--out", str(out), "--detector", str(checkpoint))
+    assert first.returncode == 0, first.stderr
+    assert not (out / "model").exists()  # nothing trained
+    from_checkpoint = json.loads((out / "metrics.json").read_text())
+    assert from_checkpoint["detector"]["kind"] == "harness" and "training" not in from_checkpoint
+
+    image = next(
+        (out / "data" / "test" / "clear_day_urban" / "kitti" / "training" / "image_2").glob("*.png")
+    )
+    height, width = cv2.imread(str(image)).shape[:2]
+    with torch.no_grad():
+        torch.onnx.export(
+            CenterNetExport(centernet, height, width).eval(), (torch.rand(1, 3, height, width),),
+            str(tmp_path / "net.onnx"), dynamo=False, input_names=["images"], opset_version=17,
+        )  # fmt: skip
+    (tmp_path / "net.yaml").write_text(
+        "kind: onnx\nmodel: net.onnx\noutput: {score_threshold: 0.2}\n"
+        "classes: {1: car, 2: pedestrian}\n"
+    )
+    second = scenegen(
+        "bench", str(config), "--out", str(out), "--detector", str(tmp_path / "net.yaml")
+    )
+    assert second.returncode == 0, second.stderr
+    from_onnx = json.loads((out / "metrics.json").read_text())
+    assert from_onnx["detector"]["kind"] == "onnx"
+    for key in ("AP50", "AP"):
+        assert from_onnx["clean"][key] == pytest.approx(from_checkpoint["clean"][key], abs=1e-3)
+    assert "## Detector" in (out / "report.md").read_text()
+
+
+def test_bench_refuses_a_detector_without_the_evaluated_classes(tmp_path):
+    config = tmp_path / "bench.yaml"
+    config.write_text(BENCH.replace("REPO", str(Path(__file__).resolve().parents[1])))
+    with torch.no_grad():
+        torch.onnx.export(
+            FixedYoloHead(), (torch.rand(1, 3, 64, 64),), str(tmp_path / "yolo.onnx"),
+            dynamo=False, input_names=["images"], opset_version=17,
+        )  # fmt: skip
+    (tmp_path / "det.yaml").write_text(
+        "kind: onnx\nmodel: yolo.onnx\noutput: {format: yolo}\nclasses: {0: car}\n"
+    )
+    result = scenegen("bench", str(config), "--detector", str(tmp_path / "det.yaml"))
+    assert result.returncode == 2
+    assert "has no class 'pedestrian' (it detects car)" in result.stderr
+
+
+def scenegen(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "scenegen.cli", *args], capture_output=True, text=True, timeout=600
+    )
