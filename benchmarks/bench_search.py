@@ -24,9 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from scenegen.harness.adapters import load_detector  # noqa: E402
 from scenegen.harness.metrics import KITTI_IOU  # noqa: E402
 from scenegen.search import MarginSettings, SearchSettings, run_search  # noqa: E402
-from scenegen.search.detector_shim import load_detector  # noqa: E402
 from scenegen.sensors.gl import configure_backend  # noqa: E402
 
 SPACE = REPO / "benchmarks" / "search_space.yaml"

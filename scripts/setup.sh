@@ -4,7 +4,8 @@
 #
 #   bash scripts/setup.sh                # render, write datasets, augment (no torch)
 #   bash scripts/setup.sh --harness      # plus torch for the robustness harness (scenegen bench)
-#   bash scripts/setup.sh --test         # plus torch and the test tools (pytest, hypothesis, ruff)
+#   bash scripts/setup.sh --test         # plus torch, onnxruntime and the test tools (pytest, hypothesis, ruff)
+#   bash scripts/setup.sh --onnx         # plus torch and onnxruntime, for ONNX detectors (bench --detector)
 #   bash scripts/setup.sh --torchvision  # plus torch and torchvision 0.28.0, the pair of torch 2.13.0
 #   bash scripts/setup.sh --search       # plus torch, cma and optuna for scenegen search (--test has them)
 # (options combine: --test --torchvision)
@@ -17,8 +18,8 @@ cd "$(dirname "$0")/.."
 extras=""
 for arg in "$@"; do
   case "$arg" in
-    --harness | --test | --torchvision | --search) extras="${extras:+$extras,}${arg#--}" ;;
-    *) echo "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--search]" >&2; exit 2 ;;
+    --harness | --test | --torchvision | --onnx | --search) extras="${extras:+$extras,}${arg#--}" ;;
+    *) echo "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--onnx] [--search]" >&2; exit 2 ;;
   esac
 done
 if [ -n "$extras" ]; then extras="[$extras]"; fi

@@ -180,9 +180,9 @@ def test_the_table_does_not_depend_on_the_number_of_workers(scenario_path, tmp_p
     of two worker processes gives the table of one process."""
     import torch
 
+    from scenegen.harness.adapters import load_detector
     from scenegen.harness.model import CenterNet, CenterNetConfig, model_config
     from scenegen.harness.train import save_checkpoint
-    from scenegen.search.detector_shim import load_detector
 
     torch.manual_seed(0)
     model = CenterNet(CenterNetConfig(num_classes=1, width=8, head_width=8))

@@ -47,7 +47,11 @@ def search(
     scenario: Annotated[Path, typer.Argument(help="Scenario file whose parameters to search.")],
     detector: Annotated[
         Path,
-        typer.Option("--detector", "-d", help="Detector: a bench checkpoint (.pt)."),
+        typer.Option(
+            "--detector",
+            "-d",
+            help="Detector: a bench checkpoint (.pt) or a detector YAML (checkpoint, TorchScript, ONNX).",
+        ),
     ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (new, or --resume).")],
     budget: Annotated[
@@ -119,8 +123,8 @@ def search(
     (pip install 'scenegen[search]').
     """
     try:
+        from scenegen.harness.adapters import load_detector
         from scenegen.search import MarginSettings, SearchSettings, run_search
-        from scenegen.search.detector_shim import load_detector
     except (MissingDependencyError, ImportError) as exc:
         fail(f"scenegen search needs the search extra: pip install 'scenegen[search]' ({exc})")
     from scenegen.batch.settings import parse_formats

@@ -21,6 +21,7 @@ import torch
 from scenegen.batch.engine import Engine
 from scenegen.batch.plan import plan_batch
 from scenegen.batch.runner import render_batch
+from scenegen.harness.adapters import LoadedDetector
 from scenegen.harness.bench_config import BenchConfig, BenchConfigError, load_bench_config
 from scenegen.harness.corruptions import Corruption, builtin_corruptions, select_corruptions
 from scenegen.harness.dataset import DetectionDataset
@@ -113,9 +114,14 @@ def run_bench(
     on_progress: ProgressCallback | None = None,
     resume: bool = True,
     engine: Engine | None = None,
+    detector: LoadedDetector | None = None,
 ) -> dict[str, Any]:
     """Render (or reuse) with ``engine`` (default: this process), train (or resume),
-    evaluate and write the report; returns metrics."""
+    evaluate and write the report; returns metrics.
+
+    With ``detector`` (:func:`scenegen.harness.adapters.load_detector`) nothing is
+    trained: that detector is evaluated on the test sets and corruptions, its labels
+    renumbered onto the config's ``classes`` (each of which it must detect)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     grid = dict(corruptions) if corruptions is not None else builtin_corruptions()
@@ -130,7 +136,8 @@ def run_bench(
         return report
 
     started = time.perf_counter()
-    if config.train_dataset is not None:
+    evaluated = detector.for_classes(config.classes) if detector is not None else None
+    if detector is not None or config.train_dataset is not None:
         train_path = config.train_dataset
     else:
         train_path = render_scenarios(
@@ -169,7 +176,48 @@ def run_bench(
         )
 
     t = time.perf_counter()
-    train_set = dataset(train_path)
+    training: dict[str, Any] | None = None
+    if evaluated is None:
+        assert train_path is not None
+        model, training = _train(config, dataset(train_path), out_dir, resume, on_progress)
+        timings["train_s"] = time.perf_counter() - t
+        evaluated = model
+    t = time.perf_counter()
+    splits = [load_split(name, dataset(path)) for name, path in test_paths.items()]
+    metrics = evaluate_bench(evaluated, splits, config, chosen, on_progress)
+    metrics["real_kitti"] = _evaluate_real_kitti(evaluated, config)
+    timings["evaluate_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - started
+    metrics["config"] = {"name": config.name, "path": str(config.path)}
+    metrics["task"] = {
+        "classes": list(config.classes),
+        "class_map": dict(config.class_map),
+        "min_box_height_px": config.min_box_height_px,
+        "max_occlusion": config.max_occlusion,
+    }
+    if training is not None:
+        metrics["training"] = training
+    if detector is not None:
+        metrics["detector"] = {
+            "name": detector.name,
+            "kind": detector.kind,
+            "source": str(detector.source),
+            "class_names": list(detector.class_names),
+        }
+    metrics["timings"] = timings
+    write_report(out_dir, metrics, splits, evaluated, config)
+    return metrics
+
+
+def _train(
+    config: BenchConfig,
+    train_set: DetectionDataset,
+    out_dir: Path,
+    resume: bool,
+    on_progress: ProgressCallback | None,
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Train (or resume) the config's model on ``train_set``; the model in eval mode and
+    what the report says about its training."""
     samples = [train_set.raw_item(i) for i in range(len(train_set))]
     set_reproducible(config.training.seed, config.training.num_threads)  # initial weights
     model = _build_model(config)
@@ -190,24 +238,8 @@ def run_bench(
         run_config={"bench": config.raw},
         on_progress=train_progress,
     )
-    timings["train_s"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     model.eval()
-    detector: Detector = model
-    splits = [load_split(name, dataset(path)) for name, path in test_paths.items()]
-    metrics = evaluate_bench(detector, splits, config, chosen, on_progress)
-    metrics["real_kitti"] = _evaluate_real_kitti(detector, config)
-    timings["evaluate_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - started
-    metrics["config"] = {"name": config.name, "path": str(config.path)}
-    metrics["task"] = {
-        "classes": list(config.classes),
-        "class_map": dict(config.class_map),
-        "min_box_height_px": config.min_box_height_px,
-        "max_occlusion": config.max_occlusion,
-    }
-    metrics["training"] = {
+    training = {
         "frames": len(samples),
         "epochs": result.epochs_done,
         "seconds": result.seconds,
@@ -216,9 +248,7 @@ def run_bench(
         "parameters": count_parameters(model),
         "image_size": list(samples[0][0].shape[:2]),
     }
-    metrics["timings"] = timings
-    write_report(out_dir, metrics, splits, detector, config)
-    return metrics
+    return model, training
 
 
 def _build_model(config: BenchConfig) -> torch.nn.Module:
