@@ -76,7 +76,9 @@ def test_search_finds_the_fog_failures_and_bisects_the_true_boundary(
             frame = evaluator.render(Job(row["evaluation"], row["params"], row["seed"]))
             (car,) = frame.objects
             assert row["failure"] == (weber_contrast(frame.rgb, car.box_2d) < THRESHOLD)
+        # --boundaries 1: one failure bisected, its renders counted apart from the budget
         (bisected,) = json.loads((tmp_path / "out" / "boundaries.json").read_text())["failures"]
+        assert len(result.rows) == 24 and result.boundary_renders > 0
         fog = bisected["boundaries"][FOG]
         assert fog["fails_to_low_end"] and fog["high"] is not None
         # The true boundary of this scene: scan the visibility at the failure's other values.
@@ -193,7 +195,7 @@ def test_the_table_does_not_depend_on_the_number_of_workers(scenario_path, tmp_p
     settings = SearchSettings(method="random", budget=6, boundaries=0, formats=("kitti",))
     tables = []
     for workers, name in ((1, "one"), (2, "two")):
-        run_search(
+        result = run_search(
             scenario_path,
             loaded,
             checkpoint,
@@ -204,5 +206,6 @@ def test_the_table_does_not_depend_on_the_number_of_workers(scenario_path, tmp_p
             loader=load_detector,
         )
         tables.append((tmp_path / name / "evaluations.jsonl").read_bytes())
+        assert result.boundary_renders == 0 and result.boundaries == []  # --boundaries 0
     assert tables[0] == tables[1]
     assert len(tables[0].splitlines()) == 6

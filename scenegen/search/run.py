@@ -330,10 +330,10 @@ def _bisect(
     """Bisect the most severe failures of distinct cells (``settings.boundaries`` of them)."""
     chosen: list[dict[str, Any]] = []
     for row in sorted(result.failures, key=lambda r: (r["margin"], r["evaluation"])):
+        if len(chosen) >= settings.boundaries:
+            break
         if tuple(row["cell"]) not in {tuple(c["cell"]) for c in chosen}:
             chosen.append(row)
-        if len(chosen) == settings.boundaries:
-            break
     for n, row in enumerate(chosen):
         seed, evaluation = row["seed"], row["evaluation"]
 
