@@ -63,6 +63,12 @@ def _load(path: Path) -> np.ndarray:
     return np.fromfile(path, dtype=np.float32).reshape(-1, 4)
 
 
+def _load_all(paths: list[Path]) -> tuple[list[np.ndarray], int]:
+    """The scans and their total number of points."""
+    scans = [_load(p) for p in paths]
+    return scans, sum(len(s) for s in scans)
+
+
 def _percentiles(range_m: np.ndarray) -> str:
     if len(range_m) == 0:
         return "-"
@@ -75,8 +81,7 @@ def fog_table(paths: list[Path]) -> str:
         "echo range m (p5/p50/p95), reference | scenegen | points lost | intensity-0 kept |",
         "|---:|---:|---:|---:|---|---|---:|---:|",
     ]
-    scans = [_load(p) for p in paths]
-    total = sum(len(s) for s in scans)
+    scans, total = _load_all(paths)
     for visibility in VISIBILITIES_M:
         reference_runs = []
         for points in scans:
@@ -150,8 +155,7 @@ def snow_table(paths: list[Path]) -> str:
         "scenegen | mean intensity, Hahner | scenegen | seconds per scan, Hahner port | scenegen |",
         "|---:|---:|---:|---|---|---:|---:|---:|---:|",
     ]
-    scans = [_load(p) for p in paths]
-    total = sum(len(s) for s in scans)
+    scans, total = _load_all(paths)
     angles = np.asarray(PRESET_VERTICAL_ANGLES_DEG["hdl64"])
     for rate in (0.5, 1.0, 2.5, 10.0):
         ref_r, ref_i, our_r, our_i, ref_s, our_s = [], [], [], [], 0.0, 0.0
