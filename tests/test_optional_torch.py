@@ -122,7 +122,7 @@ def test_setup_script_refuses_unknown_options_before_installing_anything():
     )
     assert result.returncode == 2
     assert (
-        "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--onnx] [--search]"
+        "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--onnx] [--search] [--warp]"
         in result.stderr
     )
 
