@@ -62,7 +62,8 @@ def test_a_non_editable_install_carries_the_data_files(tmp_path):
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "from scenegen.world.data_files import assets_dir;"
         "from scenegen.world.types import MATERIALS;"
-        "print(assets_dir()); print(len(MATERIALS))"
+        "from scenegen.sensors.textures import load_textures;"
+        "print(assets_dir()); print(len(MATERIALS), len(load_textures()))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(target)],
@@ -74,5 +75,6 @@ def test_a_non_editable_install_carries_the_data_files(tmp_path):
         timeout=120,
     ).stdout.split("\n")
     assert out[0] == str(target / "scenegen" / "_assets")
+    n_materials, n_textures = map(int, out[1].split())
     _, materials, _ = load_asset(MATERIALS_FILE)
-    assert int(out[1]) == len(materials)
+    assert n_materials == len(materials) and n_textures > 0
