@@ -3,12 +3,15 @@
 Units: radiance is relative, 1.0 being a white Lambertian surface under a clear midday
 sun and sky. Lighting model per pixel:
 
-* sun: ``E_sun * max(0, n.l) * visible`` where ``visible`` comes from a shadow ray cast
-  towards the sun (open3d), at half resolution;
+* sun: ``E_sun * max(0, n.l) * visible`` where ``visible`` comes from shadow rays cast
+  towards the sun (open3d; :mod:`scenegen.sensors.sun_shadows`: half resolution, full
+  resolution along shadow edges);
 * sky: a hemisphere light, brighter on up-facing surfaces, stronger under clouds;
 * lamps (street lights, headlights) at night: inverse-square point/spot lights;
 * emission: lamps' own glow (headlights, tail lights, hazard lights, street lamps);
-* a Blinn-Phong highlight for glossy materials.
+* a Blinn-Phong highlight for glossy materials;
+* albedo: the material's, times its procedural texture (:mod:`scenegen.sensors.textures`),
+  under settled snow where it snows (:mod:`scenegen.sensors.settled_snow`).
 
 Surface normals come from the exact depth (differences of back-projected points, the
 side with the smaller depth step, so edges do not smear), except for the ground whose

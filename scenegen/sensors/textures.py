@@ -243,33 +243,46 @@ def apply_textures(
             unknown[0],
             f"a material uses texture {unknown[0]!r}; expected one of {sorted(textures)}",
         )
-    kind_by_node = np.array([kinds.index(t) + 1 if t else 0 for t in texture_by_node], np.int32)
+    if len(kinds) > 126:
+        raise ValueError(f"at most 126 textures per frame, got {len(kinds)}")
+    kind_by_node = np.array([kinds.index(t) + 1 if t else 0 for t in texture_by_node], np.int8)
     kind_px = np.take(kind_by_node, node_ids).ravel()
-    gray_px = np.ones(node_ids.size, np.float32)
-    tint_px: np.ndarray | None = None
+    # Every textured pixel at once, grouped by texture (a stable radix sort of small
+    # integers): one gather of the geometry instead of one per texture.
+    textured = np.flatnonzero(kind_px)
+    order = np.argsort(np.take(kind_px, textured), kind="stable")
+    where = np.take(textured, order)
+    bounds = np.searchsorted(np.take(kind_px, where), np.arange(1, len(kinds) + 2))
+    cam, n = surface.at(where)
     R, t = T_world_from_cam[:3, :3].astype(np.float32), T_world_from_cam[:3, 3]
+    points = np.stack(
+        [
+            R[i, 0] * cam[0] + R[i, 1] * cam[1] + R[i, 2] * cam[2] + np.float32(t[i])
+            for i in range(3)
+        ]
+    )
+    # Pixel footprint on the surface: depth / fx, stretched by the grazing angle.
     grid = surface.grid
-    for index, kind in enumerate(kinds, start=1):
-        where = np.flatnonzero(kind_px == index)
-        if where.size == 0:
+    a, b = np.take(grid.a, where), np.take(grid.b, where)
+    cos_incidence = np.abs(n[0] * a + n[1] * b + n[2]) * np.take(grid.inv_ray_length, where)
+    footprint = cam[2] / np.float32(grid.fx) / np.maximum(cos_incidence, np.float32(0.05))
+    gray = np.ones(where.size, np.float32)
+    tint = np.zeros(where.size, np.float32)
+    any_tint = False
+    for index, kind in enumerate(kinds):
+        part = slice(int(bounds[index]), int(bounds[index + 1]))
+        if part.start == part.stop:
             continue
-        cam, n = surface.at(where)
-        points = np.stack(
-            [
-                R[i, 0] * cam[0] + R[i, 1] * cam[1] + R[i, 2] * cam[2] + np.float32(t[i])
-                for i in range(3)
-            ]
-        )
-        # Pixel footprint on the surface: depth / fx, stretched by the grazing angle.
-        a, b = np.take(grid.a, where), np.take(grid.b, where)
-        cos_incidence = np.abs(n[0] * a + n[1] * b + n[2]) * np.take(grid.inv_ray_length, where)
-        footprint = cam[2] / np.float32(grid.fx) / np.maximum(cos_incidence, np.float32(0.05))
-        gray, tint = texture_terms(textures[kind], points, footprint)
-        np.put(gray_px, where, gray)
-        if tint is not None:
-            if tint_px is None:
-                tint_px = np.zeros(node_ids.size, np.float32)
-            np.put(tint_px, where, tint)
+        gray[part], kind_tint = texture_terms(textures[kind], points[:, part], footprint[part])
+        if kind_tint is not None:
+            tint[part] = kind_tint
+            any_tint = True
+    gray_px = np.ones(node_ids.size, np.float32)
+    np.put(gray_px, where, gray)
+    tint_px = None
+    if any_tint:
+        tint_px = np.zeros(node_ids.size, np.float32)
+        np.put(tint_px, where, tint)
     gray_img = gray_px.reshape(node_ids.shape)
     if tint_px is None:
         for c in range(3):
