@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from scenegen.frame import Frame, transform_points
 from scenegen.points import HARD_RETURN
@@ -58,7 +57,7 @@ def non_finite(frame: Frame) -> list[str]:
         found.append("rgb")
     if frame.depth_m is not None:
         depth = frame.depth_m
-        if np.isnan(depth).any() or (depth < 0).any():
+        if not (depth >= 0).all():  # False for NaN and for negative depths alike
             found.append("depth_m")
     points = frame.points
     if points is not None and not (
@@ -160,24 +159,30 @@ def labels_against_mask(
     ids = frame.instance_ids
     if ids is None or not frame.objects:
         return []
-    biggest = int(ids.max())
-    slices = ndimage.find_objects(ids, max_label=biggest) if biggest > 0 else []
-    counts = np.bincount(ids.ravel(), minlength=biggest + 1)
     floor = spec.min_visible_pixels if spec is not None else 1
+    height, width = ids.shape
     mismatched, small = [], []
     for obj in frame.objects:
-        index = obj.instance_id
-        region = slices[index - 1] if 0 < index <= biggest else None
-        if region is None:
+        # Only around the box (plus a margin) is looked at: the cost is the boxes' area,
+        # not the image's. A mask beyond the margin still lowers the IoU below the bound.
+        x1, y1, x2, y2 = (float(v) for v in obj.box_2d)
+        left, top = max(0, int(x1) - _MARGIN_PX), max(0, int(y1) - _MARGIN_PX)
+        right = min(width, int(np.ceil(x2)) + _MARGIN_PX)
+        bottom = min(height, int(np.ceil(y2)) + _MARGIN_PX)
+        mine = ids[top:bottom, left:right] == obj.instance_id
+        rows, cols = np.flatnonzero(mine.any(1)), np.flatnonzero(mine.any(0))
+        if not len(rows):
             mismatched.append((obj.instance_id, 0.0))
             continue
-        rows, cols = region
-        mask_box = np.array([cols.start, rows.start, cols.stop, rows.stop], np.float64)
-        iou = _iou(np.asarray(obj.box_2d, np.float64), mask_box)
+        mask_box = np.array(
+            [left + cols[0], top + rows[0], left + cols[-1] + 1, top + rows[-1] + 1], np.float64
+        )
+        iou = _iou(np.array([x1, y1, x2, y2]), mask_box)
         if iou < settings.min_box_mask_iou:
             mismatched.append((obj.instance_id, iou))
-        if counts[index] < floor:
-            small.append((obj.instance_id, int(counts[index])))
+        pixels = int(np.count_nonzero(mine))
+        if pixels < floor:
+            small.append((obj.instance_id, pixels))
     reasons = []
     if mismatched:
         listed = ", ".join(f"{i} (IoU {iou:.2f})" for i, iou in mismatched[:5])
@@ -243,6 +248,9 @@ def lidar_against_camera(frame: Frame, settings: QualitySettings) -> list[str]:
                 f"least {settings.min_lidar_points}"
             )
     return reasons
+
+
+_MARGIN_PX = 8
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

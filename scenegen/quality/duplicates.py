@@ -25,7 +25,8 @@ class Fingerprint:
 
 
 def fingerprint(frame: Frame) -> Fingerprint:
-    grey = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+    # Every 4th pixel of every 4th row is plenty for a 17 x 16 thumbnail, 16x cheaper.
+    grey = cv2.cvtColor(np.ascontiguousarray(frame.rgb[::4, ::4]), cv2.COLOR_RGB2GRAY)
     thumb = cv2.resize(grey, (17, 16), interpolation=cv2.INTER_AREA).astype(np.int16)
     bits = np.packbits((thumb[:, 1:] > thumb[:, :-1]).ravel())
     boxes = tuple(sorted(tuple(round(float(v)) for v in obj.box_2d) for obj in frame.objects))
