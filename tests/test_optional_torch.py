@@ -122,7 +122,7 @@ def test_setup_script_refuses_unknown_options_before_installing_anything():
     )
     assert result.returncode == 2
     assert (
-        "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--onnx]"
+        "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--warp] [--onnx]"
         in result.stderr
     )
 

@@ -235,9 +235,9 @@ def render_batch(
         tuple(formats),
         lidar,
         image_scale,
-        gate,
-        gate_attempts,
-        quality if quality is not None else QualitySettings(),
+        gate=gate,
+        gate_attempts=gate_attempts,
+        quality=quality if quality is not None else QualitySettings(),
     )
     run = BatchRun(
         plan,
