@@ -10,17 +10,19 @@ from __future__ import annotations
 import pickle
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from scenegen.batch.gate import render_gated
 from scenegen.batch.plan import FrameTask
 from scenegen.errors import ScenarioWarning, ScenegenError
 from scenegen.frame import Frame
 from scenegen.io import DatasetWriter
 from scenegen.io.dataset import frame_stem
 from scenegen.pipeline import FrameRenderer, StageTimes
-from scenegen.scenario import Scenario, load_scenario, sample_scene
+from scenegen.quality import Fingerprint, QualitySettings
+from scenegen.scenario import Scenario, load_scenario
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,15 @@ class RenderJob:
     lidar: bool = True
     image_scale: float = 1.0
     lidar_backend: str = "open3d"
+    gate: bool = False  # replace frames the quality gate rejects (scenegen.batch.gate)
+    gate_attempts: int = 3
+    quality: QualitySettings = field(default_factory=QualitySettings)  # the gate's thresholds
 
     def __post_init__(self) -> None:
         if not self.image_scale > 0:
             raise ScenegenError(f"image_scale must be > 0, got {self.image_scale}")
+        if self.gate_attempts < 1:
+            raise ScenegenError(f"gate_attempts must be >= 1, got {self.gate_attempts}")
 
 
 @dataclass
@@ -46,6 +53,7 @@ class FrameResult:
     record: dict
     seconds: float
     stage_seconds: dict[str, float]
+    fingerprint: Fingerprint | None = None  # for the duplicate check, in dataset order
 
 
 @dataclass
@@ -56,6 +64,7 @@ class RenderedFrame:
     frame: Frame
     times: StageTimes
     started: float
+    fingerprint: Fingerprint | None = None
 
 
 class FrameWorker:
@@ -83,16 +92,21 @@ class FrameWorker:
     def render(self, task: FrameTask) -> RenderedFrame:
         """Render ``task``'s frame (its files are not written yet)."""
         started = time.perf_counter()
-        spec = sample_scene(
+        times = StageTimes()
+        gated = render_gated(
+            self._renderer,
             self._scenario(task.scenario_path),
             task.local_index,
             task.base_seed,
             task.scenario_frames,
+            times,
+            gate=self.job.gate,
+            attempts=self.job.gate_attempts,
+            settings=self.job.quality,
         )
-        times = StageTimes()
-        frame = self._renderer.render(spec, times)
+        frame = gated.frame
         frame.frame_id = frame_stem(task.index)
-        return RenderedFrame(task, frame, times, started)
+        return RenderedFrame(task, frame, times, started, gated.fingerprint)
 
     def write(self, rendered: RenderedFrame) -> FrameResult:
         """Encode and write a rendered frame's files; safe on a thread beside :meth:`render`."""
@@ -100,7 +114,9 @@ class FrameWorker:
         record = self._writer.write_frame_files(rendered.frame, rendered.task.index)
         rendered.times.add("write", t)
         seconds = time.perf_counter() - rendered.started
-        return FrameResult(rendered.task.index, record, seconds, rendered.times.seconds)
+        return FrameResult(
+            rendered.task.index, record, seconds, rendered.times.seconds, rendered.fingerprint
+        )
 
     def run(self, task: FrameTask) -> FrameResult:
         return self.write(self.render(task))

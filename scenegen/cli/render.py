@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -30,6 +30,11 @@ from scenegen.cli.layout import (
     split_line,
 )
 from scenegen.errors import ScenegenError
+
+if TYPE_CHECKING:
+    from collections import Counter
+
+    from scenegen.batch.runner import BatchSummary
 
 
 @app.command()
@@ -131,6 +136,19 @@ def render(
             show_default=False,
         ),
     ] = None,
+    gate: Annotated[
+        bool,
+        typer.Option(
+            "--gate",
+            help="Replace frames the quality gate rejects (black, blown out, NaN, camera in "
+            "geometry, boxes vs masks, depth vs LiDAR, duplicates...) by re-sampling them "
+            "with a derived seed (recorded). Without it frames are scored, not replaced.",
+        ),
+    ] = False,
+    gate_attempts: Annotated[
+        int,
+        typer.Option("--gate-attempts", min=1, help="With --gate: replacements tried per frame."),
+    ] = 3,
 ) -> None:
     """Render scenario files to a labelled dataset (KITTI, COCO, YOLO and a manifest)."""
     from scenegen.batch.plan import plan_batch
@@ -158,7 +176,14 @@ def render(
         plan = plan_batch(scenarios, frames, seed)
         if settings.shard is not None:
             plan = plan.shard(*settings.shard)
-        job = RenderJob(str(out_dir), settings.formats, lidar, lidar_backend=settings.lidar_backend)
+        job = RenderJob(
+            str(out_dir),
+            settings.formats,
+            lidar,
+            lidar_backend=settings.lidar_backend,
+            gate=gate,
+            gate_attempts=gate_attempts,
+        )
         batch = BatchRun(
             plan,
             job,
@@ -245,12 +270,39 @@ def render(
         f"events: {dict(summary.events) or 'none'}",
         highlight=False,
     )
+    out.print(_quality_line(summary, gate), highlight=False, soft_wrap=True)
     if split_spec is not None:
         from scenegen.io.dataset import read_split
 
         out.print(split_line(read_split(out_dir)), highlight=False, soft_wrap=True)
     if preview:
         _write_preview(out_dir, out_dir / "preview.png", 24, 3)
+
+
+def _quality_line(summary: BatchSummary, gate: bool) -> str:
+    """What the quality gate found, in one line (codes with their counts)."""
+
+    def counts(counter: Counter) -> str:
+        return ", ".join(f"{code} {n}" for code, n in sorted(counter.items()))
+
+    failed = summary.failed_frames
+    if not gate:
+        if not failed:
+            return "quality gate: every frame passed"
+        return (
+            f"quality gate: {failed} frame(s) flagged ({counts(summary.quality_failed)}), "
+            "kept as rendered; see manifest.jsonl 'quality', or render with --gate to replace them"
+        )
+    replaced = summary.replaced_frames
+    text = f"quality gate: {replaced} frame(s) replaced"
+    if replaced:
+        text += f" ({counts(summary.replaced_reasons)})"
+    if failed:
+        text += (
+            f"; {failed} still rejected after every attempt, kept at their best "
+            f"({counts(summary.quality_failed)})"
+        )
+    return text
 
 
 def _kept_text(complete_frames: int) -> str:

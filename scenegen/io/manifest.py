@@ -55,6 +55,11 @@ def manifest_record(frame: Frame, index: int, stem: str, files: dict[str, str]) 
         "dropped_objects": int(frame.dropped_objects),
         "files": dict(sorted(files.items())),
     }
+    # The quality gate's report (scenegen.quality) and, when it replaced the frame, how.
+    if "quality" in meta:
+        record["quality"] = meta["quality"]
+    if "gate" in meta:
+        record["gate"] = meta["gate"]
     return to_jsonable(record)
 
 
