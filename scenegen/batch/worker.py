@@ -21,6 +21,9 @@ from scenegen.io import DatasetWriter
 from scenegen.io.dataset import frame_stem
 from scenegen.pipeline import FrameRenderer, StageTimes
 from scenegen.scenario import Scenario, load_scenario, sample_scene
+from scenegen.scenario.spec import SceneSpec
+from scenegen.sensors.motion import sequence_meta
+from scenegen.world.sequence import SequenceWorld, build_sequence_world
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class FrameWorker:
         self._renderer = FrameRenderer(lidar=job.lidar)
         self._writer = DatasetWriter(Path(job.out_dir), job.formats)
         self._scenarios: dict[str, Scenario] = {}
+        # The world of the sequence being rendered (frames of one sequence come together).
+        self._sequence: tuple[tuple, SequenceWorld] | None = None
 
     def _scenario(self, path: str) -> Scenario:
         scenario = self._scenarios.get(path)
@@ -88,9 +93,26 @@ class FrameWorker:
             task.scenario_frames,
         )
         times = StageTimes()
-        frame = self._renderer.render(spec, times)
+        if task.sequence_id >= 0 and spec.sequence is not None:
+            frame = self._render_sequence_frame(task, spec, times)
+        else:
+            frame = self._renderer.render(spec, times)
         frame.frame_id = frame_stem(task.index)
         return RenderedFrame(task, frame, times, started)
+
+    def _render_sequence_frame(self, task: FrameTask, spec: SceneSpec, times: StageTimes) -> Frame:
+        assert spec.sequence is not None
+        key = (task.scenario_path, task.local_index, task.base_seed, task.scenario_frames)
+        if self._sequence is None or self._sequence[0] != key:
+            t = time.perf_counter()
+            self._sequence = (key, build_sequence_world(spec))
+            times.add("world", t)
+        world, motion = self._sequence[1].at(spec.sequence.time_s(task.sequence_frame))
+        frame = self._renderer.render_world(spec, world, times, motion)
+        frame.meta["sequence"] = sequence_meta(
+            spec.sequence, task.sequence_id, task.sequence_frame, motion
+        )
+        return frame
 
     def write(self, rendered: RenderedFrame) -> FrameResult:
         """Encode and write a rendered frame's files; safe on a thread beside :meth:`render`."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scenegen.scenario.distributions import Constant, Distribution, Scalar
-from scenegen.scenario.spec import CameraSpec, LidarSpec
+from scenegen.scenario.spec import CameraSpec, LidarSpec, SequenceSpec
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class Scenario:
     event_types: tuple[str, ...]
     user_meshes: dict[str, str]
     sweep_axes: tuple[SweepAxis, ...] = ()
+    sequence: SequenceSpec | None = None  # the file's ``sequence:``; None: independent frames
 
     @property
     def n_sweep_cells(self) -> int:
