@@ -177,7 +177,8 @@ def _resolve_sequence(
     given = tree.get("sequence")
     for key in [k for k in values if k.startswith("sequence.")]:
         del values[key]
-    if given is None:
+    keys = ("frames", "rate_hz", "exposure_s", "lidar_sweep_s")
+    if given is None or any(key not in given for key in keys):  # absent, or already an error
         return None
     for index, event in enumerate(events):
         defaults = SEQUENCE_EVENT_DEFAULTS.get(str(_constant(event["type"])), {})
