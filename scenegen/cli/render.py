@@ -47,7 +47,11 @@ def render(
     frames: Annotated[
         int | None,
         typer.Option(
-            "--frames", "-n", min=1, help="Frames per scenario (default: each file's `frames`)."
+            "--frames",
+            "-n",
+            min=1,
+            help="Frames per scenario; sequences for a scenario with `sequence:` "
+            "(default: each file's `frames`).",
         ),
     ] = None,
     seed: Annotated[
