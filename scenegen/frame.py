@@ -171,6 +171,8 @@ class ObjectLabel:
     visible_pixels: int = 0
     lidar_points: int = 0
     score: float | None = None  # detections only
+    # Sequences: velocity over the ground in the camera frame, m/s (None: not known).
+    velocity_cam_m_s: tuple[float, float, float] | None = None
 
     @property
     def class_id(self) -> int:

@@ -17,11 +17,13 @@ from scenegen.frame import Calibration, Frame
 from scenegen.io.dataset import frame_stem
 from scenegen.labels.objects import compute_labels
 from scenegen.scenario.spec import SceneSpec
+from scenegen.sensors import motion as motion_sensors
 from scenegen.sensors.camera import CameraRenderer
 from scenegen.sensors.raycast import WorldRaycaster
 from scenegen.sensors.rig import calibration_from_spec, right_camera_calibration
 from scenegen.sensors.shading import PixelGrid, shade
 from scenegen.world.build import build_world
+from scenegen.world.sequence import MotionState
 from scenegen.world.types import World
 
 
@@ -68,8 +70,18 @@ class FrameRenderer:
         t = times.add("world", t)
         return self.render_world(spec, world, times)
 
-    def render_world(self, spec: SceneSpec, world: World, times: StageTimes) -> Frame:
-        """Render an already built world (lets callers edit a world before rendering)."""
+    def render_world(
+        self,
+        spec: SceneSpec,
+        world: World,
+        times: StageTimes,
+        motion: MotionState | None = None,
+    ) -> Frame:
+        """Render an already built world (lets callers edit a world before rendering).
+
+        ``motion`` (a sequence frame: ``world`` posed by ``SequenceWorld.at``) adds motion
+        blur over ``spec.sequence.exposure_s``, the LiDAR's rolling shutter over
+        ``lidar_sweep_s`` and the objects' velocities."""
         t = time.perf_counter()
         calibration = calibration_from_spec(spec.camera, spec.lidar)
         key = (calibration.intrinsics,)
@@ -85,6 +97,13 @@ class FrameRenderer:
         instance_ids = gbuffer.instance_ids
         objects, ignored = compute_labels(world, instance_ids, calibration, spec.min_visible_pixels)
         t = times.add("labels", t)
+        sequence = spec.sequence if motion is not None else None
+        if sequence is not None and motion is not None:
+            radiance = motion_sensors.blur_radiance(
+                radiance, gbuffer.depth_m, instance_ids, calibration, motion, sequence.exposure_s
+            )
+            motion_sensors.label_velocities(objects, calibration, motion)
+            t = times.add("motion_blur", t)
 
         from scenegen.sensors.camera_effects import apply_camera_effects
 
@@ -123,6 +142,10 @@ class FrameRenderer:
             from scenegen.sensors.lidar_frame import add_lidar
 
             add_lidar(frame, spec, world, raycaster, times, self._lidar_rays)
+            if sequence is not None and motion is not None and frame.points is not None:
+                frame.points = motion_sensors.rolling_shutter(
+                    frame.points, calibration, motion, sequence.lidar_sweep_s
+                )
         return frame
 
     def _render_right(

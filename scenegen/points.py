@@ -17,6 +17,8 @@ column            dtype    shape     meaning
                                      :data:`FOG_RETURN`, :data:`RAIN_RETURN`,
                                      :data:`SNOW_RETURN` or :data:`SPRAY_RETURN`
 ``range_m``       float32  (N,)      range the sensor measured along the point's beam, metres
+``time_s``        float32  (N,)      when the point was measured, seconds after the frame's
+                                     time (a sweep of a sequence: rolling shutter)
 ================  =======  ========  ==========================================================
 
 ``frame`` is ``"lidar"``: KITTI's Velodyne frame (x forward, y left, z up, origin at the
@@ -57,6 +59,7 @@ OPTIONAL_COLUMNS: dict[str, type] = {
     "instance_ids": np.int32,
     "kind": np.uint8,
     "range_m": np.float32,
+    "time_s": np.float32,
 }
 
 
@@ -76,6 +79,7 @@ class PointCloud:
     instance_ids: np.ndarray | None = None
     kind: np.ndarray | None = None
     range_m: np.ndarray | None = None
+    time_s: np.ndarray | None = None
     frame: str = LIDAR_FRAME
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ all give the same bytes, since a frame is a pure function of its task.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 import queue
@@ -79,8 +80,9 @@ class InProcessEngine:
 class ProcessEngine:
     """``workers`` processes on this machine, each with its own :class:`FrameWorker`.
 
-    Tasks go out through one queue (whichever worker is free takes the next), at most
-    ``4 x workers`` ahead of the oldest unfinished one, so the results waiting to be put
+    Tasks go out through one queue (whichever worker is free takes the next; the frames of
+    a sequence go together), at most ``4 x workers`` frames (or one sequence) ahead of the
+    oldest unfinished one, so the results waiting to be put
     in order stay few whatever the batch size. One worker (or one frame) renders in this
     process instead: same bytes, no start-up cost.
     """
@@ -108,14 +110,17 @@ class ProcessEngine:
         for proc in procs:
             proc.start()
         position = {task.index: pos for pos, task in enumerate(tasks)}
+        # A sequence goes to one worker, which builds its world once.
+        units = [tuple(unit) for _, unit in itertools.groupby(tasks, key=lambda t: t.unit)]
         window = 4 * self.workers
         waiting: dict[int, FrameResult] = {}
-        sent = next_pos = 0
+        sent = sent_units = next_pos = 0
         try:
             while next_pos < len(tasks):
-                while sent < len(tasks) and sent < next_pos + window:
-                    tasks_q.put(tasks[sent])
-                    sent += 1
+                while sent_units < len(units) and sent < next_pos + window:
+                    tasks_q.put(units[sent_units])
+                    sent += len(units[sent_units])
+                    sent_units += 1
                 try:
                     kind, payload = results_q.get(timeout=1.0)
                 except queue.Empty:
@@ -159,11 +164,12 @@ def _worker_loop(job: RenderJob, tasks_q: mp.Queue, results_q: mp.Queue) -> None
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool,
         ):
             pending: Future[None] | None = None
-            while (task := tasks_q.get()) is not None:
-                rendered = worker.render(task)
-                if pending is not None:
-                    pending.result()
-                pending = pool.submit(write_and_post, worker, rendered)
+            while (unit := tasks_q.get()) is not None:
+                for task in unit:
+                    rendered = worker.render(task)
+                    if pending is not None:
+                        pending.result()
+                    pending = pool.submit(write_and_post, worker, rendered)
             if pending is not None:
                 pending.result()
     except BaseException as exc:

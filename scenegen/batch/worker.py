@@ -21,8 +21,10 @@ from scenegen.frame import Frame
 from scenegen.io import DatasetWriter
 from scenegen.io.dataset import frame_stem
 from scenegen.pipeline import FrameRenderer, StageTimes
-from scenegen.quality import Fingerprint, QualitySettings
-from scenegen.scenario import Scenario, load_scenario
+from scenegen.quality import Fingerprint, QualitySettings, score_frame
+from scenegen.scenario import Scenario, load_scenario, sample_scene
+from scenegen.sensors.motion import sequence_meta
+from scenegen.world.sequence import SequenceWorld, build_sequence_world
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class FrameWorker:
         self._renderer = FrameRenderer(lidar=job.lidar, lidar_backend=job.lidar_backend)
         self._writer = DatasetWriter(Path(job.out_dir), job.formats)
         self._scenarios: dict[str, Scenario] = {}
+        # The world of the sequence being rendered (frames of one sequence come together).
+        self._sequence: tuple[tuple, SequenceWorld] | None = None
 
     def _scenario(self, path: str) -> Scenario:
         scenario = self._scenarios.get(path)
@@ -93,20 +97,48 @@ class FrameWorker:
         """Render ``task``'s frame (its files are not written yet)."""
         started = time.perf_counter()
         times = StageTimes()
-        gated = render_gated(
-            self._renderer,
-            self._scenario(task.scenario_path),
-            task.local_index,
-            task.base_seed,
-            task.scenario_frames,
-            times,
-            gate=self.job.gate,
-            attempts=self.job.gate_attempts,
-            settings=self.job.quality,
-        )
-        frame = gated.frame
+        scenario = self._scenario(task.scenario_path)
+        if task.sequence_id >= 0 and scenario.sequence is not None:
+            frame = self._render_sequence_frame(task, scenario, times)
+            # Scored, never replaced: a replaced frame would break the sequence's continuity,
+            # and consecutive frames of a slow scene are alike, not duplicates.
+            fingerprint = None
+        else:
+            gated = render_gated(
+                self._renderer,
+                scenario,
+                task.local_index,
+                task.base_seed,
+                task.scenario_frames,
+                times,
+                gate=self.job.gate,
+                attempts=self.job.gate_attempts,
+                settings=self.job.quality,
+            )
+            frame, fingerprint = gated.frame, gated.fingerprint
         frame.frame_id = frame_stem(task.index)
-        return RenderedFrame(task, frame, times, started, gated.fingerprint)
+        return RenderedFrame(task, frame, times, started, fingerprint)
+
+    def _render_sequence_frame(
+        self, task: FrameTask, scenario: Scenario, times: StageTimes
+    ) -> Frame:
+        spec = sample_scene(scenario, task.local_index, task.base_seed, task.scenario_frames)
+        assert spec.sequence is not None
+        key = (task.scenario_path, task.local_index, task.base_seed, task.scenario_frames)
+        if self._sequence is None or self._sequence[0] != key:
+            t = time.perf_counter()
+            self._sequence = (key, build_sequence_world(spec))
+            times.add("world", t)
+        world, motion = self._sequence[1].at(spec.sequence.time_s(task.sequence_frame))
+        frame = self._renderer.render_world(spec, world, times, motion)
+        t = time.perf_counter()
+        report = score_frame(frame, spec, world=world, settings=self.job.quality)
+        frame.meta["quality"] = report.as_record()
+        times.add("quality", t)
+        frame.meta["sequence"] = sequence_meta(
+            spec.sequence, task.sequence_id, task.sequence_frame, motion
+        )
+        return frame
 
     def write(self, rendered: RenderedFrame) -> FrameResult:
         """Encode and write a rendered frame's files; safe on a thread beside :meth:`render`."""

@@ -52,7 +52,11 @@ def render(
     frames: Annotated[
         int | None,
         typer.Option(
-            "--frames", "-n", min=1, help="Frames per scenario (default: each file's `frames`)."
+            "--frames",
+            "-n",
+            min=1,
+            help="Frames per scenario; sequences for a scenario with `sequence:` "
+            "(default: each file's `frames`).",
         ),
     ] = None,
     seed: Annotated[
@@ -349,15 +353,32 @@ def preview(
     ],
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="PNG to write (default: DATASET/preview.png)."),
+        typer.Option(
+            "--output", "-o", help="PNG (or GIF) to write (default: DATASET/preview.png)."
+        ),
     ] = None,
     max_frames: Annotated[
         int, typer.Option("--max-frames", min=1, help="Frames on the sheet.")
     ] = 24,
     columns: Annotated[int, typer.Option("--columns", min=1, help="Tiles per row.")] = 3,
+    sequence: Annotated[
+        int | None,
+        typer.Option(
+            "--sequence",
+            min=0,
+            help="Instead of the sheet, play sequence N as an animated GIF with track ids "
+            "(default output: DATASET/preview_SSSS.gif).",
+        ),
+    ] = None,
 ) -> None:
     """Draw a contact sheet: boxes with class, occlusion and event, LiDAR on the image, bird's-eye view."""
     try:
+        if sequence is not None:
+            from scenegen.io.preview import save_sequence_gif
+
+            target = output or dataset / f"preview_{sequence:04d}.gif"
+            out.print(f"preview: {save_sequence_gif(dataset, target, sequence)}", highlight=False)
+            return
         _write_preview(dataset, output or dataset / "preview.png", max_frames, columns)
     except ScenegenError as exc:
         fail(str(exc))

@@ -37,6 +37,9 @@ def validate(
             continue
         cells = len(scenario.sweep_cells)
         extra = f", sweep of {cells} cells" if cells > 1 else ""
+        if scenario.sequence is not None:
+            seq = scenario.sequence
+            extra += f", sequences of {seq.frames} frames at {seq.rate_hz:g} Hz"
         out.print(
             f"[green]ok[/]  {path}  ({scenario.name}{extra})", highlight=False, soft_wrap=True
         )

@@ -163,11 +163,20 @@ def _round(value: float, digits: int = 4) -> float | None:
     return round(number, digits) if math.isfinite(number) else None
 
 
+def image_stem(image: Mapping[str, Any]) -> str:
+    """The frame id of a COCO image: its ``frame_id`` text, else its file's stem (a video
+    frame's ``frame_id`` is its number in the video)."""
+    frame_id = image.get("frame_id")
+    return (
+        frame_id if isinstance(frame_id, str) and frame_id else Path(str(image["file_name"])).stem
+    )
+
+
 def image_record(frame: Frame, image_id: int, stem: str, file_name: str) -> dict[str, Any]:
     """The COCO ``images`` entry of a frame."""
     cal = frame.calibration
     k = cal.intrinsics
-    return {
+    record: dict[str, Any] = {
         "id": int(image_id),
         "file_name": file_name,
         "width": frame.width,
@@ -182,6 +191,14 @@ def image_record(frame: Frame, image_id: int, stem: str, file_name: str) -> dict
             "T_cam_from_lidar": np.asarray(cal.T_cam_from_lidar, np.float64).tolist(),
         },
     }
+    sequence = frame.meta.get("sequence")
+    if sequence is not None:  # COCO video (CocoVID): frame_id is the frame in its video
+        record.update(
+            video_id=int(sequence["sequence_id"]) + 1,
+            frame_id=int(sequence["frame"]),
+            time_s=float(sequence["time_s"]),
+        )
+    return record
 
 
 def annotation_records(frame: Frame, image_id: int) -> list[dict[str, Any]]:
@@ -219,6 +236,11 @@ def annotation_records(frame: Frame, image_id: int) -> list[dict[str, Any]]:
         }
         if obj.score is not None:
             record["score"] = _round(obj.score)
+        if "sequence" in frame.meta:
+            record["track_id"] = int(obj.instance_id)
+            record["video_id"] = int(frame.meta["sequence"]["sequence_id"]) + 1
+        if obj.velocity_cam_m_s is not None:
+            record["velocity_cam_m_s"] = [_round(v) for v in obj.velocity_cam_m_s]
         rle = rles.get(int(obj.instance_id))
         if rle is not None:
             record["segmentation"] = rle
@@ -284,9 +306,17 @@ def assemble_annotations(
                 next_id += 1
         sink.write('],"categories":' + dumps_compact(coco_categories()) + ',"images":[')
         count = 0
+        videos: set[int] = set()
         for count, part in enumerate(parts(), start=1):
-            sink.write(("," if count > 1 else "") + dumps_compact(part["image"]))
-        sink.write('],"info":' + dumps_compact(dict(info or {})) + ',"licenses":[]}\n')
+            image = part["image"]
+            sink.write(("," if count > 1 else "") + dumps_compact(image))
+            if "video_id" in image:
+                videos.add(int(image["video_id"]))
+        sink.write("]")
+        if videos:  # sequences: one COCO video each
+            listed = [{"id": vid, "name": f"sequence_{vid - 1:04d}"} for vid in sorted(videos)]
+            sink.write(',"videos":' + dumps_compact(listed))
+        sink.write(',"info":' + dumps_compact(dict(info or {})) + ',"licenses":[]}\n')
     return count
 
 
@@ -433,7 +463,7 @@ def coco_frame(
     meta: dict[str, Any] = {"source": "coco", "coco_image_id": int(image["id"])}
     if not image.get("scenegen_calibration"):
         meta["calibration"] = "placeholder"
-    frame_id = str(image.get("frame_id") or Path(str(image["file_name"])).stem)
+    frame_id = image_stem(image)
     return Frame(
         frame_id,
         rgb,

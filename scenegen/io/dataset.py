@@ -4,6 +4,7 @@ Layout of ``OUT``::
 
     kitti/training/{image_2,label_2,calib,depth,instance,velodyne,labels,label_scenegen}/
     kitti/ImageSets/{train,val,trainval,test}.txt   (with a split)
+    kitti_tracking/training/...   (frames of sequences, with kitti: see scenegen.io.tracking)
     coco/images/, coco/annotations.json   (file_name images/NNNNNN.png; images hard-linked)
     coco/annotations_{train,val,test}.json           (with a split)
     yolo/{images,labels}/, yolo/data.yaml   (images hard-linked to the KITTI PNGs)
@@ -33,7 +34,7 @@ from typing import Any
 from scenegen import __version__
 from scenegen.errors import InvalidInputError
 from scenegen.frame import CLASS_NAMES, KITTI_TYPE, Frame
-from scenegen.io import coco, kitti, yolo
+from scenegen.io import coco, kitti, tracking, yolo
 from scenegen.io.atomic import (
     append_line,
     atomic_link_or_copy,
@@ -69,6 +70,7 @@ _OWNED_ENTRIES = (
     "yolo",
     POINTCLOUD_DIR,
     COCO_PARTS_DIR,
+    "kitti_tracking",
     MANIFEST_NAME,
     "dataset.json",
 )
@@ -193,6 +195,11 @@ class DatasetWriter:
             for relative, data in kitti.kitti_frame_files(frame, stem).items():
                 self._write(f"{KITTI_DIR}/{relative}", data, files)
             image = f"{KITTI_DIR}/image_2/{stem}.png"
+            if "sequence" in frame.meta:
+                for target, source in tracking.frame_links(frame, stem).items():
+                    self._link(f"{KITTI_DIR}/{source}", target, files)
+                for relative, data in tracking.frame_files(frame).items():
+                    self._write(relative, data, files)
         else:
             # The one real copy of the image lives where its first format wants it.
             folder = "yolo" if "yolo" in self.formats else "coco"
@@ -215,6 +222,8 @@ class DatasetWriter:
         record = manifest_record(frame, index, stem, files)
         if coco_part is not None:
             record["coco"] = coco_part
+        if "kitti" in self.formats and "sequence" in frame.meta:
+            record["kitti_tracking"] = tracking.record_part(frame)
         return record
 
     def finalize(
@@ -250,6 +259,8 @@ class DatasetWriter:
             (self.out_dir / KITTI_IMAGE_SETS).mkdir(parents=True, exist_ok=True)
             for name, text in kitti.image_sets(splits).items():
                 atomic_write_bytes(self.out_dir / KITTI_IMAGE_SETS / name, text.encode("ascii"))
+        if "kitti" in self.formats and manifest_path.exists():
+            tracking.write_sequences(self.out_dir, read_manifest(self.out_dir))
         if "coco" in self.formats:
             self._assemble_coco("annotations.json", ordered, coco_masks)
             for name, stems in (splits or {}).items():

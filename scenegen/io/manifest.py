@@ -3,7 +3,8 @@
 A record holds the frame's identity (``frame_id`` = file stem, ``frame_index``,
 ``source_frame_id``), where it came from (``scenario_name``, ``seed``, ``params``,
 ``events``, ``sweep_cell`` taken from ``Frame.meta`` under those keys, as SceneSpec names
-them), what it contains (``objects_per_class``, ``object_events``,
+them; a frame of a sequence adds ``sequence``: its id, frame, time, ego pose and velocity,
+and ``tracks``: track id, class, box and velocity of each object), what it contains (``objects_per_class``, ``object_events``,
 ``dropped_objects``) and the sha256 of every file written for it (``files``: path relative
 to the dataset folder -> hex digest).
 
@@ -60,6 +61,18 @@ def manifest_record(frame: Frame, index: int, stem: str, files: dict[str, str]) 
         record["quality"] = meta["quality"]
     if "gate" in meta:
         record["gate"] = meta["gate"]
+    if "sequence" in meta:  # a frame of a sequence: its place in it and its tracks
+        record["sequence"] = meta["sequence"]
+        record["tracks"] = [
+            {
+                "track_id": int(obj.instance_id),
+                "class_name": obj.class_name,
+                "event": obj.event,
+                "box_2d": obj.box_2d,
+                "velocity_cam_m_s": obj.velocity_cam_m_s,
+            }
+            for obj in frame.objects
+        ]
     return to_jsonable(record)
 
 

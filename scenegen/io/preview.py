@@ -5,6 +5,8 @@ Each tile shows the camera image scaled to fit ``TILE_IMAGE_WIDTH x TILE_HEIGHT`
 tagged with class, KITTI occlusion level and event; LiDAR points projected on the image,
 coloured by range; and beside it a ``TILE_HEIGHT`` square bird's-eye view (lidar frame,
 ``BEV_FORWARD_M`` ahead, ``BEV_HALF_WIDTH_M`` either side) with the 3D box footprints.
+:func:`save_sequence_gif` plays the tiles of one sequence as an animated GIF, track ids
+drawn.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from scenegen.frame import Frame, transform_points
 from scenegen.io.atomic import atomic_write_bytes
 from scenegen.io.errors import DatasetReadError
 from scenegen.io.kitti import list_kitti_frames, read_kitti_frame
+from scenegen.io.manifest import read_manifest
 from scenegen.io.png import encode_png
 
 TILE_IMAGE_WIDTH = 640
@@ -66,7 +69,7 @@ def _thin(points: np.ndarray) -> np.ndarray:
     return points[::step]
 
 
-def _draw_image_panel(frame: Frame) -> np.ndarray:
+def _draw_image_panel(frame: Frame, track_ids: bool = False) -> np.ndarray:
     panel = np.zeros((TILE_HEIGHT, TILE_IMAGE_WIDTH, 3), dtype=np.uint8)
     scale = min(TILE_IMAGE_WIDTH / frame.width, TILE_HEIGHT / frame.height)
     size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
@@ -86,6 +89,8 @@ def _draw_image_panel(frame: Frame) -> np.ndarray:
         x1, y1, x2, y2 = (np.asarray(obj.box_2d, np.float64) * scale).round().astype(int)
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, 1)
         tag = f"{obj.class_name} o{obj.occlusion_level}" + (f" {obj.event}" if obj.event else "")
+        if track_ids:
+            tag = f"#{obj.instance_id} {tag}"
         cv2.putText(
             image, tag, (x1, max(8, y1 - 2)), cv2.FONT_HERSHEY_PLAIN, 0.7, colour, 1, cv2.LINE_AA
         )
@@ -136,9 +141,10 @@ def _draw_bev_panel(frame: Frame) -> np.ndarray:
     return panel
 
 
-def render_tile(frame: Frame) -> np.ndarray:
-    """uint8 RGB ``(TILE_HEIGHT, TILE_WIDTH, 3)`` preview of one frame."""
-    return np.concatenate([_draw_image_panel(frame), _draw_bev_panel(frame)], axis=1)
+def render_tile(frame: Frame, track_ids: bool = False) -> np.ndarray:
+    """uint8 RGB ``(TILE_HEIGHT, TILE_WIDTH, 3)`` preview of one frame (``track_ids``: each
+    box's tag starts with ``#`` and its track id)."""
+    return np.concatenate([_draw_image_panel(frame, track_ids), _draw_bev_panel(frame)], axis=1)
 
 
 def make_contact_sheet(out_dir: Path, max_frames: int = 24, columns: int = 3) -> np.ndarray:
@@ -167,4 +173,41 @@ def save_contact_sheet(out_dir: Path, path: Path, max_frames: int = 24, columns:
     """Write :func:`make_contact_sheet` as a PNG at ``path`` (atomically); returns ``path``."""
     sheet = make_contact_sheet(out_dir, max_frames=max_frames, columns=columns)
     atomic_write_bytes(Path(path), encode_png(sheet, rgb=True))
+    return Path(path)
+
+
+def sequence_frames(out_dir: Path) -> dict[int, tuple[float, list[str]]]:
+    """Sequence id -> (frame rate in Hz, frame ids in order) of a dataset's sequences, from
+    its manifest (empty for a dataset of independent frames)."""
+    found: dict[int, dict[int, str]] = {}
+    rates: dict[int, float] = {}
+    for record in read_manifest(Path(out_dir)):
+        sequence = record.get("sequence")
+        if isinstance(sequence, dict):
+            sequence_id = int(sequence["sequence_id"])
+            found.setdefault(sequence_id, {})[int(sequence["frame"])] = str(record["frame_id"])
+            rates[sequence_id] = float(sequence["rate_hz"])
+    return {
+        sid: (rates[sid], [frames[k] for k in sorted(frames)])
+        for sid, frames in sorted(found.items())
+    }
+
+
+def save_sequence_gif(out_dir: Path, path: Path, sequence_id: int) -> Path:
+    """Write sequence ``sequence_id`` of the dataset at ``out_dir`` as an animated GIF at
+    ``path`` (atomically), one :func:`render_tile` per frame with track ids, played at the
+    sequence's frame rate and looping; returns ``path``."""
+    import imageio.v3 as iio
+
+    sequences = sequence_frames(Path(out_dir))
+    if sequence_id not in sequences:
+        known = ", ".join(str(s) for s in sequences) or "none: the dataset has no sequences"
+        raise DatasetReadError(
+            Path(out_dir) / "manifest.jsonl", f"no sequence {sequence_id} (sequences: {known})"
+        )
+    rate_hz, frame_ids = sequences[sequence_id]
+    root = _kitti_root(Path(out_dir))
+    tiles = np.stack([render_tile(read_kitti_frame(root, f), track_ids=True) for f in frame_ids])
+    data = iio.imwrite("<bytes>", tiles, extension=".gif", duration=1000.0 / rate_hz, loop=0)
+    atomic_write_bytes(Path(path), data)
     return Path(path)

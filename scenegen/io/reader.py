@@ -29,6 +29,7 @@ from scenegen.io.coco import (
     COCO_NAME_TO_CLASS,
     annotations_per_image,
     coco_frame,
+    image_stem,
     load_coco_json,
     placeholder_calibration,
 )
@@ -235,10 +236,7 @@ class _CocoFrames:
         classes = resolve_class_names(declared.values(), json_path, **class_policy)
         self.category_class = {cid: classes[name] for cid, name in declared.items()}
         self.per_image = annotations_per_image(json_path, data["annotations"])
-        self.ids = [
-            str(image.get("frame_id") or Path(str(image["file_name"])).stem)
-            for image in self.images
-        ]
+        self.ids = [image_stem(image) for image in self.images]
 
     def source(self, index: int) -> Path:
         return self.json_path.parent / str(self.images[index]["file_name"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,11 @@ Field = (
     | SearchField
 )
 LeafField = NumberField | BoolField | EnumField | TextField
+
+
+def object_field(description: str, fields: dict[str, Field], **options: object) -> ObjectField:
+    """An :class:`ObjectField` whose key mapping is read-only (how the key table builds them)."""
+    return ObjectField(description, MappingProxyType(fields), **options)  # type: ignore[arg-type]
 
 
 def random_leaves(spec: ObjectField, path: str = "") -> Iterator[tuple[str, LeafField]]:

@@ -54,7 +54,8 @@ from scenegen.scenario.schema import (
     scenario_fields,
     table_section,
 )
-from scenegen.scenario.spec import CameraSpec, LidarSpec
+from scenegen.scenario.schema_events import SEQUENCE_EVENT_DEFAULTS
+from scenegen.scenario.spec import CameraSpec, LidarSpec, SequenceSpec
 from scenegen.scenario.validator import walk_object
 from scenegen.scenario.yaml_reader import (
     check_scenario_text,
@@ -132,6 +133,7 @@ def _build_scenario(
     search_space = _resolve_search(ctx, tree.get("search"), tree)
     meshes = _check_actors(ctx, tree.get("actors", []), values, sweep_axes)
     _resolve_sun(ctx, tree, values, sweep_axes)
+    sequence = _resolve_sequence(tree, values, events)
     if ctx.errors or "name" not in tree or "version" not in tree:
         return None
     return Scenario(
@@ -149,6 +151,7 @@ def _build_scenario(
         user_meshes=meshes,
         sweep_axes=tuple(sweep_axes),
         search_space=search_space,
+        sequence=sequence,
     )
 
 
@@ -167,6 +170,29 @@ def _flatten(tree: Any, path: str, out: dict[str, Distribution]) -> None:
     elif isinstance(tree, list):
         for index, child in enumerate(tree):
             _flatten(child, f"{path}[{index}]", out)
+
+
+def _resolve_sequence(
+    tree: dict, values: dict[str, Distribution], events: list[dict]
+) -> SequenceSpec | None:
+    """The file's ``sequence:`` (its keys leave ``values``: they describe the batch, not a
+    frame); in a sequence, the events' timing keys the file leaves out get their defaults."""
+    given = tree.get("sequence")
+    for key in [k for k in values if k.startswith("sequence.")]:
+        del values[key]
+    keys = ("frames", "rate_hz", "exposure_s", "lidar_sweep_s")
+    if given is None or any(key not in given for key in keys):  # absent, or already an error
+        return None
+    for index, event in enumerate(events):
+        defaults = SEQUENCE_EVENT_DEFAULTS.get(str(_constant(event["type"])), {})
+        for key, default in defaults.items():
+            values.setdefault(f"events[{index}].{key}", Constant(float(default)))
+    return SequenceSpec(
+        frames=int(_constant(given["frames"])),
+        rate_hz=float(_constant(given["rate_hz"])),
+        exposure_s=float(_constant(given["exposure_s"])),
+        lidar_sweep_s=float(_constant(given["lidar_sweep_s"])),
+    )
 
 
 def _resolve_camera(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scenegen.scenario.distributions import Constant, Distribution, Scalar
-from scenegen.scenario.spec import CameraSpec, LidarSpec
+from scenegen.scenario.spec import CameraSpec, LidarSpec, SequenceSpec
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Scenario:
     sweep_axes: tuple[SweepAxis, ...] = ()
     # The ``search:`` block: key path -> the distribution a parameter search explores.
     search_space: dict[str, Distribution] = field(default_factory=dict)
+    sequence: SequenceSpec | None = None  # the file's ``sequence:``; None: independent frames
 
     @property
     def n_sweep_cells(self) -> int:

@@ -95,6 +95,7 @@ def sample_scene(scenario: Scenario, frame_index: int, base_seed: int, n_frames:
         sweep_cell=dict(scenario.sweep_cells[cell_index] if scenario.sweep_axes else {}),
         params=params,
         min_visible_pixels=scenario.min_visible_pixels,
+        sequence=scenario.sequence,
         **section_values(drawn, "ego", name_prefix="ego_"),
     )
 

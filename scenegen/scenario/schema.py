@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 from types import MappingProxyType
-from typing import Any
 
 from scenegen.scenario.fields import (
     BoolField,
@@ -33,6 +32,8 @@ from scenegen.scenario.fields import (
     TextField,
     UnionField,
 )
+from scenegen.scenario.fields import object_field as _obj
+from scenegen.scenario.schema_events import event_union
 
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024
@@ -48,6 +49,7 @@ MAX_LIDAR_RAYS = 4_000_000
 MAX_SWEEP_CELLS = 10_000
 MAX_ACTOR_GROUPS = 64
 MAX_EVENTS = 64
+MAX_SEQUENCE_FRAMES = 10_000
 MAX_SWEEP_AXES = 16
 
 ACTOR_CLASSES = ("car", "van", "truck", "bus", "pedestrian", "cyclist", "animal")
@@ -85,30 +87,6 @@ _ACTOR_ALIASES = MappingProxyType(
 )
 
 
-def _obj(description: str, fields: dict[str, Field], **options: Any) -> ObjectField:
-    return ObjectField(description, MappingProxyType(fields), **options)
-
-
-def _distance(default: str, what: str) -> NumberField:
-    return NumberField(
-        f"Distance in metres along the road from the ego vehicle to {what}.", 2.0, 150.0, default
-    )
-
-
-_PROBABILITY = NumberField(
-    "Probability that the event happens in a frame (drawn per frame).", 0.0, 1.0, 1.0
-)
-
-
-def _event(description: str, fields: dict[str, Field]) -> ObjectField:
-    all_fields: dict[str, Field] = {
-        "type": TextField("Event type."),
-        "probability": _PROBABILITY,
-    }
-    all_fields.update(fields)
-    return _obj(description, all_fields, required=("type",))
-
-
 @functools.cache
 def scenario_fields() -> ObjectField:
     """The key table of scenario format version 1 (the root mapping)."""
@@ -142,6 +120,19 @@ def scenario_fields() -> ObjectField:
         "The ego vehicle that carries the sensors.",
         {
             "speed_m_s": NumberField("Ego speed in m/s.", 0.0, 70.0, 10.0),
+            "lane_change": _obj(
+                "A lane change of the ego vehicle during a sequence (sequences only).",
+                {
+                    "start_s": NumberField(
+                        "Seconds after the sequence starts at which it begins.", 0.0, 600.0, 1.0
+                    ),
+                    "duration_s": NumberField("Seconds it takes.", 0.5, 20.0, 3.0),
+                    "direction": EnumField(
+                        "Towards which side: left or right.", ("left", "right"), "left"
+                    ),
+                },
+                optional=True,
+            ),
         },
     )
     camera = _obj(
@@ -413,103 +404,7 @@ def scenario_fields() -> ObjectField:
         },
         required=("class",),
     )
-    events = UnionField(
-        "A rare event, chosen by `type`.",
-        "type",
-        MappingProxyType(
-            {
-                "jaywalker": _event(
-                    "A pedestrian crossing the road ahead.",
-                    {
-                        "distance_m": _distance("uniform(10, 40)", "the crossing pedestrian"),
-                        "from_between_parked": BoolField(
-                            "Whether the pedestrian steps out between parked cars.", False
-                        ),
-                        "speed_m_s": NumberField(
-                            "Walking speed in m/s.", 0.3, 8.0, "uniform(1.0, 2.0)"
-                        ),
-                    },
-                ),
-                "stalled_vehicle": _event(
-                    "A vehicle stopped on the road ahead.",
-                    {
-                        "distance_m": _distance("uniform(20, 80)", "the stalled vehicle"),
-                        "hazard_lights": BoolField("Whether its hazard lights flash.", True),
-                        "lane": EnumField(
-                            "Which lane it blocks: ego or adjacent.", ("ego", "adjacent"), "ego"
-                        ),
-                    },
-                ),
-                "debris": _event(
-                    "Objects lying on the road ahead.",
-                    {
-                        "distance_m": _distance("uniform(15, 60)", "the debris"),
-                        "kind": EnumField(
-                            "Debris kind: tyre, box, cones or mixed.",
-                            ("tyre", "box", "cones", "mixed"),
-                            "mixed",
-                        ),
-                        "count": NumberField(
-                            "Number of debris objects.", 1, 50, "randint(1, 5)", integer=True
-                        ),
-                    },
-                ),
-                "cut_in": _event(
-                    "A vehicle from the adjacent lane cutting into the ego lane.",
-                    {
-                        "distance_m": _distance("uniform(10, 40)", "the cutting-in vehicle"),
-                        "gap_m": NumberField(
-                            "Lateral distance in metres from the cutting-in vehicle's "
-                            "centre to the ego lane's centre line (0 = already in the "
-                            "lane).",
-                            0.0,
-                            6.0,
-                            "uniform(0.5, 3.0)",
-                        ),
-                    },
-                ),
-                "wrong_way": _event(
-                    "A vehicle driving against the traffic in the ego lane.",
-                    {
-                        "distance_m": _distance("uniform(30, 100)", "the wrong-way vehicle"),
-                    },
-                ),
-                "animal": _event(
-                    "An animal on the road ahead.",
-                    {
-                        "distance_m": _distance("uniform(15, 60)", "the animal"),
-                        "species": EnumField(
-                            "Species: deer, dog or boar.", ("deer", "dog", "boar"), "deer"
-                        ),
-                    },
-                ),
-                "lost_cargo": _event(
-                    "Cargo fallen from a vehicle ahead, lying in the ego lane.",
-                    {
-                        "distance_m": _distance("uniform(15, 60)", "the cargo"),
-                        "count": NumberField(
-                            "Number of cargo items.", 1, 50, "randint(1, 6)", integer=True
-                        ),
-                    },
-                ),
-                "construction_zone": _event(
-                    "Cones, barriers and signs narrowing the road.",
-                    {
-                        "distance_m": _distance("uniform(20, 80)", "the start of the zone"),
-                        "length_m": NumberField(
-                            "Length of the zone in metres.", 5.0, 150.0, "uniform(20, 60)"
-                        ),
-                    },
-                ),
-                "occluded_pedestrian": _event(
-                    "A pedestrian hidden behind a parked vehicle, about to step out.",
-                    {
-                        "distance_m": _distance("uniform(8, 30)", "the pedestrian"),
-                    },
-                ),
-            }
-        ),
-    )
+    events = event_union()
     return _obj(
         "A scenegen scenario (format version 1).",
         {
@@ -553,6 +448,40 @@ def scenario_fields() -> ObjectField:
                 25,
                 integer=True,
                 random=False,
+            ),
+            "sequence": _obj(
+                "Frames over time: each of the batch's `frames` becomes one sequence of "
+                "this many frames of one world, at t = k / rate_hz. Absent: independent "
+                "frames.",
+                {
+                    "frames": NumberField(
+                        "Frames per sequence.",
+                        1,
+                        MAX_SEQUENCE_FRAMES,
+                        10,
+                        integer=True,
+                        random=False,
+                    ),
+                    "rate_hz": NumberField("Frames per second.", 0.5, 100.0, 10.0, random=False),
+                    "exposure_s": NumberField(
+                        "Camera exposure time in seconds: motion during it blurs the image "
+                        "(0: no motion blur).",
+                        0.0,
+                        0.1,
+                        0.01,
+                        random=False,
+                    ),
+                    "lidar_sweep_s": NumberField(
+                        "Time of one LiDAR revolution in seconds: points are measured along "
+                        "it while everything moves (rolling shutter; 0: all at the frame's "
+                        "time).",
+                        0.0,
+                        1.0,
+                        0.1,
+                        random=False,
+                    ),
+                },
+                optional=True,
             ),
             "road": road,
             "ego": ego,

@@ -16,7 +16,7 @@ import numpy as np
 
 # Streams derived from a frame seed; each consumer has its own so that adding draws
 # in one stage never changes another stage's numbers.
-RNG_STREAMS = {"world": 1, "camera_effects": 2, "lidar": 3, "lidar_effects": 4}
+RNG_STREAMS = {"world": 1, "camera_effects": 2, "lidar": 3, "lidar_effects": 4, "sequence": 5}
 
 
 @dataclass(frozen=True)
@@ -104,12 +104,34 @@ class EventSpec:
 
 
 @dataclass(frozen=True)
+class SequenceSpec:
+    """Frames over time (the file's ``sequence:``): ``frames`` frames at ``t = k / rate_hz``.
+
+    ``exposure_s`` is the camera's exposure (motion blur), ``lidar_sweep_s`` the time of
+    one LiDAR revolution (rolling shutter); 0 turns either off.
+    """
+
+    frames: int = 10
+    rate_hz: float = 10.0
+    exposure_s: float = 0.01
+    lidar_sweep_s: float = 0.1
+
+    def time_s(self, frame: int) -> float:
+        """Time of frame ``frame`` of the sequence, seconds after its start."""
+        return frame / self.rate_hz
+
+
+@dataclass(frozen=True)
 class SceneSpec:
     scenario_name: str
     frame_index: int
     seed: int
     road: RoadSpec = field(default_factory=RoadSpec)
     ego_speed_m_s: float = 10.0
+    # The ego's lane change in a sequence (``None``: it keeps its lane).
+    ego_lane_change_start_s: float | None = None
+    ego_lane_change_duration_s: float | None = None
+    ego_lane_change_direction: str | None = None
     camera: CameraSpec = field(default_factory=CameraSpec)
     lidar: LidarSpec | None = None
     environment: EnvironmentSpec = field(default_factory=EnvironmentSpec)
@@ -120,6 +142,7 @@ class SceneSpec:
     # Every sampled value by its dotted key path, for the manifest.
     params: dict[str, Any] = field(default_factory=dict)
     min_visible_pixels: int = 25
+    sequence: SequenceSpec | None = None  # None: an independent frame
 
     def rng(self, stream: str) -> np.random.Generator:
         """A generator for one named stage of this frame (see ``RNG_STREAMS``)."""

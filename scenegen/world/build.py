@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scenegen.frame import CLASS_NAMES
-from scenegen.scenario.spec import SceneSpec
+from scenegen.scenario.spec import ActorGroupSpec, SceneSpec
 from scenegen.world import lights as lamps
 from scenegen.world.assets import read_user_mesh
 from scenegen.world.context import BuildContext, WorldSpecError
@@ -22,7 +22,7 @@ from scenegen.world.placement import Footprint, ego_footprint
 from scenegen.world.road import RoadLayout, build_road, road_layout_from_spec
 from scenegen.world.scenery import build_scenery
 from scenegen.world.traffic import populate_group
-from scenegen.world.types import World
+from scenegen.world.types import Light, World
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,27 @@ def _reserve_sight_lines(ctx: BuildContext) -> None:
         )
 
 
+@dataclass(frozen=True)
+class BuiltWorld:
+    """A built world with what posing it over time needs: the build context (each placed
+    actor's model, which ones have their lamps lit), the street lamps, and the actor group
+    each ordinary actor came from (by instance id)."""
+
+    world: World
+    report: BuildReport
+    ctx: BuildContext
+    street_lights: tuple[Light, ...]
+    group_of_instance: dict[int, ActorGroupSpec]
+
+
 def build_world_with_report(spec: SceneSpec) -> tuple[World, BuildReport]:
     """Build the world of ``spec`` and report what was placed and skipped."""
+    built = build_world_parts(spec)
+    return built.world, built.report
+
+
+def build_world_parts(spec: SceneSpec) -> BuiltWorld:
+    """Build the world of ``spec``, keeping what :mod:`scenegen.world.sequence` needs."""
     road_rng, scenery_rng, event_rng, traffic_rng = spec.rng("world").spawn(4)
     layout = road_layout_from_spec(spec.road, road_rng)
     environment = spec.environment
@@ -108,14 +127,19 @@ def build_world_with_report(spec: SceneSpec) -> tuple[World, BuildReport]:
 
     skipped: Counter[str] = Counter()
     requested: Counter[str] = Counter()
+    group_of_instance: dict[int, ActorGroupSpec] = {}
     for group in spec.actors:
         if group.cls not in CLASS_NAMES:
             raise WorldSpecError(f"actor class {group.cls!r} is not one of {CLASS_NAMES}")
         requested[group.cls] += group.count
+        first = len(ctx.placed)
         skipped[group.cls] += populate_group(ctx, group, traffic_rng)
+        group_of_instance.update({p.obj.instance_id: group for p in ctx.placed[first:]})
 
+    street_lights: list[Light] = []
     if ctx.is_night:
-        ctx.lights.extend(lamps.street_lamp_lights(scenery.lamp_heads_world))
+        street_lights = lamps.street_lamp_lights(scenery.lamp_heads_world)
+        ctx.lights.extend(street_lights)
         ctx.lights.extend(lamps.ego_headlights())
     objects.extend(ctx.scenery)
     objects.extend(p.obj for p in ctx.placed)
@@ -141,7 +165,7 @@ def build_world_with_report(spec: SceneSpec) -> tuple[World, BuildReport]:
         events_skipped=tuple(events_skipped),
         face_count=sum(len(part.mesh.faces) for obj in objects for part in obj.parts),
     )
-    return world, report
+    return BuiltWorld(world, report, ctx, tuple(street_lights), group_of_instance)
 
 
 def build_world(spec: SceneSpec) -> World:

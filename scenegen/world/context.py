@@ -39,6 +39,7 @@ class BuildContext:
     placed: list[PlacedActor] = field(default_factory=list)
     lights: list[Light] = field(default_factory=list)
     scenery: list[WorldObject] = field(default_factory=list)  # unlabelled event props
+    lit: set[int] = field(default_factory=set)  # instance ids whose lamps light the scene
 
     def make_actor(self, class_name: str, rng: np.random.Generator, **options) -> ActorModel:
         """A procedural actor, or the user's mesh for its class scaled to a sampled size.
@@ -132,6 +133,7 @@ class BuildContext:
         self.occupancy.add(footprint)
         self.placed.append(PlacedActor(obj, model))
         if (lamps_on and self.is_night) or headlights_always:
+            self.lit.add(instance_id)
             self.lights.extend(
                 lamps.vehicle_lights(pose, model.headlights_obj, model.taillights_obj)
             )

@@ -4,7 +4,9 @@ Folder ``training/`` holds, per frame ``NNNNNN``:
 
 * ``image_2/NNNNNN.png`` RGB; ``label_2/NNNNNN.txt`` 15 fields per object (16 with a
   detection score); ``calib/NNNNNN.txt`` P0-P3, R0_rect, Tr_velo_to_cam, Tr_imu_to_velo;
-* optional ``velodyne/NNNNNN.bin`` float32 ``x, y, z, reflectance`` (lidar frame) and
+* optional ``velodyne/NNNNNN.bin`` float32 ``x, y, z, reflectance`` (lidar frame), for a
+  sequence frame ``velodyne_time/NNNNNN.bin`` (float32 per point: when it was measured,
+  seconds after the frame's time, same order as the .bin), and
   ``labels/NNNNNN.label`` (SemanticKITTI: uint32, low 16 bits class, high 16 bits instance);
 * optional ``depth/NNNNNN.png`` uint16 depth in metres * 256, 0 = no depth (as KITTI depth
   completion) and ``instance/NNNNNN.png`` uint16 instance ids;

@@ -129,6 +129,11 @@ def sidecar_record(frame: Frame) -> dict[str, Any]:
             "lidar_points": int(obj.lidar_points),
             "occlusion": obj.occlusion,
             "visible_pixels": int(obj.visible_pixels),
+            **(
+                {}
+                if obj.velocity_cam_m_s is None
+                else {"velocity_cam_m_s": [float(v) for v in obj.velocity_cam_m_s]}
+            ),
         }
         for obj in frame.objects
     ]
@@ -206,6 +211,8 @@ def kitti_frame_files(frame: Frame, stem: str) -> dict[str, bytes]:
         files[f"velodyne/{stem}.bin"] = encode_velodyne(frame.points)
         if has_point_labels(frame.points):
             files[f"labels/{stem}.label"] = encode_point_labels(frame.points)
+        if frame.points.time_s is not None:  # rolling shutter: float32 seconds per point
+            files[f"velodyne_time/{stem}.bin"] = frame.points.time_s.astype("<f4").tobytes()
     sidecar = json.dumps(
         sidecar_record(frame), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False
     )
