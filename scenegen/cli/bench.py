@@ -25,6 +25,13 @@ def bench(
         bool,
         typer.Option("--fresh", help="Train from scratch instead of resuming OUT/model."),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Train mix-sweep mixes whose real share is below mix_sweep.real_floor.",
+        ),
+    ] = False,
     gl_backend: Annotated[
         str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
     ] = "auto",
@@ -41,7 +48,7 @@ def bench(
         _fail(str(exc))
 
     try:
-        bench_config = load_bench_config(config)
+        bench_config = load_bench_config(config, force=force)
     except BenchConfigError as exc:
         _fail(str(exc), EXIT_INVALID_INPUT)
     try:
