@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO, SHARED_DATA
+
 from scenegen.harness.bench_config import BenchConfigError, build_bench_model, load_bench_config
 from scenegen.harness.mix import (
     MixSampler,
@@ -37,13 +37,13 @@ def kitti45() -> Path:
 
 def write_config(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "bench.yaml"
-    head = f"""\
+    head = """\
         name: t
         classes: [car]
-        class_map: {{van: car}}
-        model: {{name: centernet, width: 8, head_width: 8}}
-        training: {{epochs: 1, batch_size: 4, image_scale: 1.0}}
-        render: {{image_scale: 0.25}}
+        class_map: {van: car}
+        model: {name: centernet, width: 8, head_width: 8}
+        training: {epochs: 1, batch_size: 4, image_scale: 1.0}
+        render: {image_scale: 0.25}
         """
     path.write_text(textwrap.dedent(head) + textwrap.dedent(body))
     return path
@@ -180,7 +180,7 @@ def test_a_mix_below_the_real_floor_is_refused_unless_forced(kitti45, tmp_path):
     assert load_bench_config(write_config(tmp_path, mixed_body(kitti45, forced))).mix_sweep
     # A plain mix below the floor, and accumulate over generations, which keeps real data.
     low = "mix_sweep: {real_fraction: [0.05, 0.5], real_floor: 0.1}\n"
-    with pytest.raises(BenchConfigError, match="real_fraction 0.05"):
+    with pytest.raises(BenchConfigError, match=r"real_fraction 0\.05"):
         load_bench_config(write_config(tmp_path, mixed_body(kitti45, low)))
     accumulate = "mix_sweep: {real_fraction: [0.25], mode: accumulate, generations: 3}\n"
     sweep = load_bench_config(write_config(tmp_path, mixed_body(kitti45, accumulate))).mix_sweep
