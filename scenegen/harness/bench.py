@@ -43,6 +43,7 @@ from scenegen.harness.mix import (
     evaluate_real,
     load_real_test,
     natural_shares,
+    pool_info,
     real_dataset,
     run_mix_sweep,
     run_sim2real,
@@ -321,15 +322,8 @@ def _train_single(
         run_config={"bench": config.raw},
         on_progress=train_progress,
     )
-    info = {
-        "name": pool.name,
-        "real": pool.real,
-        "pseudo": False,
-        "frames": len(pool.samples),
-        "share": 1.0,
-        "frame_ids": list(pool.frame_ids),
-    }
-    return TrainedRun("main", model, result, 1.0 if pool.real else 0.0, [info])
+    share = 1.0 if pool.real else 0.0
+    return TrainedRun("main", model, result, share, [pool_info(pool, 1.0)])
 
 
 def _evaluate_real_kitti(detector: Detector, config: BenchConfig) -> dict[str, Any] | None:

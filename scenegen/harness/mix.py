@@ -50,6 +50,18 @@ class Pool:
     pseudo: bool = False
 
 
+def pool_info(pool: Pool, share: float) -> dict[str, Any]:
+    """What a run trained on, for ``metrics.json`` and the report."""
+    return {
+        "name": pool.name,
+        "real": pool.real,
+        "pseudo": pool.pseudo,
+        "frames": len(pool.samples),
+        "share": float(share),
+        "frame_ids": list(pool.frame_ids),
+    }
+
+
 class MixSampler:
     """Epoch order over pools laid end to end (pool ``p``'s samples at
     ``offsets[p]..offsets[p+1]``): position ``k`` of the epoch goes to the pool furthest
@@ -309,17 +321,7 @@ class MixTrainer:
             model,
             result,
             float(sum(s for p, s in used if p.real)),
-            [
-                {
-                    "name": p.name,
-                    "real": p.real,
-                    "pseudo": p.pseudo,
-                    "frames": len(p.samples),
-                    "share": float(s),
-                    "frame_ids": list(p.frame_ids),
-                }
-                for p, s in used
-            ],
+            [pool_info(p, s) for p, s in used],
         )
         self.runs[key] = run
         return run
@@ -343,15 +345,7 @@ class MixTrainer:
             run_config={"bench": self.config.raw, "finetune_of": start.key},
             on_progress=self._progress(f"train {name}"),
         )
-        info = {
-            "name": pool.name,
-            "real": pool.real,
-            "pseudo": False,
-            "frames": len(pool.samples),
-            "share": 1.0,
-            "frame_ids": list(pool.frame_ids),
-            "finetune_epochs": spec.epochs,
-        }
+        info = {**pool_info(pool, 1.0), "finetune_epochs": spec.epochs}
         return TrainedRun(name, model, result, start.real_share, [*start.pools, info])
 
 
