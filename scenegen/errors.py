@@ -99,6 +99,14 @@ class ScenarioErrors(ScenarioError):  # noqa: N818 - the public name
         return (type(self), (self._errors,))
 
 
+class DetectorConfigError(_AtFilePosition, InvalidInputError):
+    """A detector YAML (:func:`scenegen.harness.adapters.load_detector`) that cannot be
+    used; ``str(error)`` is ``FILE:LINE:COL: key.path: message``, like a scenario error."""
+
+    def __init__(self, file: str, line: int, col: int, key_path: str, message: str) -> None:
+        super().__init__(self._locate(file, line, col, key_path, message))
+
+
 class ScenarioWarning(_AtFilePosition, UserWarning):
     """Something in a scenario file scenegen reads but other tools may read differently.
 

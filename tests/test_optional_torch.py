@@ -121,4 +121,20 @@ def test_setup_script_refuses_unknown_options_before_installing_anything():
         timeout=60,
     )
     assert result.returncode == 2
-    assert "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision]" in result.stderr
+    assert (
+        "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--onnx] [--search] [--warp]"
+        in result.stderr
+    )
+
+
+def test_the_core_imports_without_onnxruntime():
+    # Rendering, the harness and the adapter module itself need no onnxruntime; only
+    # loading an ONNX model does (tests/test_harness_adapters.py checks its message).
+    code = (
+        "import sys; sys.modules['onnxruntime'] = None; "
+        "import scenegen.pipeline, scenegen.harness.bench, scenegen.harness.adapters"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr

@@ -20,7 +20,12 @@ from scenegen.errors import ScenarioWarning
 from scenegen.scenario import load_scenario, load_scenario_text, sample_scene
 from scenegen.scenario.json_schema import scenario_json_schema
 
-README_YAML = re.findall(r"^```yaml\n(.*?)^```", (REPO / "README.md").read_text(), re.S | re.M)
+# The README's scenario files (its other YAML blocks are detector and bench configs).
+README_YAML = [
+    block
+    for block in re.findall(r"^```yaml\n(.*?)^```", (REPO / "README.md").read_text(), re.S | re.M)
+    if re.search(r"^version:", block, re.M)
+]
 FILES = {p.name: p.read_text() for p in SCENARIOS} | {
     f"README.md yaml block {i + 1}": block for i, block in enumerate(README_YAML)
 }

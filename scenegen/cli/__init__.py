@@ -7,7 +7,7 @@ the order ``--help`` lists them.
 from __future__ import annotations
 
 # isort: off
-from scenegen.cli import scenarios, render, convert, doctor, augment, bench, fidelity
+from scenegen.cli import scenarios, render, convert, doctor, augment, bench, fidelity, search
 from scenegen.cli.app import app
 
 # isort: on
@@ -22,6 +22,7 @@ __all__ = [
     "main",
     "render",
     "scenarios",
+    "search",
 ]
 
 

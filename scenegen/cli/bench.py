@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from scenegen.cli.app import EXIT_INVALID_INPUT, app, err, out
 from scenegen.cli.app import fail as _fail
-from scenegen.errors import MissingDependencyError, ScenegenError
+from scenegen.errors import InvalidInputError, MissingDependencyError, ScenegenError
 
 
 @app.command()
@@ -35,10 +35,21 @@ def bench(
     gl_backend: Annotated[
         str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
     ] = "auto",
+    detector_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--detector",
+            help="Evaluate this detector instead of training one: a detector YAML "
+            "(torchscript / onnx / harness) or a bench checkpoint (.pt).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Render, train a detector, measure it on every edge case and corruption; write a report.
+    """Render, train a detector (or take yours, --detector), measure it on every edge case
+    and corruption; write a report.
 
-    Needs torch (pip install 'scenegen[harness]').
+    Needs torch (pip install 'scenegen[harness]'); ONNX detectors need onnxruntime
+    (pip install 'scenegen[onnx]').
     """
     from scenegen.sensors.gl import configure_backend
 
@@ -51,6 +62,17 @@ def bench(
         bench_config = load_bench_config(config, force=force)
     except BenchConfigError as exc:
         _fail(str(exc), EXIT_INVALID_INPUT)
+    detector = None
+    if detector_path is not None:
+        from scenegen.harness.adapters import load_detector
+
+        try:
+            detector = load_detector(detector_path)
+            detector.for_classes(bench_config.classes)  # the classes it must detect
+        except MissingDependencyError as exc:
+            _fail(str(exc))
+        except InvalidInputError as exc:
+            _fail(str(exc), EXIT_INVALID_INPUT)
     try:
         configure_backend(gl_backend)
     except ScenegenError as exc:
@@ -73,7 +95,9 @@ def bench(
 
     try:
         with progress:
-            metrics = run_bench(bench_config, out_dir, on_progress=advance, resume=not fresh)
+            metrics = run_bench(
+                bench_config, out_dir, on_progress=advance, resume=not fresh, detector=detector
+            )
     except ScenegenError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

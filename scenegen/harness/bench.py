@@ -19,6 +19,7 @@ from typing import Any
 from scenegen.batch.engine import Engine
 from scenegen.batch.plan import plan_batch
 from scenegen.batch.runner import render_batch
+from scenegen.harness.adapters import LoadedDetector
 from scenegen.harness.bench_config import (
     BenchConfig,
     BenchConfigError,
@@ -129,9 +130,14 @@ def run_bench(
     on_progress: ProgressCallback | None = None,
     resume: bool = True,
     engine: Engine | None = None,
+    detector: LoadedDetector | None = None,
 ) -> dict[str, Any]:
     """Render (or reuse) with ``engine`` (default: this process), train (or resume),
-    evaluate and write the report; returns metrics."""
+    evaluate and write the report; returns metrics.
+
+    With ``detector`` (:func:`scenegen.harness.adapters.load_detector`) nothing is
+    trained: that detector is evaluated on the test sets and corruptions, its labels
+    renumbered onto the config's ``classes`` (each of which it must detect)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     grid = dict(corruptions) if corruptions is not None else builtin_corruptions()
@@ -146,9 +152,10 @@ def run_bench(
         return report
 
     started = time.perf_counter()
+    loaded = detector.for_classes(config.classes) if detector is not None else None
     rendered = {}
     for i, source in enumerate(config.train_sources):
-        if source.dataset is not None:
+        if source.dataset is not None or detector is not None:
             continue
         # One source keeps the cache folder (and seed) the single-source form always had.
         folder = "train" if len(config.train_sources) == 1 else f"train_{i}"
@@ -187,48 +194,52 @@ def run_bench(
             frames=frames,
         )
 
-    t = time.perf_counter()
-    pools = [
-        _pool(config, source, rendered.get(i), dataset)
-        for i, source in enumerate(config.train_sources)
-    ]
-    finetune_pool = (
-        None
-        if config.finetune is None
-        else _dataset_pool(
-            config,
-            config.finetune.dataset,
-            real=config.finetune.dataset.format != "scenegen",
-            repeat=1,
-            dataset=dataset,
+    main: TrainedRun | None = None
+    if loaded is None:
+        t = time.perf_counter()
+        pools = [
+            _pool(config, source, rendered.get(i), dataset)
+            for i, source in enumerate(config.train_sources)
+        ]
+        finetune_pool = (
+            None
+            if config.finetune is None
+            else _dataset_pool(
+                config,
+                config.finetune.dataset,
+                real=config.finetune.dataset.format != "scenegen",
+                repeat=1,
+                dataset=dataset,
+            )
         )
-    )
-    samples = [sample for pool in pools for sample in pool.samples]
-    trainer = MixTrainer(config, pools, out_dir / "model", resume=resume, on_progress=on_progress)
-    if _single_source(config, pools):
-        main = _train_single(config, pools[0], out_dir / "model", resume, on_progress)
-    else:
-        main = trainer.train("mixed", pools, natural_shares(pools))
-        if finetune_pool is not None and not config.sim2real:
-            main = trainer.finetune("finetune", main, finetune_pool)
-    result, model = main.result, main.model
-    timings["train_s"] = time.perf_counter() - t
+        samples = [sample for pool in pools for sample in pool.samples]
+        trainer = MixTrainer(
+            config, pools, out_dir / "model", resume=resume, on_progress=on_progress
+        )
+        if _single_source(config, pools):
+            main = _train_single(config, pools[0], out_dir / "model", resume, on_progress)
+        else:
+            main = trainer.train("mixed", pools, natural_shares(pools))
+            if finetune_pool is not None and not config.sim2real:
+                main = trainer.finetune("finetune", main, finetune_pool)
+        timings["train_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    model.eval()
-    detector: Detector = model
+    if main is not None:
+        main.model.eval()
+    evaluated: Detector = main.model if main is not None else loaded
     splits = [load_split(name, dataset(path)) for name, path in test_paths.items()]
-    metrics = evaluate_bench(detector, splits, config, chosen, on_progress)
-    metrics["real_kitti"] = _evaluate_real_kitti(detector, config)
+    metrics = evaluate_bench(evaluated, splits, config, chosen, on_progress)
+    metrics["real_kitti"] = _evaluate_real_kitti(evaluated, config)
     real_tests = [load_real_test(config, part) for part in config.test_real]
-    metrics["real"] = [evaluate_real(detector, test, config) for test in real_tests]
+    metrics["real"] = [evaluate_real(evaluated, test, config) for test in real_tests]
     timings["evaluate_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    if config.sim2real:
-        metrics["sim2real"] = run_sim2real(trainer, main, finetune_pool, real_tests)
-    if config.mix_sweep is not None:
-        metrics["mix_sweep"] = run_mix_sweep(trainer, real_tests)
-    if config.sim2real or config.mix_sweep is not None:
+    if main is not None and (config.sim2real or config.mix_sweep is not None):
+        t = time.perf_counter()
+        if config.sim2real:
+            metrics["sim2real"] = run_sim2real(trainer, main, finetune_pool, real_tests)
+        if config.mix_sweep is not None:
+            metrics["mix_sweep"] = run_mix_sweep(trainer, real_tests)
         timings["sim2real_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
     metrics["config"] = {"name": config.name, "path": str(config.path)}
@@ -238,19 +249,27 @@ def run_bench(
         "min_box_height_px": config.min_box_height_px,
         "max_occlusion": config.max_occlusion,
     }
-    metrics["training"] = {
-        "frames": len(samples),
-        "epochs": result.epochs_done,
-        "seconds": result.seconds,
-        "images_per_second": result.images_per_second,
-        "loss_history": result.loss_history,
-        "parameters": count_parameters(model),
-        "image_size": list(samples[0][0].shape[:2]),
-        "sources": main.pools,
-        "real_share": main.real_share,
-    }
+    if main is not None:
+        metrics["training"] = {
+            "frames": len(samples),
+            "epochs": main.result.epochs_done,
+            "seconds": main.result.seconds,
+            "images_per_second": main.result.images_per_second,
+            "loss_history": main.result.loss_history,
+            "parameters": count_parameters(main.model),
+            "image_size": list(samples[0][0].shape[:2]),
+            "sources": main.pools,
+            "real_share": main.real_share,
+        }
+    if detector is not None:
+        metrics["detector"] = {
+            "name": detector.name,
+            "kind": detector.kind,
+            "source": str(detector.source),
+            "class_names": list(detector.class_names),
+        }
     metrics["timings"] = timings
-    write_report(out_dir, metrics, splits, detector, config)
+    write_report(out_dir, metrics, splits, evaluated, config)
     return metrics
 
 

@@ -365,6 +365,15 @@ def build_markdown(metrics: dict[str, Any], plots: list[tuple[str, str]], sheet:
             f"{training['epochs']} epochs in {training['seconds']:.0f} s "
             f"({training['images_per_second']:.1f} images/s), {training['parameters']:,} parameters.",
         ]
+    detector = metrics.get("detector")
+    if detector:
+        lines += [
+            "",
+            "## Detector",
+            "",
+            f"{detector['name']} ({detector['kind']}, {detector['source']}), not trained here; "
+            f"it detects {', '.join(detector['class_names'])}.",
+        ]
     lines += ["", "## Plots", ""]
     lines += [f"![{title}]({name})" for name, title in plots]
     if sheet:

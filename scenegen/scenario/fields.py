@@ -109,6 +109,19 @@ class SweepField:
     max_axes: int
 
 
+@dataclass(frozen=True)
+class SearchField:
+    """The ``search:`` block: key path -> the distribution whose support a parameter search
+    (``scenegen search``) explores; sampling a batch ignores it."""
+
+    description: str = (
+        "Optional space for scenegen search: each key is a dotted path as in sweep, each "
+        'value the distribution whose range the search explores (e.g. "uniform(20, 300)", '
+        '"randint(0, 4)", "choice([a, b])"); rendering a batch ignores it.'
+    )
+    max_keys: int = 32  # parameters of one search: samplers slow down far beyond this
+
+
 Field = (
     NumberField
     | BoolField
@@ -120,6 +133,7 @@ Field = (
     | ListField
     | UnionField
     | SweepField
+    | SearchField
 )
 LeafField = NumberField | BoolField | EnumField | TextField
 

@@ -20,6 +20,7 @@ from scenegen.scenario.fields import (
     NumberListField,
     ObjectField,
     PathField,
+    SearchField,
     SweepField,
     TextField,
     UnionField,
@@ -137,6 +138,15 @@ def _json(spec: Field) -> dict[str, Any]:
             }
             variants.append(variant_schema)
         return {"description": spec.description, "oneOf": variants}
+    if isinstance(spec, SearchField):
+        return {
+            "description": spec.description,
+            "type": "object",
+            "default": {},
+            "maxProperties": spec.max_keys,
+            "propertyNames": {"pattern": r"^[a-z_]+(\[[0-9]+\])?(\.[a-z_0-9]+(\[[0-9]+\])?)*$"},
+            "additionalProperties": {"type": "string"},
+        }
     if isinstance(spec, SweepField):
         return {
             "description": spec.description,

@@ -40,6 +40,7 @@ from scenegen.scenario.fields import (
     ListField,
     NumberField,
     ObjectField,
+    SearchField,
     SweepField,
     TextField,
     UnionField,
@@ -128,6 +129,7 @@ def _build_scenario(
     actors = [a for a in tree.get("actors", []) if a is not None]
     events = [e for e in tree.get("events", []) if e is not None]
     sweep_axes = _resolve_sweep(ctx, tree.get("sweep"), tree)
+    search_space = _resolve_search(ctx, tree.get("search"), tree)
     meshes = _check_actors(ctx, tree.get("actors", []), values, sweep_axes)
     _resolve_sun(ctx, tree, values, sweep_axes)
     if ctx.errors or "name" not in tree or "version" not in tree:
@@ -146,6 +148,7 @@ def _build_scenario(
         event_types=tuple(str(_constant(e["type"])) for e in events),
         user_meshes=meshes,
         sweep_axes=tuple(sweep_axes),
+        search_space=search_space,
     )
 
 
@@ -392,6 +395,54 @@ def _resolve_sweep(ctx: ValidationContext, node: Node | None, tree: dict) -> lis
         ctx.error(node, "sweep", f"the grid has {cells} cells, expected at most {MAX_SWEEP_CELLS}")
         return []
     return axes
+
+
+def _resolve_search(
+    ctx: ValidationContext, node: Node | None, tree: dict
+) -> dict[str, Distribution]:
+    """The ``search:`` block: each key path names a random key (as in ``sweep``), each
+    value a distribution of that key's type and range (a constant is no search)."""
+    if node is None:
+        return {}
+    spec = scenario_fields().fields["search"]
+    assert isinstance(spec, SearchField)
+    if not isinstance(node, MappingNode) or len(node.value) > spec.max_keys:
+        found = f"{len(node.value)} keys" if isinstance(node, MappingNode) else node_kind(node)
+        ctx.error(
+            node,
+            "search",
+            f"found {found}, expected a mapping of at most {spec.max_keys} "
+            "key paths to distributions, e.g. environment.weather.fog.visibility_m: "
+            '"uniform(20, 300)"',
+        )
+        return {}
+    space: dict[str, Distribution] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, ScalarNode) or not has_standard_tag(value_node):
+            ctx.error(key_node, "search", f"found {node_kind(key_node)}, expected a key path")
+            continue
+        report_path = f"search.{clip(key_node.value.strip())}"
+        leaf, canonical, problem = _sweep_target(key_node.value.strip(), tree)
+        if leaf is None:
+            ctx.error(
+                key_node, report_path, problem.replace("cannot be swept", "cannot be searched")
+            )
+            continue
+        if canonical in space:
+            ctx.error(key_node, report_path, f"{canonical} is named twice, expected it once")
+            continue
+        ctx.nodes[f"search.{canonical}"] = value_node
+        value = walk_leaf(ctx, value_node, leaf, report_path)
+        if isinstance(value, Constant):
+            ctx.error(
+                value_node,
+                report_path,
+                f"found the constant {clip(str(value_node.value))!r}, "
+                'expected a distribution whose range to search, e.g. "uniform(20, 300)"',
+            )
+        elif value is not None:
+            space[canonical] = value
+    return space
 
 
 def _sweep_axis(

@@ -10,7 +10,7 @@ its dotted key path in :attr:`Scenario.values` (``road.lanes``, ``actors[1].coun
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,8 @@ class Scenario:
     event_types: tuple[str, ...]
     user_meshes: dict[str, str]
     sweep_axes: tuple[SweepAxis, ...] = ()
+    # The ``search:`` block: key path -> the distribution a parameter search explores.
+    search_space: dict[str, Distribution] = field(default_factory=dict)
 
     @property
     def n_sweep_cells(self) -> int:

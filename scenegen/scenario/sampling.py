@@ -16,16 +16,23 @@ Frame ``i`` of a batch of ``n`` frames with base seed ``s``:
 
 The same scenario, seed, frame index and batch size always give an equal ``SceneSpec``,
 whichever process draws it.
+
+A parameter search pins some keys instead: :func:`sample_spec_at` is frame 0 of a batch
+of one of the scenario with those keys made constants and its sweep removed
+(:func:`pin_values`), so a pinned point replays with ``scenegen render`` of a scenario file
+that holds the same constants (:mod:`scenegen.scenario.rewrite`) and the same seed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from scenegen.scenario import presets
+from scenegen.scenario.distributions import Constant, Scalar
 from scenegen.scenario.fields import BoolField, LeafField, NumberField, ObjectField, random_leaves
 from scenegen.scenario.model import Scenario
 from scenegen.scenario.schema import event_fields, table_section
@@ -90,6 +97,28 @@ def sample_scene(scenario: Scenario, frame_index: int, base_seed: int, n_frames:
         min_visible_pixels=scenario.min_visible_pixels,
         **section_values(drawn, "ego", name_prefix="ego_"),
     )
+
+
+def pin_values(scenario: Scenario, point: Mapping[str, Scalar]) -> Scenario:
+    """``scenario`` with each key path of ``point`` a constant and without its sweep.
+
+    A swept key that ``point`` does not pin keeps the file's value (or the first sweep value
+    where the file leaves the key out). Keys are taken as given: they come from a validated
+    search space (:attr:`Scenario.search_space` or the scenario's own distributions).
+    """
+    values = dict(scenario.values)
+    for axis in scenario.sweep_axes:
+        values.setdefault(axis.path, axis.values[0])
+    for path, value in point.items():
+        values[path] = Constant(value)
+    return replace(scenario, values=values, sweep_axes=())
+
+
+def sample_spec_at(scenario: Scenario, point: Mapping[str, Scalar], seed: int) -> SceneSpec:
+    """The scene of ``scenario`` with the keys of ``point`` pinned, drawn with base seed
+    ``seed``: frame 0 of a batch of one of :func:`pin_values` (everything not pinned is
+    drawn as usual)."""
+    return sample_scene(pin_values(scenario, point), 0, seed, 1)
 
 
 def section_values(

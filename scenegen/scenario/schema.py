@@ -28,6 +28,7 @@ from scenegen.scenario.fields import (
     NumberListField,
     ObjectField,
     PathField,
+    SearchField,
     SweepField,
     TextField,
     UnionField,
@@ -172,8 +173,7 @@ def scenario_fields() -> ObjectField:
             ),
             "fov_deg": NumberField(
                 "Horizontal field of view in degrees; square pixels, "
-                "principal point at the image centre (default: from the "
-                "preset).",
+                "principal point at the image centre (default: from the preset).",
                 1.0,
                 170.0,
                 None,
@@ -367,8 +367,7 @@ def scenario_fields() -> ObjectField:
             ),
             "heading_deg": NumberField(
                 "Compass heading of the ego vehicle in degrees "
-                "(0 north, 90 east); turns time_of_day's sun into the "
-                "world frame.",
+                "(0 north, 90 east); turns time_of_day's sun into the world frame.",
                 0.0,
                 360.0,
                 90.0,
@@ -570,6 +569,7 @@ def scenario_fields() -> ObjectField:
                 "product; frame i of n goes to cell i * ncells // n.",
                 MAX_SWEEP_AXES,
             ),
+            "search": SearchField(),  # described in fields.py
         },
         required=("version", "name"),
     )

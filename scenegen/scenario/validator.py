@@ -41,6 +41,7 @@ from scenegen.scenario.fields import (
     NumberListField,
     ObjectField,
     PathField,
+    SearchField,
     SweepField,
     TextField,
     UnionField,
@@ -62,7 +63,7 @@ def _walk(ctx: ValidationContext, node: Node, spec: Field, path: str) -> Any:
         return _walk_number_list(ctx, node, spec, path)
     if isinstance(spec, PathField):
         return _walk_path(ctx, node, spec, path)
-    if isinstance(spec, SweepField):
+    if isinstance(spec, SweepField | SearchField):
         return node  # resolved after the rest of the file (it refers to it)
     return walk_leaf(ctx, node, spec, path)
 

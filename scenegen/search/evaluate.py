@@ -1,0 +1,147 @@
+"""One evaluation: a point and a seed -> a rendered frame, the detector's output, a margin.
+
+:class:`Evaluator` keeps a :class:`~scenegen.pipeline.FrameRenderer` (one GL context per
+process) and the detector. :class:`InProcessPool` evaluates a batch here;
+:class:`ProcessPool` spreads it over worker processes (spawned, each with its own renderer
+and detector loaded from its file), and hands results back in batch order, so the table
+does not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from scenegen.frame import Frame
+from scenegen.harness.dataset import image_tensor
+from scenegen.io.dataset import frame_stem
+from scenegen.pipeline import FrameRenderer
+from scenegen.scenario import Scenario, load_scenario
+from scenegen.scenario.sampling import sample_spec_at
+from scenegen.search.margin import FrameScore, MarginSettings, score_frame
+from scenegen.search.space import Point
+
+
+@dataclass(frozen=True)
+class Job:
+    evaluation: int  # render number in the run: names the frame and its row
+    point: Point
+    seed: int
+
+
+@dataclass
+class Evaluated:
+    job: Job
+    score: FrameScore
+    frame: Frame | None  # kept for failures only (they are written as a dataset)
+
+
+class Evaluator:
+    """Renders and scores jobs of one scenario with one detector; owns a GL context."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        detector: object,
+        class_names: Sequence[str],
+        margin: MarginSettings,
+    ) -> None:
+        self.scenario = scenario
+        self._detector = detector
+        self._class_names = list(class_names)
+        self.margin = margin
+        self._renderer = FrameRenderer(lidar=False)
+
+    def render(self, job: Job) -> Frame:
+        """The frame of ``job`` (frame id: its evaluation number); a pure function of it."""
+        frame = self._renderer.render(sample_spec_at(self.scenario, job.point, job.seed))
+        frame.frame_id = frame_stem(job.evaluation)
+        return frame
+
+    def score(self, frame: Frame) -> FrameScore:
+        (result,) = self._detector([image_tensor(frame.rgb)])  # type: ignore[operator]
+        labels = result["labels"].cpu().numpy().astype(np.int64)
+        names = [
+            self._class_names[k - 1] if 0 < k <= len(self._class_names) else "" for k in labels
+        ]
+        return score_frame(
+            frame.objects,
+            frame.height,
+            result["boxes"].cpu().numpy(),
+            result["scores"].cpu().numpy(),
+            names,
+            self.margin,
+        )
+
+    def evaluate(self, job: Job) -> Evaluated:
+        frame = self.render(job)
+        score = self.score(frame)
+        return Evaluated(job, score, frame if score.failure else None)
+
+    def close(self) -> None:
+        self._renderer.close()
+
+
+class InProcessPool:
+    def __init__(self, evaluator: Evaluator) -> None:
+        self._evaluator = evaluator
+
+    def describe(self) -> str:
+        return "this process"
+
+    def map(self, jobs: Sequence[Job]) -> list[Evaluated]:
+        return [self._evaluator.evaluate(job) for job in jobs]
+
+    def close(self) -> None:
+        pass
+
+
+# A worker process's evaluator, made by the pool's initializer (the process's only state).
+_WORKER: list[Evaluator] = []
+
+
+def _init_worker(
+    scenario_path: str, detector_path: str, margin: MarginSettings, loader: Callable
+) -> None:
+    detector = loader(Path(detector_path))
+    _WORKER.append(
+        Evaluator(load_scenario(scenario_path), detector.detector, detector.class_names, margin)
+    )
+
+
+def _evaluate_in_worker(job: Job) -> Evaluated:
+    return _WORKER[0].evaluate(job)
+
+
+class ProcessPool:
+    """``workers`` spawned processes; the detector is loaded in each from its file."""
+
+    def __init__(
+        self,
+        workers: int,
+        scenario_path: Path,
+        detector_path: Path,
+        margin: MarginSettings,
+        loader: Callable,
+    ) -> None:
+        self.workers = workers
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(str(scenario_path), str(detector_path), margin, loader),
+        )
+
+    def describe(self) -> str:
+        return f"{self.workers} worker processes"
+
+    def map(self, jobs: Sequence[Job]) -> list[Evaluated]:
+        return list(self._pool.map(_evaluate_in_worker, jobs))
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
