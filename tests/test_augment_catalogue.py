@@ -189,7 +189,7 @@ def test_bench_configs_with_old_names_load_and_typos_name_file_and_key(tmp_path)
     config_path.write_text(old.replace("low_light", "low_lihgt"))
     with pytest.raises(
         BenchConfigError,
-        match=r"_old_names_test.yaml: corruptions: .*low_lihgt.*did you mean 'low_light'",
+        match=r"_old_names_test.yaml:\d+: corruptions: .*low_lihgt.*did you mean 'low_light'",
     ):
         load_bench_config(config_path)
 

@@ -25,6 +25,13 @@ def bench(
         bool,
         typer.Option("--fresh", help="Train from scratch instead of resuming OUT/model."),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Train mix-sweep mixes whose real share is below mix_sweep.real_floor.",
+        ),
+    ] = False,
     gl_backend: Annotated[
         str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
     ] = "auto",
@@ -52,7 +59,7 @@ def bench(
         _fail(str(exc))
 
     try:
-        bench_config = load_bench_config(config)
+        bench_config = load_bench_config(config, force=force)
     except BenchConfigError as exc:
         _fail(str(exc), EXIT_INVALID_INPUT)
     detector = None
@@ -101,8 +108,29 @@ def bench(
         ci = r.get(f"{key}_ci")
         return f"{r[key]:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
+    for entry in metrics.get("real", []):
+        out.print(f"real {entry['name']}: AP50 {_ap_ci(entry)}", highlight=False, soft_wrap=True)
+    for row in metrics.get("sim2real", []):
+        scores = ", ".join(f"{e['name']} {_ap_ci(e)}" for e in row["real"])
+        out.print(f"sim2real {row['name']}: AP50 {scores}", highlight=False, soft_wrap=True)
+    for point in metrics.get("mix_sweep", {}).get("points", []):
+        scores = ", ".join(f"{e['name']} {_ap_ci(e)}" for e in point["real"])
+        mode = f" {point['mode']}" if point["mode"] else ""
+        out.print(
+            f"mix real share {point['real_fraction']:g}{mode} generation {point['generation']}: "
+            f"AP50 {scores}",
+            highlight=False,
+            soft_wrap=True,
+        )
     out.print(
         f"clean AP50 (P) {with_ci('P')}, mPC {with_ci('mPC')}, rPC {with_ci('rPC')}; "
         f"report: {out_dir / 'report.md'}",
         highlight=False,
     )
+
+
+def _ap_ci(entry: dict) -> str:
+    ap, ci = entry.get("AP50"), entry.get("AP50_ci")
+    if ap is None:
+        return "–"
+    return f"{ap:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")

@@ -3,6 +3,8 @@ statistic, next to the real data's own spread."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -73,6 +75,21 @@ def fidelity(
     real_format: Annotated[
         str, typer.Option("--real-format", help="auto, scenegen, kitti, coco or yolo.")
     ] = "auto",
+    frechet_weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--frechet-weights",
+            help="Local TorchScript feature extractor (Inception-v3 for FID, or DINOv2) for "
+            "the optional Fréchet distance; default $SCENEGEN_FRECHET_WEIGHTS. Never downloaded.",
+            show_default=False,
+        ),
+    ] = None,
+    frechet_size: Annotated[
+        int,
+        typer.Option(
+            "--frechet-size", min=32, max=1024, help="Square input size of that network (px)."
+        ),
+    ] = 224,
 ) -> None:
     from scenegen.fidelity.report import write_report
     from scenegen.fidelity.run import FidelitySettings, run_fidelity
@@ -113,6 +130,12 @@ def fidelity(
     for which, stats in (("synthetic", result.synthetic), ("real", result.real)):
         for error in stats.errors:
             err.print(f"{which}: skipped {error}", highlight=False, markup=False, soft_wrap=True)
+    weights = frechet_weights or (
+        Path(os.environ["SCENEGEN_FRECHET_WEIGHTS"])
+        if os.environ.get("SCENEGEN_FRECHET_WEIGHTS")
+        else None
+    )
+    _frechet(weights, frechet_size, synthetic_dir, real_dir, synthetic_format, real_format, out_dir)
     table = Table(title="furthest from real (score: beyond real-vs-real, in its spread)")
     table.add_column("statistic")
     table.add_column("synthetic", justify="right")
@@ -124,6 +147,43 @@ def fidelity(
     out.print(
         f"{len(result.rows)} statistics; report: {paths['markdown']}, {paths['html']}, "
         f"{paths['json']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _frechet(
+    weights: Path | None,
+    size_px: int,
+    synthetic_dir: Path,
+    real_dir: Path,
+    synthetic_format: str,
+    real_format: str,
+    out_dir: Path,
+) -> None:
+    """The optional network-feature Fréchet distance, written to OUT/frechet.json."""
+    from scenegen.fidelity.frechet import SKIPPED, frechet_between
+    from scenegen.io.atomic import atomic_write_bytes
+
+    if weights is None:
+        err.print(SKIPPED, highlight=False, markup=False, soft_wrap=True)
+        return
+    try:
+        result = frechet_between(
+            weights,
+            synthetic_dir,
+            real_dir,
+            size_px=size_px,
+            synthetic_format=synthetic_format,
+            real_format=real_format,
+        )
+    except (ScenegenError, ValueError) as exc:
+        _fail(str(exc), EXIT_INVALID_INPUT)
+    atomic_write_bytes(out_dir / "frechet.json", json.dumps(result, indent=2).encode("utf-8"))
+    out.print(
+        f"Fréchet distance on {weights.name} features ({result['feature_dim']}-d, "
+        f"{result['frames']['synthetic']} vs {result['frames']['real']} frames): "
+        f"{result['frechet_distance']:.4g}; {out_dir / 'frechet.json'}",
         highlight=False,
         soft_wrap=True,
     )

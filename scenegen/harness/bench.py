@@ -16,13 +16,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from scenegen.batch.engine import Engine
 from scenegen.batch.plan import plan_batch
 from scenegen.batch.runner import render_batch
 from scenegen.harness.adapters import LoadedDetector
-from scenegen.harness.bench_config import BenchConfig, BenchConfigError, load_bench_config
+from scenegen.harness.bench_config import (
+    BenchConfig,
+    BenchConfigError,
+    build_bench_model,
+    load_bench_config,
+)
 from scenegen.harness.corruptions import Corruption, builtin_corruptions, select_corruptions
 from scenegen.harness.dataset import DetectionDataset
 from scenegen.harness.evaluate import (
@@ -34,7 +37,20 @@ from scenegen.harness.evaluate import (
     predict,
 )
 from scenegen.harness.metrics import coco_eval
-from scenegen.harness.model import CenterNet, CenterNetConfig, Detector, count_parameters
+from scenegen.harness.mix import (
+    MixTrainer,
+    Pool,
+    TrainedRun,
+    evaluate_real,
+    load_real_test,
+    natural_shares,
+    pool_info,
+    real_dataset,
+    run_mix_sweep,
+    run_sim2real,
+)
+from scenegen.harness.mix_config import DatasetPart, TrainSource
+from scenegen.harness.model import Detector, count_parameters
 from scenegen.harness.report import write_report
 from scenegen.harness.train import TrainProgress, set_reproducible, train_detector
 from scenegen.io.atomic import atomic_write_bytes
@@ -136,19 +152,22 @@ def run_bench(
         return report
 
     started = time.perf_counter()
-    evaluated = detector.for_classes(config.classes) if detector is not None else None
-    if detector is not None or config.train_dataset is not None:
-        train_path = config.train_dataset
-    else:
-        train_path = render_scenarios(
-            config.train_scenarios,
-            config.train_frames,
-            config.seed,
-            out_dir / "data" / "train",
+    loaded = detector.for_classes(config.classes) if detector is not None else None
+    rendered = {}
+    for i, source in enumerate(config.train_sources):
+        if source.dataset is not None or detector is not None:
+            continue
+        # One source keeps the cache folder (and seed) the single-source form always had.
+        folder = "train" if len(config.train_sources) == 1 else f"train_{i}"
+        rendered[i] = render_scenarios(
+            source.scenarios,
+            source.frames_per_scenario,
+            config.seed + i,
+            out_dir / "data" / folder,
             image_scale=config.render_image_scale,
             lidar=config.render_lidar,
             engine=engine,
-            on_frame=render_progress("render train"),
+            on_frame=render_progress(f"render {folder}"),
         )
     test_paths = {}
     for scenario in config.test_scenarios:
@@ -164,7 +183,7 @@ def run_bench(
         )
     timings["render_s"] = time.perf_counter() - started
 
-    def dataset(path: Path, cache: bool = False) -> DetectionDataset:
+    def dataset(path: Path, frames: Sequence[str] | None = None) -> DetectionDataset:
         return DetectionDataset(
             path,
             classes=config.classes,
@@ -172,21 +191,56 @@ def run_bench(
             min_box_height_px=config.min_box_height_px,
             max_occlusion=config.max_occlusion,
             image_scale=config.train_image_scale,
-            cache=cache,
+            frames=frames,
         )
 
-    t = time.perf_counter()
-    training: dict[str, Any] | None = None
-    if evaluated is None:
-        assert train_path is not None
-        model, training = _train(config, dataset(train_path), out_dir, resume, on_progress)
+    main: TrainedRun | None = None
+    if loaded is None:
+        t = time.perf_counter()
+        pools = [
+            _pool(config, source, rendered.get(i), dataset)
+            for i, source in enumerate(config.train_sources)
+        ]
+        finetune_pool = (
+            None
+            if config.finetune is None
+            else _dataset_pool(
+                config,
+                config.finetune.dataset,
+                real=config.finetune.dataset.format != "scenegen",
+                repeat=1,
+                dataset=dataset,
+            )
+        )
+        samples = [sample for pool in pools for sample in pool.samples]
+        trainer = MixTrainer(
+            config, pools, out_dir / "model", resume=resume, on_progress=on_progress
+        )
+        if _single_source(config, pools):
+            main = _train_single(config, pools[0], out_dir / "model", resume, on_progress)
+        else:
+            main = trainer.train("mixed", pools, natural_shares(pools))
+            if finetune_pool is not None and not config.sim2real:
+                main = trainer.finetune("finetune", main, finetune_pool)
         timings["train_s"] = time.perf_counter() - t
-        evaluated = model
+
     t = time.perf_counter()
+    if main is not None:
+        main.model.eval()
+    evaluated: Detector = main.model if main is not None else loaded
     splits = [load_split(name, dataset(path)) for name, path in test_paths.items()]
     metrics = evaluate_bench(evaluated, splits, config, chosen, on_progress)
     metrics["real_kitti"] = _evaluate_real_kitti(evaluated, config)
+    real_tests = [load_real_test(config, part) for part in config.test_real]
+    metrics["real"] = [evaluate_real(evaluated, test, config) for test in real_tests]
     timings["evaluate_s"] = time.perf_counter() - t
+    if main is not None and (config.sim2real or config.mix_sweep is not None):
+        t = time.perf_counter()
+        if config.sim2real:
+            metrics["sim2real"] = run_sim2real(trainer, main, finetune_pool, real_tests)
+        if config.mix_sweep is not None:
+            metrics["mix_sweep"] = run_mix_sweep(trainer, real_tests)
+        timings["sim2real_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
     metrics["config"] = {"name": config.name, "path": str(config.path)}
     metrics["task"] = {
@@ -195,8 +249,18 @@ def run_bench(
         "min_box_height_px": config.min_box_height_px,
         "max_occlusion": config.max_occlusion,
     }
-    if training is not None:
-        metrics["training"] = training
+    if main is not None:
+        metrics["training"] = {
+            "frames": len(samples),
+            "epochs": main.result.epochs_done,
+            "seconds": main.result.seconds,
+            "images_per_second": main.result.images_per_second,
+            "loss_history": main.result.loss_history,
+            "parameters": count_parameters(main.model),
+            "image_size": list(samples[0][0].shape[:2]),
+            "sources": main.pools,
+            "real_share": main.real_share,
+        }
     if detector is not None:
         metrics["detector"] = {
             "name": detector.name,
@@ -209,18 +273,57 @@ def run_bench(
     return metrics
 
 
-def _train(
+def _dataset_pool(
     config: BenchConfig,
-    train_set: DetectionDataset,
-    out_dir: Path,
+    part: DatasetPart,
+    *,
+    real: bool,
+    repeat: int,
+    dataset: Callable[..., DetectionDataset],
+) -> Pool:
+    # Real frames are stored at full resolution; scenegen datasets at render.image_scale.
+    data = real_dataset(config, part) if real else dataset(part.path, frames=part.frame_ids)
+    samples = [data.raw_item(i) for i in range(len(data))]
+    return Pool(part.name, real, samples, data.frame_ids, repeat)
+
+
+def _pool(
+    config: BenchConfig,
+    source: TrainSource,
+    rendered: Path | None,
+    dataset: Callable[..., DetectionDataset],
+) -> Pool:
+    if source.dataset is not None:
+        return _dataset_pool(
+            config, source.dataset, real=source.real, repeat=source.repeat, dataset=dataset
+        )
+    assert rendered is not None
+    data = dataset(rendered)
+    samples = [data.raw_item(i) for i in range(len(data))]
+    return Pool(source.name, False, samples, data.frame_ids, source.repeat)
+
+
+def _single_source(config: BenchConfig, pools: Sequence[Pool]) -> bool:
+    """The original form: one source, once, nothing else to train."""
+    return (
+        len(pools) == 1
+        and pools[0].repeat == 1
+        and config.finetune is None
+        and not config.sim2real
+        and config.mix_sweep is None
+    )
+
+
+def _train_single(
+    config: BenchConfig,
+    pool: Pool,
+    model_dir: Path,
     resume: bool,
     on_progress: ProgressCallback | None,
-) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Train (or resume) the config's model on ``train_set``; the model in eval mode and
-    what the report says about its training."""
-    samples = [train_set.raw_item(i) for i in range(len(train_set))]
+) -> TrainedRun:
+    """Every sample once per epoch, shuffled, checkpoints in ``model_dir`` (as always)."""
     set_reproducible(config.training.seed, config.training.num_threads)  # initial weights
-    model = _build_model(config)
+    model = build_bench_model(config)
 
     def train_progress(p: TrainProgress) -> None:
         if on_progress is not None:
@@ -231,37 +334,15 @@ def _train(
 
     result = train_detector(
         model,
-        samples,
+        pool.samples,
         config.training,
-        checkpoint_dir=out_dir / "model",
+        checkpoint_dir=model_dir,
         resume=resume,
         run_config={"bench": config.raw},
         on_progress=train_progress,
     )
-    model.eval()
-    training = {
-        "frames": len(samples),
-        "epochs": result.epochs_done,
-        "seconds": result.seconds,
-        "images_per_second": result.images_per_second,
-        "loss_history": result.loss_history,
-        "parameters": count_parameters(model),
-        "image_size": list(samples[0][0].shape[:2]),
-    }
-    return model, training
-
-
-def _build_model(config: BenchConfig) -> torch.nn.Module:
-    options = {k: v for k, v in config.model.items() if k != "name"}
-    if config.model["name"] == "centernet":
-        try:
-            return CenterNet(CenterNetConfig(num_classes=len(config.classes), **options))
-        except TypeError as exc:
-            raise BenchConfigError(f"{config.path}: model: {exc}") from None
-    raise BenchConfigError(
-        f"{config.path}: model.name: {config.model['name']!r} is not built in; the bench trains "
-        "'centernet' (other models plug in through scenegen.harness.model.Detector in Python)"
-    )
+    share = 1.0 if pool.real else 0.0
+    return TrainedRun("main", model, result, share, [pool_info(pool, 1.0)])
 
 
 def _evaluate_real_kitti(detector: Detector, config: BenchConfig) -> dict[str, Any] | None:

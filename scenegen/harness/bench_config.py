@@ -23,6 +23,10 @@ Paths are relative to the config file::
     report: {worst_frames: 12, distance_bins_m: [0, 10, 20, 35, 60, 100],
              bootstrap_resamples: 1000, confidence: 0.95}
 
+Several training sources, fine-tuning, real test sets (``test.real``), the sim-to-real
+comparison (``sim2real``) and the mix sweep (``mix_sweep``) are described in
+:mod:`scenegen.harness.mix_config`. Errors name the file, the line and the key path.
+
 Corruption names are the catalogue's (:mod:`scenegen.augment.catalogue`); its aliases
 (``low_light`` -> ``night``, ``gaussian_noise`` -> ``ic_gaussian_noise``, ``contrast`` ->
 ``ic_contrast``) are accepted and stored under the catalogue name.
@@ -35,11 +39,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 from scenegen.errors import ScenegenError
 from scenegen.frame import CLASS_NAMES
+from scenegen.harness.config_reader import ConfigReader
 from scenegen.harness.corruptions import SEVERITIES, Corruption, select_corruptions
+from scenegen.harness.mix_config import (
+    DatasetPart,
+    Finetune,
+    MixSweep,
+    TrainSource,
+    check_no_leak,
+    parse_mix_sweep,
+    parse_sim2real,
+    parse_test_real,
+    parse_train,
+)
+from scenegen.harness.model import CenterNet, CenterNetConfig
 from scenegen.harness.train import TrainConfig
 
 # Test frames per scenario unless the config says otherwise: enough that the clean vs
@@ -66,6 +84,8 @@ _TOP_KEYS = {
     "model",
     "training",
     "report",
+    "sim2real",
+    "mix_sweep",
 }
 
 
@@ -97,15 +117,22 @@ class BenchConfig:
     bootstrap_resamples: int = 1000
     confidence: float = 0.95
     raw: dict[str, Any] = field(default_factory=dict)
+    train_sources: tuple[TrainSource, ...] = ()
+    finetune: Finetune | None = None
+    test_real: tuple[DatasetPart, ...] = ()
+    sim2real: tuple[str, ...] = ()
+    mix_sweep: MixSweep | None = None
 
 
 def load_bench_config(
-    path: Path, corruptions: Mapping[str, Corruption] | None = None
+    path: Path, corruptions: Mapping[str, Corruption] | None = None, *, force: bool = False
 ) -> BenchConfig:
-    """Read and validate a bench config; every error names the file and the key."""
+    """Read and validate a bench config; every error names the file, line and key.
+    ``force`` trains mix-sweep mixes below the real floor (``mix_sweep.force``)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except FileNotFoundError:
         raise BenchConfigError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -113,8 +140,8 @@ def load_bench_config(
     if not isinstance(data, dict):
         raise BenchConfigError(f"{path}: expected a mapping of bench settings at the top")
 
-    def fail(key: str, message: str) -> BenchConfigError:
-        return BenchConfigError(f"{path}: {key}: {message}")
+    reader = ConfigReader(path, text, BenchConfigError)
+    fail = reader.fail
 
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
@@ -133,28 +160,26 @@ def load_bench_config(
             raise fail(f"{key}.{extra[0]}", f"unknown key; expected one of {sorted(allowed)}")
         return value
 
-    def number(key: str, value: Any, low: float, high: float, integer: bool = False) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise fail(key, f"expected a number, got {value!r}")
-        if integer and int(value) != value:
-            raise fail(key, f"expected an integer, got {value!r}")
-        if not low <= value <= high:
-            raise fail(key, f"{value!r} is outside [{low}, {high}]")
-        return int(value) if integer else float(value)
-
-    def paths(key: str, value: Any, must_exist: bool = True) -> tuple[Path, ...]:
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise fail(key, f"expected a non-empty list of file paths, got {value!r}")
-        resolved = tuple((path.parent / v).resolve() for v in value)
-        for original, p in zip(value, resolved, strict=True):
-            if must_exist and not p.exists():
-                raise fail(key, f"{original!r} does not exist (looked at {p})")
-        return resolved
+    number = reader.number
+    paths = reader.paths
 
     render = section("render", {"image_scale", "lidar"})
-    train = section("train", {"scenarios", "frames_per_scenario", "dataset"}, required=True)
+    train = section(
+        "train",
+        {
+            "scenarios",
+            "frames_per_scenario",
+            "dataset",
+            "frames",
+            "repeat",
+            "real",
+            "sources",
+            "finetune",
+        },
+        required=True,
+    )
     test = section(
-        "test", {"scenarios", "frames_per_scenario", "seed", "real_kitti"}, required=True
+        "test", {"scenarios", "frames_per_scenario", "seed", "real_kitti", "real"}, required=True
     )
     model = section("model", {"name", "width", "head_width"})
     training = section(
@@ -165,18 +190,12 @@ def load_bench_config(
         "report", {"worst_frames", "distance_bins_m", "bootstrap_resamples", "confidence"}
     )
 
-    if ("scenarios" in train) == ("dataset" in train):
-        raise fail("train", "give either scenarios (to render) or dataset (a folder), not both")
-    train_dataset = None
-    train_scenarios: tuple[Path, ...] = ()
-    if "dataset" in train:
-        if not isinstance(train["dataset"], str):
-            raise fail("train.dataset", f"expected a folder path, got {train['dataset']!r}")
-        train_dataset = (path.parent / train["dataset"]).resolve()
-        if not train_dataset.exists():
-            raise fail("train.dataset", f"{train['dataset']!r} does not exist")
-    else:
-        train_scenarios = paths("train.scenarios", train["scenarios"])
+    train_sources, finetune = parse_train(reader, train)
+    first = train_sources[0]
+    train_dataset = first.dataset.path if len(train_sources) == 1 and first.dataset else None
+    train_scenarios = first.scenarios if len(train_sources) == 1 else ()
+    test_real = parse_test_real(reader, test["real"]) if test.get("real") is not None else ()
+    check_no_leak(reader, train_sources, finetune, test_real)
     real_kitti = None
     if test.get("real_kitti") is not None:
         if not isinstance(test["real_kitti"], str):
@@ -246,13 +265,7 @@ def load_bench_config(
         render_image_scale=number("render.image_scale", render.get("image_scale", 1.0), 0.1, 2.0),
         render_lidar=bool(render.get("lidar", False)),
         train_scenarios=train_scenarios,
-        train_frames=number(
-            "train.frames_per_scenario",
-            train.get("frames_per_scenario", 100),
-            1,
-            10**6,
-            integer=True,
-        ),
+        train_frames=first.frames_per_scenario,
         train_dataset=train_dataset,
         test_scenarios=paths("test.scenarios", test.get("scenarios")),
         test_frames=number(
@@ -290,4 +303,23 @@ def load_bench_config(
         ),
         confidence=number("report.confidence", report.get("confidence", 0.95), 0.5, 0.999),
         raw=data,
+        train_sources=train_sources,
+        finetune=finetune,
+        test_real=test_real,
+        sim2real=parse_sim2real(reader, data.get("sim2real"), train_sources, finetune),
+        mix_sweep=parse_mix_sweep(reader, data.get("mix_sweep"), train_sources, force),
+    )
+
+
+def build_bench_model(config: BenchConfig) -> torch.nn.Module:
+    """A fresh, untrained detector of the config's ``model`` section."""
+    options = {k: v for k, v in config.model.items() if k != "name"}
+    if config.model["name"] == "centernet":
+        try:
+            return CenterNet(CenterNetConfig(num_classes=len(config.classes), **options))
+        except TypeError as exc:
+            raise BenchConfigError(f"{config.path}: model: {exc}") from None
+    raise BenchConfigError(
+        f"{config.path}: model.name: {config.model['name']!r} is not built in; the bench trains "
+        "'centernet' (other models plug in through scenegen.harness.model.Detector in Python)"
     )

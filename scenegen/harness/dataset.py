@@ -204,7 +204,9 @@ class DetectionDataset(Dataset):
     regions, as do objects hidden more than ``max_occlusion`` (0-1); ``image_scale``: resize
     images and boxes (e.g. 0.5 to train faster);
     ``transform``: an albumentations pipeline from :func:`albumentations_compose`;
-    ``cache``: keep decoded images and targets in memory after the first read.
+    ``cache``: keep decoded images and targets in memory after the first read;
+    ``frames``: only these frame ids of the dataset, in the dataset's order (e.g.
+    ``select_frames(reader.frame_ids, parse_frame_selection("000004-000029"))``).
     """
 
     def __init__(
@@ -220,6 +222,7 @@ class DetectionDataset(Dataset):
         image_scale: float = 1.0,
         transform: Callable[..., dict] | None = None,
         cache: bool = False,
+        frames: Sequence[str] | None = None,
     ) -> None:
         unknown = [c for c in classes if c not in CLASS_NAMES]
         if unknown or not classes:
@@ -231,6 +234,13 @@ class DetectionDataset(Dataset):
         self.source = DatasetReader(
             path, kind, class_map=class_map, unknown_classes=unknown_classes
         )
+        if frames is None:
+            self._indices = list(range(len(self.source)))
+        else:
+            missing = [f for f in frames if f not in set(self.source.frame_ids)]
+            if missing:
+                raise ValueError(f"{path}: no frames {missing[:5]} in this dataset")
+            self._indices = [self.source.index_of(f) for f in frames]
         self.classes = tuple(classes)
         self.class_map = dict(class_map or {})
         self.min_box_height_px = float(min_box_height_px)
@@ -242,15 +252,20 @@ class DetectionDataset(Dataset):
         )
 
     def __len__(self) -> int:
-        return len(self.source)
+        return len(self._indices)
+
+    @property
+    def frame_ids(self) -> tuple[str, ...]:
+        """The ids of the items, in item order."""
+        return tuple(self.source.frame_ids[i] for i in self._indices)
 
     def frame(self, index: int) -> Frame:
         """The full :class:`Frame` of item ``index`` (depth, calibration, metadata)."""
-        return self.source.frame(index)
+        return self.source.frame(self._indices[index])
 
     def record(self, index: int) -> dict[str, Any]:
         """Manifest record of item ``index`` (scenario, sweep cell...) or ``{}``."""
-        return self.source.record(index)
+        return self.source.record(self._indices[index])
 
     def sample_from_frame(
         self, frame: Frame, index: int, rgb_u8: np.ndarray | None = None

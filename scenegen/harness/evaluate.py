@@ -118,7 +118,7 @@ def corrupted_images(
 
 
 @dataclass
-class _Scorer:
+class Scorer:
     """Point AP from coco_eval plus bootstrap samples from the per-frame matching."""
 
     classes: list[str]
@@ -170,7 +170,7 @@ def evaluate_bench(
     clean_predictions = {s.name: predict(detector, s.images) for s in splits}
     all_clean = [p for s in splits for p in clean_predictions[s.name]]
     streams = np.random.SeedSequence([config.seed, config.test_seed]).spawn(2)
-    scorer = _Scorer(
+    scorer = Scorer(
         classes,
         resample_weights(
             len(all_targets), config.bootstrap_resamples, np.random.default_rng(streams[0])
@@ -267,7 +267,7 @@ def _robustness(
     metrics: dict[str, Any],
     grid_samples: Mapping[tuple[str, int], np.ndarray],
     clean_samples: np.ndarray,
-    scorer: _Scorer,
+    scorer: Scorer,
     config: BenchConfig,
 ) -> dict[str, Any]:
     """P, mPC and rPC (Michaelis et al. 2019) with intervals, and the mean per severity."""

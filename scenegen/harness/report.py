@@ -22,6 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from scenegen.harness.sim2real_report import sim2real_lines, sim2real_plot
 from scenegen.io.atomic import atomic_write_bytes
 from scenegen.io.jsonable import to_jsonable
 
@@ -196,14 +197,20 @@ def _contact_sheet(
     return None
 
 
-def real_kitti_sentence(real: dict | None, clean_ap50: float) -> str:
-    """A plain sentence on how the synthetic-only detector does on real KITTI frames."""
+def real_kitti_sentence(real: dict | None, clean_ap50: float, real_share: float = 0.0) -> str:
+    """A plain sentence on how the detector does on the real KITTI frames of
+    ``test.real_kitti``; ``real_share``: share of real frames in its training batches."""
     if real is None:
         return "No real frames were configured (test.real_kitti)."
     if "skipped" in real:
         return f"Real KITTI frames were not evaluated: {real['skipped']}."
     return (
-        f"Trained only on scenegen frames, the detector reaches AP50 {_fmt(real['AP50'])} on "
+        (
+            "Trained only on scenegen frames"
+            if not real_share
+            else "Trained on scenegen and real frames"
+        )
+        + f", the detector reaches AP50 {_fmt(real['AP50'])} on "
         f"{real['frames']} real KITTI frames ({real['num_gt']} labelled objects of the "
         f"benchmark's classes), against {_fmt(clean_ap50)} on held-out synthetic frames"
         + (
@@ -272,8 +279,19 @@ def build_markdown(metrics: dict[str, Any], plots: list[tuple[str, str]], sheet:
         *_noise_lines(metrics),
         "## Real frames",
         "",
-        real_kitti_sentence(metrics.get("real_kitti"), metrics["clean"]["AP50"]),
-        "",
+        *(
+            []
+            if metrics.get("real_kitti") is None and metrics.get("real")
+            else [
+                real_kitti_sentence(
+                    metrics.get("real_kitti"),
+                    metrics["clean"]["AP50"],
+                    metrics.get("training", {}).get("real_share", 0.0),
+                ),
+                "",
+            ]
+        ),
+        *sim2real_lines(metrics),
         "## Edge cases (clean)",
         "",
         "| edge case | frames | objects | AP50 | AP |",
@@ -420,6 +438,7 @@ def write_report(
     """Write metrics.json, plots, the worst-frame contact sheet, report.md and report.html."""
     out_dir = Path(out_dir)
     plots = _plots(out_dir, metrics)
+    sim2real_plot(out_dir, metrics)  # the sim-to-real section shows it
     sheet = _contact_sheet(out_dir, metrics, splits, detector, list(config.classes))
     markdown = build_markdown(metrics, plots, sheet)
     atomic_write_bytes(out_dir / "metrics.json", metrics_json(metrics).encode("utf-8"))

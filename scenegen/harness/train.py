@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -39,6 +39,15 @@ class TrainConfig:
     num_threads: int = 2
     hflip: bool = True
     max_seconds: float | None = None  # stop early after this long (breaks reproducibility)
+
+
+class EpochSampler(Protocol):
+    """Which samples an epoch trains on, in order: ``epoch_size`` indices per call (repeats
+    allowed), drawn from the epoch's generator (e.g. :class:`scenegen.harness.mix.MixSampler`)."""
+
+    epoch_size: int
+
+    def __call__(self, rng: np.random.Generator) -> np.ndarray: ...
 
 
 @dataclass
@@ -131,6 +140,7 @@ def train_detector(
     resume: bool = False,
     run_config: dict | None = None,
     on_progress: Callable[[TrainProgress], None] | None = None,
+    sampler: EpochSampler | None = None,
 ) -> TrainResult:
     """Train ``model`` (torchvision convention: ``model(images, targets)`` returns a loss
     dict in train mode) on ``samples``: ``(uint8 HxWx3 image, target)`` pairs, e.g.
@@ -139,6 +149,7 @@ def train_detector(
     With ``checkpoint_dir`` a checkpoint is written after every epoch; with ``resume`` the
     run continues from it (its weights, optimizer and epoch). ``on_progress`` is called
     after every step. Seeds torch with ``config.seed`` (see the module docstring).
+    ``sampler`` chooses each epoch's samples (default: every sample once, shuffled).
     """
     if not samples:
         raise ValueError("no training samples")
@@ -166,25 +177,32 @@ def train_detector(
     full_config = {**(run_config or {}), "train": asdict(config)}
     if isinstance(model, CenterNet):
         full_config["model"] = model_config(model)
-    steps_per_epoch = (len(samples) + config.batch_size - 1) // config.batch_size
+    epoch_size = len(samples) if sampler is None else sampler.epoch_size
+    steps_per_epoch = (epoch_size + config.batch_size - 1) // config.batch_size
     started = time.perf_counter()
     images_seen = 0
     model.train()
     epochs_done = start_epoch
     for epoch in range(start_epoch, config.epochs):
         rng = np.random.default_rng(np.random.SeedSequence([config.seed, epoch]))
-        order = rng.permutation(len(samples))
-        flips = rng.random(len(samples)) < 0.5
+        if sampler is None:
+            order = rng.permutation(len(samples))
+            flip_at = (rng.random(len(samples)) < 0.5)[order]
+        else:
+            # A sample may come twice in an epoch; each time gets its own flip.
+            order = np.asarray(sampler(rng), dtype=np.int64)
+            flip_at = rng.random(len(order)) < 0.5
         # Weights see a fresh, epoch-determined torch seed too (for any model randomness).
         torch.manual_seed(config.seed * 100_003 + epoch)
         total = 0.0
         for step in range(steps_per_epoch):
-            batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+            start = step * config.batch_size
+            batch = order[start : start + config.batch_size]
             images, targets = [], []
-            for index in batch:
+            for position, index in enumerate(batch, start):
                 rgb, target = samples[int(index)]
                 image = image_tensor(rgb)
-                if config.hflip and flips[index]:
+                if config.hflip and flip_at[position]:
                     image, target = _flip(image, target)
                 images.append(image)
                 targets.append(target)

@@ -123,3 +123,43 @@ def assign_splits(records: Iterable[Mapping[str, Any]], spec: SplitSpec) -> dict
 def _frame_order(records: Sequence[Mapping[str, Any]]) -> list[str]:
     ordered = sorted(records, key=lambda r: (int(r["frame_index"]), str(r["frame_id"])))
     return [str(r["frame_id"]) for r in ordered]
+
+
+def parse_frame_selection(spec: str | Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """``"000004-000029"``, ``"000004-000010,000012"`` or a list of such items -> inclusive
+    ``(first, last)`` id ranges (a single id is the range ``(id, id)``)."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    ranges: list[tuple[str, str]] = []
+    for raw in items:
+        if not isinstance(raw, str) or not raw.strip():
+            raise SplitSpecError(f"frame selection {spec!r}: expected ids or FIRST-LAST ranges")
+        item = raw.strip()
+        first, sep, last = item.partition("-")
+        if not sep:
+            first = last = item
+        first, last = first.strip(), last.strip()
+        if not first or not last:
+            raise SplitSpecError(f"frame selection {spec!r}: {item!r} is not an id or FIRST-LAST")
+        if _id_key(first) > _id_key(last):
+            raise SplitSpecError(f"frame selection {spec!r}: {item!r} runs backwards")
+        ranges.append((first, last))
+    if not ranges:
+        raise SplitSpecError(f"frame selection {spec!r}: no ids given")
+    return tuple(ranges)
+
+
+def _id_key(frame_id: str) -> tuple[int, int | str]:
+    # Numeric ids compare as numbers (KITTI's 000004 < 000030 < 000100), others as text.
+    return (0, int(frame_id)) if frame_id.isdigit() else (1, frame_id)
+
+
+def select_frames(frame_ids: Sequence[str], ranges: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The ids of ``frame_ids`` (in their order) that lie in one of the inclusive
+    ``ranges`` of :func:`parse_frame_selection`; ids missing from a range are skipped."""
+    keys = [(_id_key(a), _id_key(b)) for a, b in ranges]
+    chosen = []
+    for frame_id in frame_ids:
+        key = _id_key(frame_id)
+        if any(low <= key <= high for low, high in keys):
+            chosen.append(frame_id)
+    return tuple(chosen)
