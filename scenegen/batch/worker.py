@@ -19,6 +19,7 @@ from scenegen.errors import ScenarioWarning, ScenegenError
 from scenegen.frame import Frame
 from scenegen.io import DatasetWriter
 from scenegen.io.dataset import frame_stem
+from scenegen.labels.visibility import event_view_quantities
 from scenegen.pipeline import FrameRenderer, StageTimes
 from scenegen.scenario import Scenario, load_scenario, sample_scene
 
@@ -86,6 +87,7 @@ class FrameWorker:
             task.local_index,
             task.base_seed,
             task.scenario_frames,
+            world_quantities=event_view_quantities,
         )
         times = StageTimes()
         frame = self._renderer.render(spec, times)

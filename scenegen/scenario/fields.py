@@ -109,6 +109,23 @@ class SweepField:
     max_axes: int
 
 
+@dataclass(frozen=True)
+class ConditionListField:
+    """A list of conditions (``require:``), checked once the file's keys are known."""
+
+    description: str
+    max_items: int
+
+
+@dataclass(frozen=True)
+class CoverField:
+    """The ``cover:`` block: which taxonomy axes a covering array spans, and its strength;
+    axis names are checked where the taxonomy lives (``scenegen.coverage``)."""
+
+    description: str
+    strengths: tuple[int, ...]
+
+
 Field = (
     NumberField
     | BoolField
@@ -120,6 +137,8 @@ Field = (
     | ListField
     | UnionField
     | SweepField
+    | ConditionListField
+    | CoverField
 )
 LeafField = NumberField | BoolField | EnumField | TextField
 
