@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scenegen.batch.plan import FrameTask
+from scenegen.coverage.cover import cover_scenario
 from scenegen.errors import ScenarioWarning, ScenegenError
 from scenegen.frame import Frame
 from scenegen.io import DatasetWriter
@@ -22,6 +23,7 @@ from scenegen.io.dataset import frame_stem
 from scenegen.labels.visibility import event_view_quantities
 from scenegen.pipeline import FrameRenderer, StageTimes
 from scenegen.scenario import Scenario, load_scenario, sample_scene
+from scenegen.scenario.model import CoverRequest
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class RenderJob:
     formats: tuple[str, ...]
     lidar: bool = True
     image_scale: float = 1.0
+    cover: CoverRequest | None = None  # render --cover (else the file's cover: block)
 
     def __post_init__(self) -> None:
         if not self.image_scale > 0:
@@ -72,6 +75,7 @@ class FrameWorker:
             with warnings.catch_warnings():  # plan_batch has reported them once already
                 warnings.simplefilter("ignore", ScenarioWarning)
                 scenario = load_scenario(path)
+            scenario = cover_scenario(scenario, self.job.cover)
             if self.job.image_scale != 1.0:
                 scenario = replace(
                     scenario, camera=scaled_camera(scenario.camera, self.job.image_scale)

@@ -7,7 +7,7 @@ the order ``--help`` lists them.
 from __future__ import annotations
 
 # isort: off
-from scenegen.cli import scenarios, render, convert, doctor, augment, bench, fidelity
+from scenegen.cli import scenarios, render, convert, doctor, augment, bench, fidelity, coverage
 from scenegen.cli.app import app
 
 # isort: on
@@ -17,6 +17,7 @@ __all__ = [
     "augment",
     "bench",
     "convert",
+    "coverage",
     "doctor",
     "fidelity",
     "main",

@@ -113,6 +113,24 @@ def render(
             show_default=False,
         ),
     ] = None,
+    cover: Annotated[
+        int | None,
+        typer.Option(
+            "--cover",
+            help="Render a covering array of strength 2 or 3: every pair (triple) of "
+            "taxonomy levels of --cover-axes appears in some frame; one frame per row.",
+            show_default=False,
+        ),
+    ] = None,
+    cover_axes: Annotated[
+        str | None,
+        typer.Option(
+            "--cover-axes",
+            help="With --cover: the axes, from weather, light, event, distance, actor "
+            "(default weather,light,event,distance).",
+            show_default=False,
+        ),
+    ] = None,
     ray_gpus_per_task: Annotated[
         float | None,
         typer.Option(
@@ -129,6 +147,7 @@ def render(
     from scenegen.batch.runner import BatchRun
     from scenegen.batch.settings import parse_render_settings
     from scenegen.batch.worker import RenderJob
+    from scenegen.coverage.cover import parse_cover
     from scenegen.sensors.gl import configure_backend
 
     # Everything the user typed is checked before GL is probed or a bar is drawn.
@@ -146,10 +165,11 @@ def render(
             ray_init_kwargs={"include_dashboard": False} if address is None else {},
         )
         split_spec = parse_layout(split, split_by, coco_masks)
-        plan = plan_batch(scenarios, frames, seed)
+        cover_request = parse_cover(cover, cover_axes)
+        plan = plan_batch(scenarios, frames, seed, cover_request)
         if settings.shard is not None:
             plan = plan.shard(*settings.shard)
-        job = RenderJob(str(out_dir), settings.formats, lidar)
+        job = RenderJob(str(out_dir), settings.formats, lidar, cover=cover_request)
         batch = BatchRun(
             plan,
             job,
