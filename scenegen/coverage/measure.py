@@ -185,7 +185,9 @@ def star_discrepancy(cells: Sequence[FrameCells]) -> dict[str, Any]:
     result: dict[str, Any] = {"method": "L2-star", "per_axis": {}}
     # An axis every frame holds at one value (no rain anywhere) says nothing about evenness.
     usable = [
-        k for k in CONTINUOUS_RANGES if len({c.continuous[k] for c in cells if k in c.continuous}) >= 2
+        k
+        for k in CONTINUOUS_RANGES
+        if len({c.continuous[k] for c in cells if k in c.continuous}) >= 2
     ]
     for key in usable:
         sample = _unit(cells, [key])
