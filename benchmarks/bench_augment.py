@@ -1,6 +1,6 @@
 """Augmentation speed: our camera corruptions vs imagecorruptions and albumentations.
 
-Usage: python benchmarks/bench_augment.py [--kitti PATH] [--repeats N] [--stats]
+Usage: python benchmarks/bench_augment.py [--kitti PATH] [--repeats N] [--stats] [--depth]
 Prints markdown tables: ms per 1242x375 image for each ImageNet-C corruption (ours vs the
 ``imagecorruptions`` package, same severity), the 15 x 5 suite on one frame, our
 depth-aware weather vs albumentations' RandomFog / RandomRain / RandomSnow /
@@ -12,6 +12,9 @@ corruptions raise, and those are marked instead of timed.
 KITTI frames (the numbers tests/test_augment_imagenet_c_reference.py holds): the reference's
 glass_blur is run as its published loop with ``channel_axis=-1`` (the package passes the
 ``multichannel`` argument recent scikit-image removed), about a minute.
+
+``--depth`` prints only the depth recovery of real frames (augment/depth.py), with the
+image and LiDAR-only, median ms per frame over the KITTI folder's frames.
 """
 
 from __future__ import annotations
@@ -174,6 +177,22 @@ def print_stats(data: Path, ic) -> None:
     print()
 
 
+def depth_markdown(kitti: Path, repeats: int) -> str:
+    """Median ms of ``recover_depth`` per real frame, with the image and without."""
+    lines = [
+        f"| frame | with the image, ms (median of {repeats}) | LiDAR only, ms |",
+        "|---|---:|---:|",
+    ]
+    for path in sorted((kitti / "velodyne").glob("*.bin")):
+        frame = read_kitti_frame(kitti, path.stem)
+        calib, xyz, rgb = frame.calibration, frame.points.xyz, frame.rgb
+        recover_depth(calib, xyz, rgb)  # warm-up
+        with_image = _ms(lambda c=calib, x=xyz, r=rgb: recover_depth(c, x, r), repeats)
+        lidar_only = _ms(lambda c=calib, x=xyz: recover_depth(c, x), repeats)
+        lines.append(f"| {path.stem} | {with_image:.0f} | {lidar_only:.0f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -181,7 +200,11 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--stats", action="store_true", help="frost / glass blur vs reference")
+    parser.add_argument("--depth", action="store_true", help="only depth recovery timings")
     args = parser.parse_args()
+    if args.depth:
+        print(depth_markdown(args.kitti, args.repeats))
+        return
     frame = read_kitti_frame(args.kitti, "000001")
     image = frame.rgb
     assert image.shape == (375, 1242, 3)

@@ -3,6 +3,7 @@
     python benchmarks/bench_lidar.py              # speed: clear / fog scans, fog on a real scan
     python benchmarks/bench_lidar.py --realism    # synthetic vs real KITTI scans
     python benchmarks/bench_lidar.py --realism --scenes 10   # more build_world scenes
+    python benchmarks/bench_lidar.py --backends   # rays/s of the open3d and warp backends
 
 Speed: a full 64 x 2048 labelled HDL-64 scan of an urban street with and without fog
 (median ms per scan over ``--repeat`` runs), and the fog model alone on a real ~120k point
@@ -10,7 +11,9 @@ KITTI scan. Realism: points per scan, the histogram of point elevations in 1 deg
 (Jensen-Shannon distance to each real scan) and the intensity mean / spread, against
 ``shared/data/kitti/training/velodyne/00000{0,1}.bin``, for a hand-built street and for
 the first ``--scenes`` scenes of ``scenarios/clear_day_urban.yaml`` as ``build_world``
-makes them (each scene, then their mean and spread). Prints markdown.
+makes them (each scene, then their mean and spread). Backends: the same 64 x 2048 sweep of
+the urban street cast by each ray-casting backend (``sensors/raycast.py``; warp on the GPU
+when there is one), rays only and as a full labelled scan. Prints markdown.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from scenegen.effects.lidar_weather import (  # noqa: E402
 from scenegen.points import PointCloud  # noqa: E402
 from scenegen.scenario.spec import CameraSpec, LidarSpec, WeatherSpec  # noqa: E402
 from scenegen.sensors.lidar import LidarScanner, apply_weather_to_scan  # noqa: E402
+from scenegen.sensors.raycast import RAYCAST_BACKENDS, WorldRaycaster  # noqa: E402
 from scenegen.sensors.rig import T_world_from_lidar  # noqa: E402
 from scenegen.world.types import MeshPart, World, WorldObject  # noqa: E402
 
@@ -343,14 +347,52 @@ def speed_markdown(repeat: int, threads: int) -> str:
     return "\n".join(lines)
 
 
+def backends_markdown(repeat: int, threads: int) -> str:
+    """Rays per second of every installed ray-casting backend on the same sweep."""
+    import importlib.util
+
+    world = urban_world()
+    lidar = LidarSpec(azimuth_steps=2048)
+    pose = T_world_from_lidar(CameraSpec(), lidar)
+    lines = [
+        f"| backend | device | scene build ms | rays | cast ms (median of {repeat}) | "
+        "rays/s | labelled scan ms |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for backend in RAYCAST_BACKENDS:
+        if backend == "warp" and importlib.util.find_spec("warp") is None:
+            lines.append("| warp | - | - | - | skipped: warp-lang not installed | - | - |")
+            continue
+        WorldRaycaster(world, backend)  # warm-up: imports, kernel compilation
+        start = time.perf_counter()
+        raycaster = WorldRaycaster(world, backend)
+        build_ms = (time.perf_counter() - start) * 1e3
+        scanner = LidarScanner(world, raycaster=raycaster, n_threads=threads)
+        rng = np.random.default_rng(0)
+        scanner.scan(lidar, pose, rng)  # warm-up: kernels, BVH, the ray array
+        rays = next(iter(scanner._ray_cache.values())).rays
+        raycaster.cast(rays, threads)
+        cast_ms = _median_ms(lambda rc=raycaster, r=rays: rc.cast(r, threads), repeat)
+        scan_ms = _median_ms(lambda sc=scanner, g=rng: sc.scan(lidar, pose, g), repeat)
+        device = getattr(raycaster.backend, "device", f"cpu, threads {threads or 'all'}")
+        lines.append(
+            f"| {backend} | {device} | {build_ms:.0f} | {len(rays)} | {cast_ms:.2f} | "
+            f"{len(rays) / cast_ms * 1e3:,.0f} | {scan_ms:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realism", action="store_true", help="compare with real KITTI scans")
     parser.add_argument("--repeat", type=int, default=20, help="runs per timing")
     parser.add_argument("--scenes", type=int, default=6, help="build_world scenes for --realism")
     parser.add_argument("--threads", type=int, default=0, help="open3d threads (0 = all)")
+    parser.add_argument("--backends", action="store_true", help="rays/s of each backend")
     args = parser.parse_args()
-    if args.realism:
+    if args.backends:
+        print(backends_markdown(args.repeat, args.threads))
+    elif args.realism:
         rows, names = realism({"hand-built street": urban_world()})
         built_rows, _ = realism(scenario_worlds(URBAN_SCENARIO, args.scenes), with_uniform=False)
         built = [r for r in built_rows if not r.name.startswith("real")]

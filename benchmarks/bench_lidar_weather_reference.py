@@ -9,7 +9,8 @@ reference): share of fog echoes, their range (5th / 50th / 95th percentile), poi
 the share of intensity-0 returns kept, at MOR 5,000 / 599 / 200 / 100 / 50 / 30 m, with the sensor's
 minimum range at 0 m (the reference) and at 2.5 m (the augmentation's setting). Rain and snow:
 against the port of LISA (Kilic et al.) in ``tests/reference_lisa.py`` on one scan, both with
-a 1.5 m minimum range (LISA's). Speed: the fog model alone on the 120k-point scan 000001.
+a 1.5 m minimum range (LISA's); snow also against the port of Hahner et al.'s snowfall
+simulation (CVPR 2022) in ``tests/reference_snow_sim.py`` on every scan. Speed: the fog model alone on the 120k-point scan 000001.
 Prints markdown; needs ``shared/data`` (kitti, kitti45).
 """
 
@@ -31,7 +32,9 @@ for path in (REPO, REPO / "tests"):
 
 import reference_fog_sim  # noqa: E402
 import reference_lisa  # noqa: E402
+import reference_snow_sim  # noqa: E402
 
+from scenegen.effects.lidar_radiometry import ring_from_elevation  # noqa: E402
 from scenegen.effects.lidar_weather import (  # noqa: E402
     FOG_RETURN,
     HARD_RETURN,
@@ -43,6 +46,7 @@ from scenegen.effects.lidar_weather import (  # noqa: E402
 )
 from scenegen.points import PointCloud  # noqa: E402
 from scenegen.scenario.spec import WeatherSpec  # noqa: E402
+from scenegen.sensors.lidar import PRESET_VERTICAL_ANGLES_DEG  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 VISIBILITIES_M = (5000.0, 599.0, 200.0, 100.0, 50.0, 30.0)
@@ -59,6 +63,12 @@ def _load(path: Path) -> np.ndarray:
     return np.fromfile(path, dtype=np.float32).reshape(-1, 4)
 
 
+def _load_all(paths: list[Path]) -> tuple[list[np.ndarray], int]:
+    """The scans and their total number of points."""
+    scans = [_load(p) for p in paths]
+    return scans, sum(len(s) for s in scans)
+
+
 def _percentiles(range_m: np.ndarray) -> str:
     if len(range_m) == 0:
         return "-"
@@ -71,8 +81,7 @@ def fog_table(paths: list[Path]) -> str:
         "echo range m (p5/p50/p95), reference | scenegen | points lost | intensity-0 kept |",
         "|---:|---:|---:|---:|---|---|---:|---:|",
     ]
-    scans = [_load(p) for p in paths]
-    total = sum(len(s) for s in scans)
+    scans, total = _load_all(paths)
     for visibility in VISIBILITIES_M:
         reference_runs = []
         for points in scans:
@@ -139,6 +148,46 @@ def particle_table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def snow_table(paths: list[Path]) -> str:
+    """scenegen's snow against the port of Hahner et al.'s snowfall simulation, all scans."""
+    lines = [
+        "| rate mm/h | snow returns, Hahner | scenegen | range m (p5/p50/p95), Hahner | "
+        "scenegen | mean intensity, Hahner | scenegen | seconds per scan, Hahner port | scenegen |",
+        "|---:|---:|---:|---|---|---:|---:|---:|---:|",
+    ]
+    scans, total = _load_all(paths)
+    angles = np.asarray(PRESET_VERTICAL_ANGLES_DEG["hdl64"])
+    for rate in (0.5, 1.0, 2.5, 10.0):
+        ref_r, ref_i, our_r, our_i, ref_s, our_s = [], [], [], [], 0.0, 0.0
+        for k, points in enumerate(scans):
+            scaled = points.copy()
+            scaled[:, 3] *= 255.0
+            start = time.perf_counter()
+            labels, out = reference_snow_sim.simulate_snow(
+                scaled, ring_from_elevation(points, angles), rate, 1.0, np.random.default_rng(k)
+            )
+            ref_s += time.perf_counter() - start
+            snow = labels == reference_snow_sim.SCATTERED
+            ref_r.append(np.linalg.norm(out[snow, :3], axis=1))
+            ref_i.append(out[snow, 3] / 255.0)
+            cloud = PointCloud.from_xyzi(points)
+            start = time.perf_counter()
+            ours = apply_lidar_weather(
+                cloud, WeatherSpec(snow_rate_mm_h=rate), np.random.default_rng(k)
+            ).points
+            our_s += time.perf_counter() - start
+            mine = ours.kind == SNOW_RETURN
+            our_r.append(ours.range_m[mine])
+            our_i.append(ours.intensity[mine])
+        ref_r, ref_i, our_r, our_i = map(np.concatenate, (ref_r, ref_i, our_r, our_i))
+        lines.append(
+            f"| {rate:g} | {100 * len(ref_r) / total:.2f} % | {100 * len(our_r) / total:.2f} % | "
+            f"{_percentiles(ref_r)} | {_percentiles(our_r)} | {ref_i.mean():.4f} | "
+            f"{our_i.mean():.4f} | {ref_s / len(scans):.2f} | {our_s / len(scans):.3f} |"
+        )
+    return "\n".join(lines)
+
+
 def speed_table(path: Path, repeat: int) -> str:
     points = PointCloud.from_xyzi(_load(path))
     setup = LidarWeatherSetup(min_range_m=2.5)
@@ -174,6 +223,8 @@ def main() -> None:
     print(fog_table(paths))
     print(f"\nRain and snow on {paths[min(1, len(paths) - 1)].stem}, minimum range 1.5 m:\n")
     print(particle_table(paths[min(1, len(paths) - 1)]))
+    print(f"\nSnow on {len(paths)} real KITTI scans against Hahner et al., no minimum range:\n")
+    print(snow_table(paths))
     speed = DATA / "kitti" / "training" / "velodyne" / "000001.bin"
     print()
     print(speed_table(speed if speed.exists() else paths[0], args.repeat))

@@ -9,6 +9,10 @@ Measures, on the same sampled worlds (one process, one GL context each):
 * ``scenegen full frame``: camera + weather + 64x2000 LiDAR + labels + KITTI/COCO/YOLO writers.
 
 Usage:  python benchmarks/bench_render.py [--frames 30] [--scenario scenarios/x.yaml] [--no-naive]
+        python benchmarks/bench_render.py --realism [--frames 10] [--scenario ...]
+``--realism`` instead times each realism stage on its own, on the scenario's frames: the
+procedural textures, the sun-shadow edge refinement, the lens / sensor / ISP model, the wet
+road and the settled-snow share (ms per frame, median).
 Prints a markdown table (frames/s and ms per frame, median of per-frame times, wall clock
 and CPU time of this process - the CPU column is the steadier one on a shared machine).
 """
@@ -59,6 +63,79 @@ def naive_renderer(world, calibration, renderer, pr):
     return color, ids, depth
 
 
+def realism_costs(specs: list) -> dict[str, list[float]]:
+    """Seconds per frame of each realism stage, timed on its own on real G-buffers."""
+    from scenegen.effects import apply_wet_road
+    from scenegen.pipeline import FrameRenderer
+    from scenegen.sensors.isp import KITTI_LIKE_ISP, apply_isp
+    from scenegen.sensors.pixel_grid import PixelGrid, SurfacePixels
+    from scenegen.sensors.raycast import WorldRaycaster
+    from scenegen.sensors.rig import calibration_from_spec
+    from scenegen.sensors.settled_snow import settled_snow_share
+    from scenegen.sensors.shading import normals_from_depth, shade
+    from scenegen.sensors.sun_shadows import sun_visibility
+    from scenegen.sensors.textures import apply_textures
+    from scenegen.world.build import build_world
+    from scenegen.world.types import SEMANTIC_IDS
+
+    costs: dict[str, list[float]] = {}
+
+    def timed(name: str, fn, *args) -> object:
+        t = time.perf_counter()
+        out = fn(*args)
+        costs.setdefault(name, []).append(time.perf_counter() - t)
+        return out
+
+    with FrameRenderer(lidar=False) as renderer:
+        for spec in specs:
+            world = build_world(spec)
+            calib = calibration_from_spec(spec.camera, spec.lidar)
+            grid = PixelGrid.of(calib)
+            g = renderer._camera.render(world, calib)
+            raycaster = WorldRaycaster(world)
+            radiance, _ = timed("shade (all of it)", shade, g, world, calib, raycaster, grid)
+            nodes, ids, depth = g.nodes, g.node_ids, g.depth_m
+            valid = np.isfinite(depth)
+            T_wc = np.linalg.inv(calib.T_cam_from_world)
+            up = (calib.T_cam_from_world[:3, :3] @ np.array([0.0, 0.0, 1.0])).astype(np.float32)
+            normals = normals_from_depth(depth, grid)
+            ground = np.take(nodes.is_ground, ids)
+            surface = SurfacePixels(depth, grid, normals, ground, up)
+            albedo = np.ones((*ids.shape, 4), np.float32)
+            timed("textures", apply_textures, albedo, nodes.texture, ids, surface, T_wc)
+            sun = np.asarray(world.sun_direction_world, np.float64)
+            sun /= np.linalg.norm(sun)
+            lit = valid.copy()
+            z_half = np.where(valid[::2, ::2], depth[::2, ::2], np.float32(0.0))
+            points_half = (grid.a_half * z_half, grid.b_half * z_half, z_half)
+            normals_half = tuple(np.ascontiguousarray(c[::2, ::2]) for c in normals)
+            if sun[2] > 0:
+                timed(
+                    "sun shadows (half res + full-res edges)",
+                    sun_visibility,
+                    *(points_half, normals_half, lit[::2, ::2], surface, lit, sun, T_wc, raycaster),
+                )
+            K = calib.intrinsics.K
+            rng = np.random.default_rng(0)
+            timed("lens + sensor + ISP", apply_isp, radiance, K, KITTI_LIKE_ISP, rng)
+            wet_ids = [SEMANTIC_IDS[s] for s in ("road", "sidewalk", "kerb")]
+            wet_mask = np.take(np.isin(nodes.semantic_id, wet_ids), ids)
+            timed(
+                "wet road (wetness 0.7)",
+                apply_wet_road,
+                *(radiance, depth, wet_mask, 0.7, K, spec.camera.height_m),
+            )
+            world.snow_rate_mm_h = 2.0
+            n_up = normals[0] * up[0] + normals[1] * up[1] + normals[2] * up[2]
+            n_up[ground] = 1.0
+            timed(
+                "settled snow share (2 mm/h)",
+                settled_snow_share,
+                *(world, nodes, ids, n_up, valid, depth, grid, T_wc),
+            )
+    return costs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=30)
@@ -69,8 +146,22 @@ def main() -> None:
         "--clear-scenario", type=Path, default=REPO / "scenarios" / "clear_day_urban.yaml"
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive pyrender row")
+    parser.add_argument("--realism", action="store_true", help="time each realism stage")
     args = parser.parse_args()
     backend = configure_backend("auto")
+    if args.realism:
+        from scenegen.scenario import load_scenario, sample_scene
+
+        scenario = load_scenario(args.scenario)
+        specs = [sample_scene(scenario, i, 0, args.frames) for i in range(args.frames)]
+        costs = realism_costs(specs)
+        print(f"GL: {backend.kind}; {args.frames} frames of {args.scenario.name}")
+        print()
+        print("| stage | ms/frame (median) |")
+        print("|---|---:|")
+        for name, seconds in costs.items():
+            print(f"| {name} | {1e3 * statistics.median(seconds):.1f} |")
+        return
 
     from scenegen.io import DatasetWriter
     from scenegen.pipeline import FrameRenderer, StageTimes

@@ -40,8 +40,12 @@ class StageTimes:
 class FrameRenderer:
     """Renders scene specs to frames; owns a GL context, so one per process."""
 
-    def __init__(self, *, lidar: bool = True, effects: bool = True) -> None:
+    def __init__(
+        self, *, lidar: bool = True, effects: bool = True, lidar_backend: str = "open3d"
+    ) -> None:
         self._camera = CameraRenderer()
+        # Ray casting for the LiDAR and the sun's shadows: open3d or warp (raycast.py).
+        self.lidar_backend = lidar_backend
         self._grids: dict[tuple, PixelGrid] = {}
         self._lidar_rays: dict = {}
         self.lidar_enabled = lidar
@@ -74,7 +78,7 @@ class FrameRenderer:
             grid = self._grids[key] = PixelGrid.of(calibration)
         gbuffer = self._camera.render(world, calibration)
         t = times.add("camera_raster", t)
-        raycaster = WorldRaycaster(world)
+        raycaster = WorldRaycaster(world, self.lidar_backend)
         t = times.add("raycast_scene", t)
         radiance, sky = shade(gbuffer, world, calibration, raycaster, grid)
         t = times.add("shading", t)

@@ -6,6 +6,7 @@
 #   bash scripts/setup.sh --harness      # plus torch for the robustness harness (scenegen bench)
 #   bash scripts/setup.sh --test         # plus torch and the test tools (pytest, hypothesis, ruff)
 #   bash scripts/setup.sh --torchvision  # plus torch and torchvision 0.28.0, the pair of torch 2.13.0
+#   bash scripts/setup.sh --warp         # plus warp-lang, for render --lidar-backend warp
 # (options combine: --test --torchvision)
 #
 # Environment: PYTHON (default python3), VENV (default .venv),
@@ -16,8 +17,8 @@ cd "$(dirname "$0")/.."
 extras=""
 for arg in "$@"; do
   case "$arg" in
-    --harness | --test | --torchvision) extras="${extras:+$extras,}${arg#--}" ;;
-    *) echo "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision]" >&2; exit 2 ;;
+    --harness | --test | --torchvision | --warp) extras="${extras:+$extras,}${arg#--}" ;;
+    *) echo "usage: bash scripts/setup.sh [--harness] [--test] [--torchvision] [--warp]" >&2; exit 2 ;;
   esac
 done
 if [ -n "$extras" ]; then extras="[$extras]"; fi
@@ -45,9 +46,10 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # torch (harness and tests only) first, so that the extra's range (>=2.2) is met by the
 # CPU build and nothing pulls a multi-GB CUDA build.
-if [ -n "$extras" ]; then
-  "$VENV/bin/python" -c "import torch" >/dev/null 2>&1 || "$VENV/bin/python" -m pip install -q "$TORCH_SPEC"
-fi
+case "$extras" in
+  *harness* | *test* | *torchvision*)
+    "$VENV/bin/python" -c "import torch" >/dev/null 2>&1 || "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" ;;
+esac
 "$VENV/bin/python" -m pip install -q -e ".${extras}"
 # pyrender 0.1.45 pins PyOpenGL 3.1.0, whose OSMesa binding is broken; 3.1.10 works with
 # both EGL and OSMesa (pip reports the pin as a conflict; it is expected).

@@ -64,21 +64,47 @@ def test_drop_echo_ranges_match_lisa(rate_mm_h):
         assert np.percentile(ours, q) == pytest.approx(np.percentile(theirs, q), rel=0.1)
 
 
-def test_drop_echoes_on_a_real_scan_near_lisas(kitti_root):
+@pytest.mark.parametrize("rate_mm_h", [2.5, 10.0])
+def test_drop_echoes_on_a_real_scan_near_lisas(kitti_root, rate_mm_h):
     points = np.fromfile(kitti_root / "velodyne" / "000001.bin", np.float32).reshape(-1, 4)
     # LISA deletes returns of intensity 0 (it skips them); compare on the others.
     points = points[points[:, 3] > 0]
-    labels, reported = lisa.lisa_strongest(points, "rain", 10.0, np.random.default_rng(0))
+    theirs, ours, theirs_range, ours_range = [], [], [], []
+    for seed in range(4):  # a few hundred echoes: average out the Monte Carlo
+        labels, reported = lisa.lisa_strongest(
+            points, "rain", rate_mm_h, np.random.default_rng(seed)
+        )
+        out = apply_lidar_weather(
+            PointCloud.from_xyzi(points),
+            WeatherSpec(rain_rate_mm_h=rate_mm_h),
+            np.random.default_rng(seed),
+            LidarWeatherSetup(min_range_m=1.5),
+        ).points
+        theirs.append(np.count_nonzero(labels == lisa.SCATTERED))
+        ours.append(np.count_nonzero(out.kind == RAIN_RETURN))
+        theirs_range.append(reported[labels == lisa.SCATTERED])
+        ours_range.append(out.range_m[out.kind == RAIN_RETURN])
+    # Measured (8 seeds): 1.21x at 2.5 mm/h and 1.20x at 10 mm/h. The per-beam geometry is
+    # LISA's (above); the rest is how power is read from KITTI's intensity: scenegen inverts
+    # its compressed intensity model, LISA takes reflectance as linear power, so dim far
+    # returns read dimmer here and a drop outshines a few more of them.
+    assert sum(theirs) > 100
+    assert 0.9 < sum(ours) / sum(theirs) < 1.5
+    assert np.median(np.concatenate(ours_range)) == pytest.approx(
+        np.median(np.concatenate(theirs_range)), rel=0.15
+    )
+
+
+def test_drop_clutter_shows_beyond_the_renderers_minimum_range(kitti_root):
+    points = np.fromfile(kitti_root / "velodyne" / "000001.bin", np.float32).reshape(-1, 4)
     out = apply_lidar_weather(
         PointCloud.from_xyzi(points),
         WeatherSpec(rain_rate_mm_h=10.0),
-        _rng(),
-        LidarWeatherSetup(min_range_m=1.5),
+        np.random.default_rng(0),
+        LidarWeatherSetup(min_range_m=2.5),
     ).points
-    ours = out.range_m[out.kind == RAIN_RETURN]
-    theirs = reported[labels == lisa.SCATTERED]
-    assert len(theirs) > 50
-    # Measured: 167 against 130 (the per-beam geometry agrees, see above; the models differ
-    # in how a return's power is read from its intensity and how detection fades).
-    assert 0.7 < len(ours) / len(theirs) < 2.0
-    assert np.median(ours) == pytest.approx(np.median(theirs), rel=0.15)
+    drops = out.range_m[out.kind == RAIN_RETURN]
+    # Drops inside the minimum range are not seen and hide nothing; those just beyond it
+    # are the clutter (measured: ~100 per scan at 2.5-3.9 m, 8 seeds).
+    assert len(drops) > 50
+    assert drops.min() >= 2.5 and 2.5 < np.median(drops) < 3.5

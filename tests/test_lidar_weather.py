@@ -205,7 +205,12 @@ def test_particle_clutter_grows_with_rate(clear_scan, kind, key):
             counts.append(mine.sum())
             if mine.any():
                 range_m = np.linalg.norm(out.points.xyz[mine], axis=1)
-                assert range_m.max() < 30.0
+                # Clutter is near the sensor: drops within LISA's 30 m grid; flakes mostly
+                # within 10 m (Hahner et al.: a far flake rarely outshines the target).
+                if kind == RAIN_RETURN:
+                    assert range_m.max() < 30.0
+                else:
+                    assert np.median(range_m) < 10.0 and np.percentile(range_m, 95) < 25.0
                 # LISA's geometry: particles nearer than the minimum range are not seen
                 # and do not hide the target behind them.
                 assert range_m.min() >= LIDAR.min_range_m

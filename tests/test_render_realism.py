@@ -41,12 +41,26 @@ def pixel_of(calib, point_world) -> tuple[int, int]:
     return int(v), int(u)
 
 
-def snow_share(snowy: np.ndarray, bare: np.ndarray, material: str) -> float:
+def snow_share(snowy: np.ndarray, bare: np.ndarray, irradiance: np.ndarray) -> float:
     """Mean share of the surface under snow, from how much brighter it got: under the same
-    light, radiance goes from albedo x E (bare) to SNOW_ALBEDO x E (covered)."""
-    albedo = MATERIALS[material].albedo_rgb[1]
-    share = (snowy[:, 1] / bare[:, 1] - 1.0) / (SNOW_ALBEDO / albedo - 1.0)
+    light E, radiance goes from the bare (textured) surface's to SNOW_ALBEDO x E."""
+    share = (snowy[:, 1] - bare[:, 1]) / (SNOW_ALBEDO * irradiance[:, 1] - bare[:, 1])
     return float(share.mean())
+
+
+def irradiance_of(renderer, world, calib, obj_index: int) -> np.ndarray:
+    """Per-pixel irradiance (rgb) on a world's object, read off a white reference: the same
+    geometry shaded with the untextured ``reflective_white`` material (a grey card)."""
+    from scenegen.sensors.shading import shade
+
+    parts = world.objects[obj_index].parts
+    original = [p.material for p in parts]
+    for p in parts:
+        p.material = "reflective_white"
+    white, _ = shade(renderer.render(world, calib), world, calib, None)
+    for p, m in zip(parts, original, strict=True):
+        p.material = m
+    return white / np.float32(MATERIALS["reflective_white"].albedo_rgb[1])
 
 
 def test_sky_levels_follow_day_skyglow_and_twilight():
@@ -54,9 +68,14 @@ def test_sky_levels_follow_day_skyglow_and_twilight():
     assert clear_night.sky_irradiance == pytest.approx(2e-5)  # ~0.2 lux
     assert cloudy_night.sky_irradiance == pytest.approx(3 * 2e-5)  # clouds amplify skyglow
     assert sky_light(-6.0, 0.0).sky_irradiance == pytest.approx(3e-4 + 2e-5)  # ~3 lux
-    # Daylight is what it was: 0.304 + 0.25 x clouds.
-    for cloud in (0.0, 0.5, 1.0):
-        assert sky_light(30.0, cloud).sky_irradiance == pytest.approx(0.304 + 0.25 * cloud)
+    # Clear sky, sun at 45 deg: diffuse light is 12-20 % of the global horizontal
+    # irradiance (Erbs, Klein & Duffie, Solar Energy 28(4), 1982: diffuse fraction about
+    # 0.16 at a clearness index of 0.75), so shadows are properly dark.
+    clear = sky_light(45.0, 0.0)
+    global_horizontal = clear.sky_irradiance + clear.sun_irradiance * np.sin(np.radians(45.0))
+    assert 0.12 <= clear.sky_irradiance / global_horizontal <= 0.20
+    # Full overcast keeps the daylight level it had (0.554): the sky is all the light.
+    assert sky_light(30.0, 1.0).sky_irradiance == pytest.approx(0.555, abs=0.002)
     levels = [sky_light(e, 0.3).sky_irradiance for e in range(-20, 20)]
     assert levels == sorted(levels)  # brighter as the sun rises, never a step back
     # Overcast city nights glow warm (sodium / LED light reflected by the clouds).
@@ -119,11 +138,12 @@ def test_settled_snow_covers_open_ground_in_its_share(renderer):
     world.objects = [terrain]
     g = renderer.render(world, calib)
     bare, _ = shade(g, world, calib, None)
+    irradiance = irradiance_of(renderer, world, calib, 0)
     for rate in (0.5, 3.0):
         world.snow_rate_mm_h = rate
         snowy, _ = shade(g, world, calib, None)
         ground = np.isfinite(g.depth_m) & (g.depth_m < 60)
-        covered = snow_share(snowy[ground], bare[ground], "grass")
+        covered = snow_share(snowy[ground], bare[ground], irradiance[ground])
         assert covered == pytest.approx(settled_cover_for_rate(rate), abs=0.06)
     world.snow_rate_mm_h = 0.0
     assert np.array_equal(shade(g, world, calib, None)[0], bare)
@@ -137,8 +157,9 @@ def test_road_keeps_most_of_its_surface_clear_of_snow(renderer):
     world.objects = [ground_object()]  # asphalt, semantic road
     g = renderer.render(world, calib)
     bare, _ = shade(g, world, calib, None)
+    irradiance = irradiance_of(renderer, world, calib, 0)
     world.snow_rate_mm_h = 3.0
     snowy, _ = shade(g, world, calib, None)
     road = np.isfinite(g.depth_m) & (g.depth_m < 60)
-    covered = snow_share(snowy[road], bare[road], "asphalt")
+    covered = snow_share(snowy[road], bare[road], irradiance[road])
     assert covered == pytest.approx(0.35 * settled_cover_for_rate(3.0), abs=0.06)

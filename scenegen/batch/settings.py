@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, replace
 
 from scenegen.batch.engine import Engine, ProcessEngine, default_workers
@@ -15,6 +16,7 @@ from scenegen.errors import InvalidInputError
 from scenegen.io.dataset import FORMATS
 from scenegen.io.pointcloud import POINTCLOUD_FORMATS
 from scenegen.sensors.gl import BACKENDS
+from scenegen.sensors.raycast import RAYCAST_BACKENDS
 
 ENGINES: tuple[str, ...] = ("process", "ray")
 GL_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
@@ -30,6 +32,7 @@ class RenderSettings:
     workers: int | None
     gl_backend: str
     ray: RayOptions | None = None
+    lidar_backend: str = "open3d"
 
     @property
     def gl_on_remote_nodes(self) -> bool:
@@ -89,6 +92,7 @@ def parse_render_settings(
     ray_cpus_per_task: float | None = None,
     ray_gpus_per_task: float | None = None,
     ray_init_kwargs: dict | None = None,
+    lidar_backend: str = "open3d",
 ) -> RenderSettings:
     """Check every render option (see the module docstring). The ``ray_*`` and ``address``
     options need ``engine="ray"``; ``workers`` is the number of processes or Ray actors."""
@@ -124,4 +128,19 @@ def parse_render_settings(
         workers=workers,
         gl_backend=gl_backend,
         ray=ray,
+        lidar_backend=parse_lidar_backend(lidar_backend),
     )
+
+
+def parse_lidar_backend(name: str) -> str:
+    """``name`` if it is a ray-casting backend this machine can run."""
+    if name not in RAYCAST_BACKENDS:
+        raise InvalidInputError(
+            f"--lidar-backend {name!r}: expected {' or '.join(RAYCAST_BACKENDS)}"
+        )
+    if name == "warp" and importlib.util.find_spec("warp") is None:
+        raise InvalidInputError(
+            "--lidar-backend warp needs warp-lang, which is not installed: "
+            "pip install 'scenegen[warp]' (or use --lidar-backend open3d)"
+        )
+    return name

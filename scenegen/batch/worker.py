@@ -29,12 +29,14 @@ from scenegen.scenario.model import CoverRequest
 @dataclass(frozen=True)
 class RenderJob:
     """What every worker of one batch shares: where and in which formats to write, and
-    how to render (LiDAR on or off, camera resolution scaled by ``image_scale``)."""
+    how to render (LiDAR on or off, camera resolution scaled by ``image_scale``, the
+    ray-casting backend of the LiDAR and shadows, see ``sensors.raycast``)."""
 
     out_dir: str
     formats: tuple[str, ...]
     lidar: bool = True
     image_scale: float = 1.0
+    lidar_backend: str = "open3d"
     cover: CoverRequest | None = None  # render --cover (else the file's cover: block)
 
     def __post_init__(self) -> None:
@@ -65,7 +67,7 @@ class FrameWorker:
 
     def __init__(self, job: RenderJob) -> None:
         self.job = job
-        self._renderer = FrameRenderer(lidar=job.lidar)
+        self._renderer = FrameRenderer(lidar=job.lidar, lidar_backend=job.lidar_backend)
         self._writer = DatasetWriter(Path(job.out_dir), job.formats)
         self._scenarios: dict[str, Scenario] = {}
 

@@ -84,6 +84,14 @@ def render(
     gl_backend: Annotated[
         str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
     ] = "auto",
+    lidar_backend: Annotated[
+        str,
+        typer.Option(
+            "--lidar-backend",
+            help="Ray casting for the LiDAR and sun shadows: open3d (Embree, CPU) or warp "
+            "(a CUDA GPU when present, else the CPU; needs the warp extra).",
+        ),
+    ] = "open3d",
     pointcloud: PointcloudOption = None,
     split: SplitOption = None,
     split_by: SplitByOption = "frame",
@@ -163,13 +171,20 @@ def render(
             ray_cpus_per_task=ray_cpus_per_task,
             ray_gpus_per_task=ray_gpus_per_task,
             ray_init_kwargs={"include_dashboard": False} if address is None else {},
+            lidar_backend=lidar_backend,
         )
         split_spec = parse_layout(split, split_by, coco_masks)
         cover_request = parse_cover(cover, cover_axes)
         plan = plan_batch(scenarios, frames, seed, cover_request)
         if settings.shard is not None:
             plan = plan.shard(*settings.shard)
-        job = RenderJob(str(out_dir), settings.formats, lidar, cover=cover_request)
+        job = RenderJob(
+            str(out_dir),
+            settings.formats,
+            lidar,
+            lidar_backend=settings.lidar_backend,
+            cover=cover_request,
+        )
         batch = BatchRun(
             plan,
             job,

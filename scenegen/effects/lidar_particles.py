@@ -1,5 +1,5 @@
-"""LiDAR returns from rain drops, snow flakes and spray: particle size distributions
-(Marshall-Palmer, Gunn-Marshall), particles in the beam cone (after LISA, Kilic et al. 2021),
+"""LiDAR returns from rain drops, snow flakes and spray: rain drops (Marshall-Palmer) in the
+beam cone after LISA (Kilic et al. 2021), snowfall following Hahner et al. (CVPR 2022),
 spray behind vehicles on a wet road, and rain range noise."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from scenegen.effects.rain import (
     MARSHALL_PALMER_SLOPE,
     MARSHALL_PALMER_SLOPE_EXPONENT,
 )
-from scenegen.effects.snow import FLAKE_TO_MELTED_DIAMETER, gunn_marshall
 
 
 @dataclass(frozen=True)
@@ -39,14 +38,6 @@ def rain_sizes(rate_mm_h: float) -> ParticleSizes:
     check_rate("rain rate_mm_h", rate_mm_h)
     slope = MARSHALL_PALMER_SLOPE * rate_mm_h**MARSHALL_PALMER_SLOPE_EXPONENT
     return ParticleSizes(MARSHALL_PALMER_N0_PER_M3_MM, slope, 1.0, 0.02)
-
-
-def snow_sizes(rate_mm_h: float) -> ParticleSizes:
-    """Gunn-Marshall flakes (melted diameter): n0 = 3800 S^-0.87, slope = 2.55 S^-0.48."""
-    check_rate("snow rate_mm_h", rate_mm_h)
-    check_snow_rate("snow rate_mm_h", rate_mm_h)
-    n0, slope = gunn_marshall(rate_mm_h)
-    return ParticleSizes(n0, slope, FLAKE_TO_MELTED_DIAMETER, 0.5)
 
 
 # Gunn and Marshall (1958) fitted snowfall of 0.2-2.5 mm/h of water; the heaviest snowfalls
@@ -200,3 +191,147 @@ def spray_points(
 def rain_range_noise_m(range_m: np.ndarray, rate_mm_h: float) -> np.ndarray:
     """Std of the extra range error in rain, float32 ``(N,)`` m: 0.5 % of range at saturation."""
     return (0.005 * range_m * -np.expm1(-rate_mm_h / 20.0)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SnowfallOptics:
+    """Hahner et al.'s snowfall model (CVPR 2022, code SysCV/LiDAR_snow_sim), followed.
+
+    Flakes are balls cut by each beam's plane into disks (a 2-D beam: a wedge of
+    ``divergence_rad``). They cover ``S / (3.6e6 snow_density_g_cm3 v)`` of the plane
+    (``S`` mm/h of water, ``v = terminal_velocity_m_s``) with diameters exponential of
+    mean ``10 / (25.5 r^-0.48)`` mm, at most 20 mm (Gunn-Marshall's slope of the code's rain
+    equivalent ``r = (S / (487 snow_density_g_cm3 0.003 v))^1.5``), out to ``domain_radius_m``.
+    The terminal velocity defaults to the ~1 m/s of the camera's flakes (effects/snow.py).
+    """
+
+    terminal_velocity_m_s: float = 1.0
+    snow_density_g_cm3: float = 0.1
+    divergence_rad: float = 3e-3
+    domain_radius_m: float = 80.0
+    flake_reflectivity: float = 0.9
+    max_diameter_mm: float = 20.0
+    overlap_start_m: float = 0.9  # receiver overlap: none below, full from overlap_full_m
+    overlap_full_m: float = 1.0
+    same_echo_m: float = 0.2  # a flake this near the target only dims it (one echo)
+
+    def occupancy(self, rate_mm_h: float) -> float:
+        """Share of a beam's plane covered by flakes."""
+        return rate_mm_h / (3.6e6 * self.snow_density_g_cm3 * self.terminal_velocity_m_s)
+
+    def mean_diameter_mm(self, rate_mm_h: float) -> float:
+        """Mean diameter of the untruncated exponential (the code's scale parameter)."""
+        base = rate_mm_h / (487.0 * self.snow_density_g_cm3 * 0.003 * self.terminal_velocity_m_s)
+        return 10.0 / (25.5 * (base**1.5) ** -0.48)
+
+    def overlap(self, range_m: np.ndarray) -> np.ndarray:
+        span = self.overlap_full_m - self.overlap_start_m
+        return np.clip((range_m - self.overlap_start_m) / span, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class SnowReturns:
+    """Per beam: ``wins`` (a flake's echo replaces the target's), ``range_m`` and
+    ``intensity`` of that echo (float32, 0 where it does not win) and ``power`` of the flake
+    echo (reflectivity per m^2) from its cross-section in a 3-D cone of the same divergence:
+    beams with no target lie outside the reference (it only alters existing points), and
+    there the echo must be detected; the 2-D share, linear in the flake's size, would
+    make flakes 50 m away detectable."""
+
+    wins: np.ndarray
+    range_m: np.ndarray
+    intensity: np.ndarray
+    power: np.ndarray
+
+
+def _truncated_exponential_mm(mean_mm: float, max_mm: float, u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of an exponential of mean ``mean_mm`` cut at ``max_mm``."""
+    tail = -np.expm1(-max_mm / mean_mm)
+    return -mean_mm * np.log1p(-u * tail)
+
+
+def sample_snow_returns(
+    limit_range_m: np.ndarray,
+    rate_mm_h: float,
+    rng: np.random.Generator,
+    optics: SnowfallOptics | None = None,
+) -> SnowReturns:
+    """Flakes in each beam and whether one of them outshines the target (Hahner et al.).
+
+    ``limit_range_m``: float32 ``(N,)`` range of each beam's target (inf for none). Flakes
+    nearer than the target touch the beam as a Poisson process of the plane's disk density
+    over the wedge and its rims (a disk of radius ``a`` touches within ``a`` of an edge, so
+    large flakes are the likelier near the sensor). A flake taking share ``s`` of
+    the wedge at range ``r`` sends a pulse of ``s xsi(r) / r^2``, the target one of its
+    unoccluded share over ``d^2`` (as the published code computes it: the target counts as
+    a flake-bright surface once a flake is in its beam); the strongest pulse is the echo,
+    reported at intensity ``floor(255 * 0.9 s xsi / r^2) / 255``. Simplifications of the
+    reference: independent beams (the code shares one disk field per laser), no partial
+    hiding of one flake by another, no summing of pulses that overlap.
+    """
+    optics = optics or SnowfallOptics()
+    check_rate("snow rate_mm_h", rate_mm_h)
+    check_snow_rate("snow rate_mm_h", rate_mm_h)
+    limit = np.minimum(np.asarray(limit_range_m, np.float64), optics.domain_radius_m)
+    n = len(limit)
+    mean_mm, max_mm = optics.mean_diameter_mm(rate_mm_h), optics.max_diameter_mm
+    # Moments of the disk radius a = sqrt(D^2/4 - h^2), h uniform in +-D/2:
+    # E[a^2] = E[D^2] / 6 and E[a] = pi E[D] / 8 (D truncated exponential, in m).
+    grid = _truncated_exponential_mm(mean_mm, max_mm, (np.arange(4096) + 0.5) / 4096) * 1e-3
+    mean_a2, mean_a = float(np.mean(grid**2)) / 6.0, np.pi * float(np.mean(grid)) / 8.0
+    disks_per_m2 = optics.occupancy(rate_mm_h) / (np.pi * mean_a2)
+    half = optics.divergence_rad / 2.0
+    # Area where a flake nearer than L touches the wedge: delta L^2 / 2 + 2 E[a] L.
+    area = optics.divergence_rad * limit**2 / 2.0 + 2.0 * mean_a * limit
+    count = rng.poisson(disks_per_m2 * area)
+    beam = np.repeat(np.arange(n), count)
+    length = limit[beam]
+    u = rng.random((6, len(beam)))
+    # Flakes of disk radius a at range r touch the wedge at a rate f(a) (delta r + 2 a): a
+    # mixture of the wedge itself (r ~ r dr, a ~ f) and its rims (r uniform, a ~ a f(a)).
+    rim = u[0] * area[beam] >= optics.divergence_rad * length**2 / 2.0
+    r = np.where(rim, u[1] * length, length * np.sqrt(u[1]))
+    r = np.maximum(r, 1e-6)
+    # Diameter: exponential, or its size-biased Gamma(2) for the rims (sum of two draws),
+    # cut at max_mm by redrawing from the plain law (rare); the cut's height across the
+    # ball: uniform, or the semicircle law (the x of a point uniform in a disk) for the rims.
+    d_mm = _truncated_exponential_mm(mean_mm, max_mm, u[2])
+    biased = d_mm - mean_mm * np.log1p(-u[3])
+    d_mm = np.where(rim & (biased <= max_mm), biased, d_mm)
+    height = np.where(rim, np.sqrt(u[4]) * np.cos(2.0 * np.pi * u[5]), 2.0 * u[4] - 1.0)
+    radius = d_mm * 1e-3 / 2.0 * np.sqrt(1.0 - height**2)
+    u_centre = rng.random(len(beam))
+    width = np.arcsin(np.minimum(radius / r, 1.0))
+    centre = (2.0 * u_centre - 1.0) * (half + width)
+    share = (np.minimum(centre + width, half) - np.maximum(centre - width, -half)).clip(0.0)
+    share /= optics.divergence_rad
+    hard_share = np.clip(1.0 - np.bincount(beam, share, minlength=n), 0.0, 1.0)
+    pulse = share * optics.overlap(r) / r**2
+    # Strongest flake per beam: sort by (beam, pulse) and take each beam's last.
+    order = np.lexsort((pulse, beam))
+    sorted_beam = beam[order]
+    last = order[np.append(sorted_beam[1:] != sorted_beam[:-1], True)] if len(order) else order
+    best_pulse = np.zeros(n)
+    best_range = np.zeros(n)
+    best_radius = np.zeros(n)
+    best_pulse[beam[last]] = pulse[last]
+    best_range[beam[last]] = r[last]
+    best_radius[beam[last]] = radius[last]
+    target_range = np.asarray(limit_range_m, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hard_pulse = np.where(
+            np.isfinite(target_range),
+            hard_share * optics.overlap(target_range) / target_range**2,
+            0.0,
+        )
+    wins = (best_pulse > hard_pulse) & (np.abs(best_range - target_range) >= optics.same_echo_m)
+    intensity = np.floor(255.0 * optics.flake_reflectivity * best_pulse) / 255.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cone_share = np.minimum((best_radius / (best_range * half)) ** 2, 1.0)
+        power = optics.flake_reflectivity * cone_share * optics.overlap(best_range) / best_range**2
+    return SnowReturns(
+        wins=wins,
+        range_m=np.where(wins, best_range, 0.0).astype(np.float32),
+        intensity=np.where(wins, np.minimum(intensity, 1.0), 0.0).astype(np.float32),
+        power=np.where(wins, power, 0.0).astype(np.float32),
+    )

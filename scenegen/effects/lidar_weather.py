@@ -28,9 +28,10 @@ Order of application in :func:`apply_lidar_weather` (each step sees the previous
    (ICCV 2021) and their public code (MartinHahner/LiDAR_fog_sim): it replaces a hard return
    when ``I R0^2 beta/beta_0 * peak integral`` exceeds the attenuated intensity, at the
    waveform's peak (about 1.6 m, or the sensor's minimum range if that is farther); then a
-   rain drop / snow flake return (Marshall-Palmer / Gunn-Marshall size distributions in
-   LISA's beam cone beyond the minimum range, cf. Kilic et al. 2021 and Hahner et al., CVPR
-   2022) wins where it is stronger,
+   rain drop return (Marshall-Palmer drops in LISA's beam cone beyond the minimum range, Kilic
+   et al. 2021) wins where it is stronger; then a snow flake following Hahner et al. (CVPR
+   2022, SysCV/LiDAR_snow_sim; see :func:`sample_snow_returns`) replaces the return where its
+   pulse outshines the target's,
 5. rain range noise on hard returns (grows with rate and range, Goodin et al. 2019).
 
 Points come and go as :class:`scenegen.points.PointCloud`; weather returns get class id 0
@@ -61,12 +62,13 @@ from scenegen.effects.lidar_particles import (
     BeamGeometry,
     ParticleClutter,
     ParticleSizes,
+    SnowfallOptics,
     check_snow_rate,
     particle_clutter,
     rain_range_noise_m,
     rain_sizes,
     sample_particle_returns,
-    snow_sizes,
+    sample_snow_returns,
     spray_points,
 )
 from scenegen.effects.lidar_radiometry import (
@@ -118,7 +120,8 @@ class LidarWeatherSetup:
     * ``ground_class_ids``: semantic ids of the road and other ground, which the wet road
       darkens (needs the cloud's ``class_ids``); without them, points lower than
       ``ground_z_lidar_m + 0.25`` count as ground.
-    * ``radiometry``, ``fog_optics``, ``beam``: the sensor models (defaults when ``None``).
+    * ``radiometry``, ``fog_optics``, ``beam`` (rain drops), ``snow_optics``: the sensor and
+      particle models (defaults when ``None``).
     """
 
     min_range_m: float = 0.0
@@ -129,6 +132,7 @@ class LidarWeatherSetup:
     radiometry: LidarRadiometry | None = None
     fog_optics: FogOptics | None = None
     beam: BeamGeometry | None = None
+    snow_optics: SnowfallOptics | None = None
 
 
 class WeatherLike(Protocol):
@@ -313,14 +317,9 @@ def apply_lidar_weather(
         best_kind[wins] = FOG_RETURN
         always_kept[:n] = wins[:n]
 
-    # 4b. rain drops and snow flakes
-    for rate, sizes_of, kind in (
-        (rain_rate_mm_h, rain_sizes, RAIN_RETURN),
-        (snow_rate_mm_h, snow_sizes, SNOW_RETURN),
-    ):
-        if rate <= 0:
-            continue
-        clutter = particle_clutter(sizes_of(rate), rad, beam)
+    # 4b. rain drops (LISA's strongest return)
+    if rain_rate_mm_h > 0:
+        clutter = particle_clutter(rain_sizes(rain_rate_mm_h), rad, beam)
         has, p_range, p_power = sample_particle_returns(
             clutter, rad, limit, rng, float(min_range_m)
         )
@@ -328,10 +327,22 @@ def apply_lidar_weather(
         stronger = has & (p_power > best_power)
         np.copyto(best_power, p_power, where=stronger)
         np.copyto(best_range, p_range, where=stronger)
-        best_kind[stronger] = kind
+        best_kind[stronger] = RAIN_RETURN
         always_kept[stronger] = False
-    particle = (best_kind == RAIN_RETURN) | (best_kind == SNOW_RETURN)
-    best_intensity[particle] = rad.intensity_from_power(best_power[particle], best_range[particle])
+    drops = best_kind == RAIN_RETURN
+    best_intensity[drops] = rad.intensity_from_power(best_power[drops], best_range[drops])
+
+    # 4c. snow flakes (Hahner et al.): a flake outshining the target is reported like the
+    # reference reports it, always; against fog or a drop, or in a beam with no target,
+    # it must be stronger and, in the last case, detected.
+    if snow_rate_mm_h > 0:
+        snow = sample_snow_returns(limit, snow_rate_mm_h, rng, setup.snow_optics)
+        replaces = snow.wins & ((best_kind == HARD_RETURN) | (snow.power > best_power))
+        np.copyto(best_power, snow.power, where=replaces)
+        np.copyto(best_range, snow.range_m, where=replaces)
+        np.copyto(best_intensity, snow.intensity, where=replaces)
+        best_kind[replaces] = SNOW_RETURN
+        always_kept[:n] |= replaces[:n]
 
     # Detection of each beam's strongest echo: hard echoes were detected in clear air
     # (conditional survival); a fog echo replacing one is reported (Hahner et al.); other
@@ -436,6 +447,7 @@ __all__ = [
     "LidarWeatherSetup",
     "ParticleClutter",
     "ParticleSizes",
+    "SnowfallOptics",
     "WeatherLike",
     "WeatheredPoints",
     "apply_lidar_weather",
@@ -450,7 +462,7 @@ __all__ = [
     "rain_range_noise_m",
     "rain_sizes",
     "ring_from_elevation",
-    "snow_sizes",
+    "sample_snow_returns",
     "spray_points",
     "wet_road_factor",
 ]

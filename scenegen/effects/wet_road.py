@@ -24,6 +24,11 @@
   moves the reflection by ``2 fy sigma_s`` rows vertically but only ``sin(depression)``
   of that sideways, which is why lamps make long vertical streaks on a wet road.
   ``sigma_s = 0.005 + 0.06 (1 - road_wetness)`` (standing water is nearly a mirror).
+  The spread grows with the distance from the reflected object's contact (a glossy
+  reflection's blur is proportional to the reflector-to-object distance): a second,
+  wider blur takes over within ``_SHARP_REACH_SIGMAS`` vertical spreads of the contact.
+* Puddles: the film is not even; where the road is not soaked it collects in patches
+  (a ground-fixed field), so a partly wet road shows pools and drier crests.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from scenegen.effects.common import (
     check_radiance,
     gaussian_blur,
 )
+from scenegen.effects.snow import snow_patch_field
 
 WATER_REFRACTIVE_INDEX = 1.333
 WATER_DIFFUSE_EXTERNAL_REFLECTANCE = 0.066
@@ -47,6 +53,14 @@ _REFLECTION_STEPS = 32
 _REFLECTION_SUBSAMPLE = 2
 # Typical depression of a road pixel (rad), for the sideways gloss spread.
 _TYPICAL_DEPRESSION_RAD = 0.12
+# Far from its contact a reflection spreads sideways this share of its vertical spread,
+# reached over this many vertical spreads from the contact.
+_WIDE_GLOSS_SIDEWAYS = 0.15
+_SHARP_REACH_SIGMAS = 1.5
+# Puddles: how much thinner the film is on the road's crests, and the patch field's
+# scale (its features of ~1-9 m become ~2-18 m of road).
+PUDDLE_CONTRAST = 1.5
+_PUDDLE_FIELD_SCALE = 0.5
 
 
 def wet_albedo_ratio(road_albedo: float, n_water: float = WATER_REFRACTIVE_INDEX) -> float:
@@ -161,13 +175,23 @@ def apply_wet_road(
     weight_small = np.zeros(small_mask.shape, np.float32)
     weight_small[rows, cols] = 1.0
 
-    # Gloss: vertical and sideways spread, normalised over the ground only.
+    # Gloss: vertical and sideways spread, normalised over the ground only. Glossy
+    # reflections blur with the distance between the mirror point and what it reflects:
+    # near an object's contact the image is sharp, far from it spread wide, so reflected
+    # columns (walls, poles) melt into streaks instead of ending in hard-edged blocks.
     slope_sigma = 0.005 + 0.06 * (1.0 - wet)
     sigma_v = 2.0 * fy * slope_sigma / s
     sigma_u = max(sigma_v * np.sin(_TYPICAL_DEPRESSION_RAD), 0.5)
-    blurred = gaussian_blur(reflected_small, sigma_u, sigma_v)
     norm = gaussian_blur(weight_small, sigma_u, sigma_v)
-    reflected_small = blurred / np.maximum(norm, 1e-4)[..., None]
+    sharp = gaussian_blur(reflected_small, sigma_u, sigma_v) / np.maximum(norm, 1e-4)[..., None]
+    wide_u, wide_v = max(_WIDE_GLOSS_SIDEWAYS * sigma_v, 0.5), 2.0 * sigma_v
+    wide_norm = gaussian_blur(weight_small, wide_u, wide_v)
+    wide = gaussian_blur(reflected_small, wide_u, wide_v) / np.maximum(wide_norm, 1e-4)[..., None]
+    reach = np.zeros(small_mask.shape, np.float32)
+    reach[rows, cols] = rows - np.maximum(source, -small_mask.shape[0])
+    reach = gaussian_blur(reach, sigma_u, sigma_v) / np.maximum(norm, 1e-4)
+    mix = np.clip(reach / np.float32(_SHARP_REACH_SIGMAS * sigma_v + 1.0), 0.0, 1.0)[..., None]
+    reflected_small = sharp + mix * (wide - sharp)
     reflected = cv2.resize(reflected_small, (width, height), interpolation=cv2.INTER_LINEAR)
 
     # Fresnel weight from the incidence angle of each row's view ray on the road.
@@ -175,12 +199,28 @@ def apply_wet_road(
     cos_incidence = tan_depression / np.sqrt(1.0 + tan_depression * tan_depression)
     fresnel = fresnel_reflectance(cos_incidence)[:, None, None]
 
-    darken = 1.0 - wet * (1.0 - wet_albedo_ratio(road_albedo))
     # Only the rows that hold ground pixels change.
     r0 = int(np.argmax(mask.any(axis=1)))
-    wet_pixels = img[r0:] * darken + (wet * fresnel[r0:]) * reflected[r0:]
+    local = _local_wetness(depth[r0:], k, wet)[..., None]
+    ratio = np.float32(1.0 - wet_albedo_ratio(road_albedo))
+    wet_pixels = img[r0:] * (1.0 - local * ratio) + (local * fresnel[r0:]) * reflected[r0:]
     cv2.copyTo(wet_pixels, mask[r0:].view(np.uint8), out[r0:])
     return out
+
+
+def _local_wetness(depth_m: np.ndarray, K: np.ndarray, wetness: float) -> np.ndarray:
+    """float32 wetness per pixel of a depth map's rows: standing water in the road's
+    dips, a thinner film on its crests (``wetness ** (1 + PUDDLE_CONTRAST (1 - f))`` with
+    ``f`` in [0, 1] a patch field fixed to the ground, so a soaked road (1) is evenly wet)."""
+    width = depth_m.shape[1]
+    z = np.where(np.isfinite(depth_m), depth_m, np.float32(1e3)).astype(np.float32)
+    u = np.arange(width, dtype=np.float32)[None, :]
+    x = (u + np.float32(0.5 - K[0, 2])) / np.float32(K[0, 0]) * z
+    field = snow_patch_field(
+        x * np.float32(_PUDDLE_FIELD_SCALE), z * np.float32(_PUDDLE_FIELD_SCALE)
+    )
+    exponent = 1.0 + PUDDLE_CONTRAST * (0.5 - 0.5 * field)
+    return np.power(np.float32(wetness), exponent).astype(np.float32)
 
 
 def _scaled_K(K: np.ndarray, subsample: int) -> np.ndarray:

@@ -36,6 +36,7 @@ class NodeTable:
     specular: np.ndarray  # float32
     emissive_lin: np.ndarray  # float32 (n, 3), already switched on or off for the scene
     is_ground: np.ndarray  # bool: flat ground, normal is the world's up axis
+    texture: tuple[str | None, ...] = ()  # per node: procedural texture name (None: uniform)
 
 
 @dataclass
@@ -94,6 +95,7 @@ def build_node_table_and_meshes(
     specular = np.zeros(n + 1, np.float32)
     emissive = np.zeros((n + 1, 3), np.float32)
     is_ground = np.zeros(n + 1, bool)
+    texture: list[str | None] = [None] * (n + 1)
     meshes: list[tuple[np.ndarray, np.ndarray]] = []
     for node_id, (key, pieces) in enumerate(groups.items(), start=1):
         inst, semantic, material_name, albedo_override = attrs[key]
@@ -105,6 +107,7 @@ def build_node_table_and_meshes(
         if world.is_night or not material.emissive_at_night_only:
             emissive[node_id] = material.emissive_rgb
         is_ground[node_id] = semantic in GROUND_SEMANTICS
+        texture[node_id] = material.texture
         offset = 0
         all_v, all_f = [], []
         for v, f in pieces:
@@ -112,7 +115,9 @@ def build_node_table_and_meshes(
             all_f.append(f + offset)
             offset += len(v)
         meshes.append((np.concatenate(all_v), np.concatenate(all_f)))
-    table = NodeTable(instance_id, semantic_id, albedo, specular, emissive, is_ground)
+    table = NodeTable(
+        instance_id, semantic_id, albedo, specular, emissive, is_ground, tuple(texture)
+    )
     return table, meshes
 
 

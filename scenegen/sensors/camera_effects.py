@@ -2,11 +2,14 @@
 
 Applies the physical models of :mod:`scenegen.effects` with the renderer's exact depth,
 in the order light meets them: wet road (a surface property), fog, falling rain and
-snow between the scene and the lens, sun glare in the lens, exposure and sensor noise,
-then tone mapping to sRGB. Randomness comes only from the ``rng`` passed in.
+snow between the scene and the lens, sun glare in the lens, exposure,
+then the lens, sensor and ISP
+(:mod:`scenegen.sensors.isp`) to sRGB. Randomness comes only from the ``rng`` passed in.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -15,17 +18,16 @@ from scenegen.effects import (
     airlight_from_sky,
     apply_fog,
     apply_rain,
-    apply_sensor_noise,
     apply_snow,
     apply_sun_glare,
     apply_wet_road,
     bloom,
-    linear_to_srgb_u8,
     sun_uv_from_direction,
 )
 from scenegen.frame import Calibration
 from scenegen.scenario.spec import SceneSpec
 from scenegen.sensors.camera import GBuffer
+from scenegen.sensors.isp import KITTI_LIKE_ISP, CameraIsp, apply_isp, day_exposure_gain
 from scenegen.sensors.shading import SkyLight
 from scenegen.world.types import SEMANTIC_IDS, World
 
@@ -38,7 +40,6 @@ NIGHT_EXPOSURE_TARGET = 0.35
 NIGHT_METER_PERCENTILE = 97.0
 MAX_EXPOSURE_FACTOR = 30.0
 MAX_NIGHT_BRIGHTENING = 800.0
-SENSOR_ELECTRONS_AT_WHITE = 4000.0  # daytime exposure, radiance 1.0
 WET_SEMANTICS = ("road", "sidewalk", "kerb")
 
 
@@ -77,10 +78,13 @@ def apply_camera_effects(
     rng: np.random.Generator,
     *,
     enabled: bool = True,
+    isp: CameraIsp = KITTI_LIKE_ISP,
 ) -> np.ndarray:
-    """uint8 sRGB ``(H, W, 3)`` image from linear radiance, with the scene's weather.
+    """uint8 sRGB ``(H, W, 3)`` image from linear radiance, with the scene's weather and
+    the camera's lens, sensor and ISP (:mod:`scenegen.sensors.isp`).
 
-    ``enabled=False`` keeps only anti-aliasing, exposure and tone mapping.
+    ``enabled=False`` keeps only anti-aliasing, the lens blur, exposure and the tone curve
+    (no weather, noise, vignetting or chromatic aberration).
     """
     K = calibration.intrinsics.K
     depth = gbuffer.depth_m
@@ -117,21 +121,19 @@ def apply_camera_effects(
                 ego_speed_m_s=spec.ego_speed_m_s,
             )
         img = _sun_glare(img, depth, world, calibration, sky)
-    gain = auto_exposure_gain(img) if world.is_night else 1.0
+    gain = auto_exposure_gain(img) if world.is_night else day_exposure_gain(img)
     if enabled and world.is_night:
         img = bloom(img, threshold=1.0, strength=0.05)
-    if enabled and gain > 2.0:
-        # A longer exposure collects more photo-electrons; the rest of the brightening is
-        # gain, which shows the sensor's shot and read noise.
-        exposure_factor = min(gain, MAX_EXPOSURE_FACTOR)
-        img = apply_sensor_noise(
-            img,
-            rng,
-            exposure_gain=gain,
-            electrons_at_white=SENSOR_ELECTRONS_AT_WHITE * exposure_factor,
-        )
-        gain = 1.0
-    return linear_to_srgb_u8(img, exposure=gain, tone_map="filmic")
+    # A longer exposure collects more photo-electrons; the rest of the brightening is
+    # gain, which shows the sensor's shot and read noise.
+    return apply_isp(
+        img,
+        K,
+        isp if enabled else replace(isp, chromatic_aberration=0.0, vignetting_exponent=0.0),
+        rng if enabled else None,
+        exposure_gain=gain,
+        exposure_factor=float(np.clip(gain, 1.0, MAX_EXPOSURE_FACTOR)),
+    )
 
 
 def _sun_glare(

@@ -1,4 +1,5 @@
-"""Spinning LiDAR by ray casting (open3d ``RaycastingScene``, Embree underneath).
+"""Spinning LiDAR by ray casting (:class:`~scenegen.sensors.raycast.WorldRaycaster`: open3d's
+Embree by default, warp on request).
 
 A :class:`LidarScanner` is built once per :class:`~scenegen.world.types.World`; each
 :meth:`LidarScanner.scan` casts every beam of a preset in one call.
@@ -25,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import open3d as o3d
 
 from scenegen.effects.lidar_weather import (
     LidarRadiometry,
@@ -178,7 +178,7 @@ class _SweepRays:
     """One sensor pose's rays, cached between sweeps (float32 unless noted)."""
 
     key: tuple
-    rays: o3d.core.Tensor  # (N, 6) world-frame origins and unit directions
+    rays: np.ndarray  # float32 (N, 6) world-frame origins and unit directions
     dirs_lidar: np.ndarray  # (N, 3) unit directions, lidar frame
     dirs_lidar_axes: tuple[np.ndarray, np.ndarray, np.ndarray]  # its (N,) columns
     dirs_world: np.ndarray  # (N, 3) unit directions, world frame
@@ -189,7 +189,7 @@ class _SweepRays:
 class LidarScanner:
     """All of a world's triangles in one ray-casting scene, with per-geometry labels.
 
-    ``n_threads`` = 0 lets open3d use every core.
+    ``n_threads`` = 0 lets the open3d backend use every core.
     """
 
     def __init__(
@@ -205,7 +205,6 @@ class LidarScanner:
         self.n_threads = n_threads
         # The camera's shadow rays use the same scene: pass it in to build it once.
         rc = raycaster if raycaster is not None else WorldRaycaster(world)
-        self._scene = rc.scene
         self._instance = rc.instance
         self._semantic = rc.semantic
         self._reflectivity = rc.reflectivity
@@ -234,7 +233,7 @@ class LidarScanner:
             rays = np.ascontiguousarray(np.concatenate([origins_world, dirs_world], axis=1))
             cached = self._ray_cache[key] = _SweepRays(
                 key=key,
-                rays=o3d.core.Tensor(rays),
+                rays=rays.astype(np.float32, copy=False),
                 dirs_lidar=np.ascontiguousarray(dirs_lidar),
                 # Per-axis contiguous columns: gathering 1-D arrays is several times faster.
                 dirs_lidar_axes=tuple(np.ascontiguousarray(dirs_lidar[:, k]) for k in range(3)),
@@ -264,15 +263,15 @@ class LidarScanner:
         if lidar.range_noise_m < 0:
             raise ValueError(f"lidar.range_noise_m must be >= 0, got {lidar.range_noise_m}")
         sweep = self._rays_for(lidar, T_world_from_lidar)
-        hits = self._scene.cast_rays(sweep.rays, nthreads=self.n_threads)
-        t_hit = hits["t_hit"].numpy()
-        # open3d's "no geometry" id (INVALID_ID) maps to the extra, non-returning last row.
-        geometry = self._raycaster.clamp_geometry_ids(hits["geometry_ids"].numpy())
+        hits = self._raycaster.cast(sweep.rays, self.n_threads)
+        t_hit = hits.t_hit
+        # A miss reads the tables' extra, non-returning last row.
+        geometry = hits.geometry
 
         candidate = np.flatnonzero(self._returns[geometry])
         g = geometry[candidate]
         range_m = t_hit[candidate]
-        normals = hits["primitive_normals"].numpy()
+        normals = hits.normals
         cos_all = np.einsum("ij,ij->i", normals, sweep.dirs_world)
         cos_incidence = np.abs(cos_all.take(candidate))
         power = self.radiometry.received_power(self._reflectivity[g], cos_incidence, range_m)

@@ -3,12 +3,15 @@
 Units: radiance is relative, 1.0 being a white Lambertian surface under a clear midday
 sun and sky. Lighting model per pixel:
 
-* sun: ``E_sun * max(0, n.l) * visible`` where ``visible`` comes from a shadow ray cast
-  towards the sun (open3d), at half resolution;
+* sun: ``E_sun * max(0, n.l) * visible`` where ``visible`` comes from shadow rays cast
+  towards the sun (open3d; :mod:`scenegen.sensors.sun_shadows`: half resolution, full
+  resolution along shadow edges);
 * sky: a hemisphere light, brighter on up-facing surfaces, stronger under clouds;
 * lamps (street lights, headlights) at night: inverse-square point/spot lights;
 * emission: lamps' own glow (headlights, tail lights, hazard lights, street lamps);
-* a Blinn-Phong highlight for glossy materials.
+* a Blinn-Phong highlight for glossy materials;
+* albedo: the material's, times its procedural texture (:mod:`scenegen.sensors.textures`),
+  under settled snow where it snows (:mod:`scenegen.sensors.settled_snow`).
 
 Surface normals come from the exact depth (differences of back-projected points, the
 side with the smaller depth step, so edges do not smear), except for the ground whose
@@ -22,22 +25,18 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from scenegen.effects import settled_cover_for_rate, snow_patch_field, snow_patch_level
 from scenegen.effects.snow import SNOW_ALBEDO
 from scenegen.frame import Calibration
 from scenegen.sensors.camera import GBuffer
+from scenegen.sensors.pixel_grid import PixelGrid as PixelGrid  # re-exported
+from scenegen.sensors.pixel_grid import SurfacePixels
 from scenegen.sensors.raycast import WorldRaycaster
-from scenegen.world.types import SEMANTIC_IDS, World
+from scenegen.sensors.settled_snow import settled_snow_share
+from scenegen.sensors.sun_shadows import sun_visibility
+from scenegen.sensors.textures import apply_textures
+from scenegen.world.types import World
 
-SHADOW_MAX_DISTANCE_M = 150.0
 MAX_LAMPS = 16
-# Settled snow: how much of the open-ground cover each surface holds (traffic keeps the
-# road to slushy wheel tracks; people and animals carry none), and from what steepness up
-# a surface holds snow at all (n . up).
-SNOW_HOLD_BY_SEMANTIC = {"road": 0.35, "pedestrian": 0.0, "cyclist": 0.0, "animal": 0.0}
-SNOW_HOLD_MIN_UP = 0.45
-SNOW_HOLD_FULL_UP = 0.85
-SNOW_EDGE_SOFTNESS = 0.3  # in units of the patch field: soft patch edges
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,8 @@ class SkyLight:
 # 0.1-1 lux (Kyba et al., "Cloud coverage acts as an amplifier for ecological light
 # pollution in urban ecosystems", PLoS ONE 6(3), 2011: overcast city skies are several
 # times brighter than clear ones); the end of civil twilight (sun at -6 deg) about 3 lux.
+CLEAR_SKY_DIFFUSE = 0.135
+OVERCAST_EXTRA_DIFFUSE = 0.42
 NIGHT_SKY_IRRADIANCE = 2e-5
 NIGHT_SKY_CLOUD_GAIN = 2.0  # overcast skies reflect the city's light back down
 CIVIL_DUSK_SKY_IRRADIANCE = 3e-4
@@ -86,7 +87,11 @@ def sky_light(sun_elevation_deg: float, cloud_cover: float) -> SkyLight:
     # Night: skyglow, brighter under clouds, plus the last of the twilight down to -12 deg.
     twilight = CIVIL_DUSK_SKY_IRRADIANCE * float(np.clip((elev + 12.0) / 6.0, 0.0, 1.0)) ** 2
     night = NIGHT_SKY_IRRADIANCE * (1.0 + NIGHT_SKY_CLOUD_GAIN * cloud) + twilight
-    sky = day * (0.004 + 0.30 + 0.25 * cloud) + (1.0 - day) * night
+    # Clear-sky diffuse light is ~16 % of the global horizontal irradiance with the sun at
+    # 45 deg (Erbs, Klein & Duffie, Solar Energy 28(4), 1982: diffuse fraction at a
+    # clearness index of 0.75), so shadows keep about a fifth of the sunlit level;
+    # under full overcast the diffuse sky is all the light there is.
+    sky = day * (CLEAR_SKY_DIFFUSE + OVERCAST_EXTRA_DIFFUSE * cloud) + (1.0 - day) * night
     blue = np.array([0.35, 0.55, 1.0], np.float32)
     grey = np.array([0.75, 0.78, 0.82], np.float32)
     night_rgb = (1 - cloud) * NIGHT_SKY_CLEAR_RGB + cloud * NIGHT_SKY_GLOW_RGB
@@ -99,43 +104,6 @@ def sky_light(sun_elevation_deg: float, cloud_cover: float) -> SkyLight:
         1.2 * night
     ) * night_rgb
     return SkyLight(sun, sun_color, sky, zenith.astype(np.float32), horizon.astype(np.float32))
-
-
-@dataclass(frozen=True)
-class PixelGrid:
-    """Per-pixel ray geometry of one camera, computed once and reused.
-
-    ``a, b``: float32 ``(H, W)`` normalised image coordinates ``(u + 0.5 - cx) / fx`` and
-    ``(v + 0.5 - cy) / fy`` of each pixel centre, so the camera-frame ray is ``(a, b, 1)``;
-    ``inv_ray_length``: float32 ``(H, W)`` ``1 / |(a, b, 1)|``; ``a_half, b_half``: ``a, b``
-    at every second pixel (``[::2, ::2]``), contiguous, for the half-resolution lighting.
-    """
-
-    a: np.ndarray
-    b: np.ndarray
-    fx: float
-    fy: float
-    inv_ray_length: np.ndarray
-    a_half: np.ndarray
-    b_half: np.ndarray
-
-    @staticmethod
-    def of(calibration: Calibration) -> PixelGrid:
-        k = calibration.intrinsics
-        u = (np.arange(k.width, dtype=np.float32) + 0.5 - k.cx) / k.fx
-        v = (np.arange(k.height, dtype=np.float32) + 0.5 - k.cy) / k.fy
-        a = np.ascontiguousarray(np.broadcast_to(u[None, :], (k.height, k.width)))
-        b = np.ascontiguousarray(np.broadcast_to(v[:, None], (k.height, k.width)))
-        inv = (1.0 / np.sqrt(a**2 + b**2 + 1.0)).astype(np.float32)
-        return PixelGrid(
-            a,
-            b,
-            float(k.fx),
-            float(k.fy),
-            inv,
-            np.ascontiguousarray(a[::2, ::2]),
-            np.ascontiguousarray(b[::2, ::2]),
-        )
 
 
 def _one_sided_gradient(z: np.ndarray, axis: int) -> np.ndarray:
@@ -202,37 +170,6 @@ def sky_radiance(
     small = small + glow[..., None] * light.sun_color
     sky = cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     return sky
-
-
-def _sun_visibility(
-    points_half: tuple[np.ndarray, ...],
-    normals_half: tuple[np.ndarray, ...],
-    lit_half: np.ndarray,
-    shape: tuple[int, int],
-    sun_dir_world: np.ndarray,
-    T_world_from_cam: np.ndarray,
-    raycaster: WorldRaycaster,
-) -> np.ndarray:
-    """1 where the sun is visible, 0 in shadow, float32 ``shape``; rays cast at the
-    half-resolution pixels of ``points_half`` where ``lit_half``."""
-    h, w = shape
-    vis_sub = np.ones(lit_half.shape, np.float32)
-    if lit_half.any():
-        # Start a little off the surface; rotate to the world by hand (a BLAS product of
-        # an (N, 3) array with a 3x3 matrix spins up threads and costs more than the rays).
-        q = [
-            (p[lit_half] + n[lit_half] * np.float32(0.03)).astype(np.float64)
-            for p, n in zip(points_half, normals_half, strict=True)
-        ]
-        R, t = T_world_from_cam[:3, :3], T_world_from_cam[:3, 3]
-        offset = t + sun_dir_world * 0.02
-        origins = np.empty((len(q[0]), 3), np.float64)
-        for i in range(3):
-            origins[:, i] = R[i, 0] * q[0] + R[i, 1] * q[1] + R[i, 2] * q[2] + offset[i]
-        dirs = np.broadcast_to(sun_dir_world.astype(np.float32), origins.shape)
-        blocked = raycaster.occluded(origins, dirs, SHADOW_MAX_DISTANCE_M)
-        vis_sub[lit_half] = np.where(blocked, 0.0, 1.0)
-    return cv2.resize(vis_sub, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _lamp_irradiance(
@@ -353,6 +290,7 @@ def shade(
     up = (R_cw @ np.array([0.0, 0.0, 1.0])).astype(np.float32)
     ground = np.take(nodes.is_ground, node_ids)
     has_ground = bool(ground.any())
+    surface = SurfacePixels(depth, grid, (nx, ny, nz), ground if has_ground else None, up)
 
     sun_dir = np.asarray(world.sun_direction_world, np.float64)
     sun_dir /= np.linalg.norm(sun_dir)
@@ -362,7 +300,7 @@ def shade(
     if has_ground:
         np.copyto(n_up, _dot3(*up, up), where=ground)
     snow = (
-        _settled_snow(world, nodes, node_ids, n_up, valid, depth, grid, T_world_from_cam)
+        settled_snow_share(world, nodes, node_ids, n_up, valid, depth, grid, T_world_from_cam)
         if world.snow_rate_mm_h > 0
         else None
     )
@@ -393,9 +331,16 @@ def shade(
         np.maximum(ndotl, np.float32(0.0), out=ndotl)
         np.minimum(ndotl, np.float32(1.0), out=ndotl)
         if raycaster is not None:
-            lit_half = valid[::2, ::2] & (ndotl[::2, ::2] > 0)
-            vis = _sun_visibility(
-                points_half, normals_half, lit_half, (h, w), sun_dir, T_world_from_cam, raycaster
+            lit = valid & (ndotl > 0)
+            vis = sun_visibility(
+                points_half,
+                normals_half,
+                lit[::2, ::2],
+                surface,
+                lit,
+                sun_dir,
+                T_world_from_cam,
+                raycaster,
             )
             ndotl *= vis
         sun_term = ndotl * np.float32(light.sun_irradiance)
@@ -433,6 +378,7 @@ def shade(
     albedo4[0] = 0.0  # sky: filled in below
     radiance4 = irradiance
     albedo_px = _gather4(albedo4, node_ids)
+    apply_textures(albedo_px, nodes.texture, node_ids, surface, T_world_from_cam)
     if snow is not None:
         # Snow replaces the surface's albedo where it lies (and hides its gloss).
         snow4 = np.array([SNOW_ALBEDO, SNOW_ALBEDO, SNOW_ALBEDO, 0.0], np.float32)
@@ -453,53 +399,6 @@ def shade(
         sky_rgb = sky_radiance(grid, T_world_from_cam[:3, :3], light, sun_dir)
         cv2.copyTo(sky_rgb, sky.view(np.uint8), radiance)
     return radiance, light
-
-
-def _settled_snow(
-    world: World,
-    nodes: object,
-    node_ids: np.ndarray,
-    n_up: np.ndarray,
-    valid: np.ndarray,
-    depth: np.ndarray,
-    grid: PixelGrid,
-    T_world_from_cam: np.ndarray,
-) -> np.ndarray:
-    """Share float32 ``(H, W)`` in [0, 1] of each pixel's surface under settled snow.
-
-    Open ground holds :func:`~scenegen.effects.settled_cover_for_rate` of its area, in
-    patches fixed to the world (:func:`~scenegen.effects.snow_patch_field`); other surfaces
-    hold it in proportion to how much they face up (tree crowns, roofs, car roofs) and to
-    ``SNOW_HOLD_BY_SEMANTIC``.
-    """
-    cover = settled_cover_for_rate(world.snow_rate_mm_h)
-    # Each surface is covered where the field lies below the level that leaves its share
-    # (cover x hold) of the ground under snow.
-    holds = sorted({1.0, *SNOW_HOLD_BY_SEMANTIC.values()})
-    levels = {hold: _snow_level(cover * hold) for hold in holds}
-    level_by_node = np.full(len(nodes.semantic_id), levels[1.0], np.float32)
-    for semantic, hold in SNOW_HOLD_BY_SEMANTIC.items():
-        level_by_node[nodes.semantic_id == SEMANTIC_IDS[semantic]] = levels[hold]
-    level = np.take(level_by_node, node_ids)
-    z = np.where(valid, depth, np.float32(0.0))
-    R, t = T_world_from_cam[:3, :3].astype(np.float32), T_world_from_cam[:3, 3]
-    x_cam, y_cam = grid.a * z, grid.b * z
-    x_world = R[0, 0] * x_cam + R[0, 1] * y_cam + R[0, 2] * z + np.float32(t[0])
-    y_world = R[1, 0] * x_cam + R[1, 1] * y_cam + R[1, 2] * z + np.float32(t[1])
-    level -= snow_patch_field(x_world, y_world)
-    share = np.clip(0.5 + level / np.float32(2.0 * SNOW_EDGE_SOFTNESS), 0.0, 1.0)
-    share *= np.clip((n_up - SNOW_HOLD_MIN_UP) / (SNOW_HOLD_FULL_UP - SNOW_HOLD_MIN_UP), 0, 1)
-    share[~valid] = 0.0
-    return share.astype(np.float32)
-
-
-def _snow_level(share: float) -> float:
-    """Field level for a covered ``share``; none and all lie past the soft edges."""
-    if share <= 0.0:
-        return -1.0 - SNOW_EDGE_SOFTNESS
-    if share >= 1.0:
-        return 1.0 + SNOW_EDGE_SOFTNESS
-    return snow_patch_level(share)
 
 
 def _sun_highlight(

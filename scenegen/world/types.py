@@ -8,71 +8,14 @@ object, not in the vertices, so the renderer and the ray caster share one set of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import trimesh
 
-
-@dataclass(frozen=True)
-class Material:
-    """Surface appearance for the camera and the LiDAR.
-
-    ``albedo_rgb`` is linear reflectance in [0, 1]; ``emissive_rgb`` is light emitted
-    when the lamp is on (linear, may exceed 1); ``lidar_reflectivity`` is the diffuse
-    reflectivity at 905 nm in [0, 1]; ``glass`` surfaces give no LiDAR return.
-    """
-
-    albedo_rgb: tuple[float, float, float]
-    lidar_reflectivity: float = 0.2
-    specular: float = 0.0  # 0 matte .. 1 mirror-like highlights
-    emissive_rgb: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    emissive_at_night_only: bool = True
-    glass: bool = False
-
-
-# Window panes, dark; the lit ones below add a room's glow.
-WINDOW_GLASS = Material((0.05, 0.07, 0.09), lidar_reflectivity=0.05, specular=0.6, glass=True)
-
-# The palette. Parts refer to these names; a part may override the albedo (car paint).
-MATERIALS: dict[str, Material] = {
-    "asphalt": Material((0.09, 0.09, 0.095), lidar_reflectivity=0.12),
-    "lane_marking": Material((0.80, 0.80, 0.78), lidar_reflectivity=0.65),
-    "kerb": Material((0.45, 0.44, 0.42), lidar_reflectivity=0.25),
-    "sidewalk": Material((0.38, 0.37, 0.35), lidar_reflectivity=0.22),
-    "grass": Material((0.10, 0.22, 0.06), lidar_reflectivity=0.35),
-    "building": Material((0.45, 0.40, 0.35), lidar_reflectivity=0.25),
-    # Window panes: dark glass, or a lit room behind it at night (warm tungsten / LED, or
-    # the cool light of a screen); a lit window is about 10-50 cd/m^2, a few times a
-    # lamp-lit road, far dimmer than the lamps themselves.
-    "building_window": WINDOW_GLASS,
-    "building_window_lit": replace(WINDOW_GLASS, emissive_rgb=(0.006, 0.0042, 0.002)),
-    "building_window_lit_cool": replace(WINDOW_GLASS, emissive_rgb=(0.0028, 0.0032, 0.0036)),
-    "foliage": Material((0.07, 0.18, 0.05), lidar_reflectivity=0.30),
-    "bark": Material((0.20, 0.13, 0.08), lidar_reflectivity=0.20),
-    "metal_pole": Material((0.30, 0.30, 0.32), lidar_reflectivity=0.30, specular=0.3),
-    "lamp": Material((0.9, 0.9, 0.8), lidar_reflectivity=0.4, emissive_rgb=(6.0, 5.2, 3.6)),
-    "car_paint": Material((0.5, 0.5, 0.5), lidar_reflectivity=0.35, specular=0.5),
-    "car_glass": Material((0.03, 0.04, 0.05), lidar_reflectivity=0.05, specular=0.8, glass=True),
-    "tyre": Material((0.03, 0.03, 0.03), lidar_reflectivity=0.05),
-    "headlight": Material((0.85, 0.85, 0.80), lidar_reflectivity=0.6, emissive_rgb=(8.0, 7.6, 6.4)),
-    "taillight": Material((0.45, 0.02, 0.02), lidar_reflectivity=0.5, emissive_rgb=(5.0, 0.2, 0.1)),
-    "hazard_light": Material(
-        (0.9, 0.45, 0.02),
-        lidar_reflectivity=0.5,
-        emissive_rgb=(6.0, 2.8, 0.2),
-        emissive_at_night_only=False,
-    ),
-    "skin": Material((0.55, 0.38, 0.28), lidar_reflectivity=0.30),
-    "clothing": Material((0.2, 0.2, 0.3), lidar_reflectivity=0.25),
-    "fur": Material((0.35, 0.25, 0.15), lidar_reflectivity=0.25),
-    "rubber": Material((0.04, 0.04, 0.04), lidar_reflectivity=0.08),
-    "cardboard": Material((0.55, 0.42, 0.25), lidar_reflectivity=0.40),
-    "cone_orange": Material((0.9, 0.25, 0.02), lidar_reflectivity=0.7),
-    "reflective_white": Material((0.85, 0.85, 0.85), lidar_reflectivity=0.9),
-    "cargo": Material((0.35, 0.30, 0.22), lidar_reflectivity=0.30),
-    "barrier": Material((0.85, 0.35, 0.05), lidar_reflectivity=0.7),
-}
+# Re-exported: the palette's owner is scenegen.world.materials.
+from scenegen.world.materials import MATERIALS as MATERIALS
+from scenegen.world.materials import Material as Material
 
 # Semantic classes of scenery and actors (SemanticKITTI-like ids for LiDAR .label files).
 SEMANTIC_IDS: dict[str, int] = {
