@@ -32,13 +32,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from scenegen.scenario.expr import (
-    _NAME_RE,
-    _NUMBER_RE,
     MAX_EXPRESSION_CHARS,
     MAX_EXPRESSION_DEPTH,
     ExpressionError,
     Token,
-    _read_string,
+    TokenCursor,
+    read_token,
 )
 
 NUMBER, FLAG, TEXT = "number", "flag", "text"
@@ -119,22 +118,10 @@ def _tokenize(text: str) -> list[Token]:
             tokens.append(Token("DOT", ".", i))
             i += 1
             continue
-        number = _NUMBER_RE.match(text, i)
-        if number:
-            literal = number.group()
-            is_float = any(c in literal for c in ".eE")
-            tokens.append(Token("NUMBER", literal, i, float(literal) if is_float else int(literal)))
-            i = number.end()
-            continue
-        name = _NAME_RE.match(text, i)
-        if name:
-            tokens.append(Token("NAME", name.group(), i))
-            i = name.end()
-            continue
-        if ch in "\"'":
-            value, end = _read_string(text, i)
-            tokens.append(Token("STRING", text[i:end], i, value))
-            i = end
+        token = read_token(text, i)
+        if token is not None:
+            tokens.append(token)
+            i = token.offset + len(token.text)
             continue
         op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
         if op is None:
@@ -162,21 +149,7 @@ def parse_condition(text: str) -> CondNode:
     return node
 
 
-class _Parser:
-    def __init__(self, tokens: list[Token]) -> None:
-        self.tokens = tokens
-        self.position = 0
-
-    @property
-    def current(self) -> Token:
-        return self.tokens[self.position]
-
-    def advance(self) -> Token:
-        token = self.current
-        if token.kind != "END":
-            self.position += 1
-        return token
-
+class _Parser(TokenCursor):
     def at(self, kind: str, *texts: str) -> bool:
         token = self.current
         return token.kind == kind and (not texts or token.text in texts)
