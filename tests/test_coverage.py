@@ -14,6 +14,7 @@ from conftest import REPO
 from scenegen.coverage import taxonomy
 from scenegen.coverage.cover import cover_scenario, parse_cover
 from scenegen.coverage.covering import covering_array, missing_tuples
+from scenegen.errors import ScenarioError
 from scenegen.pipeline import scene_meta
 from scenegen.scenario import load_scenario, load_scenario_text, sample_scene
 
@@ -186,3 +187,12 @@ def test_a_cover_render_has_full_coverage_of_its_axes(tmp_path) -> None:
         str(tmp_path / "report"),
     )
     assert "2-way 100.0 %" in stdout
+
+
+def test_a_bad_cover_block_is_a_load_error_at_its_place() -> None:
+    text = "version: 1\nname: bad\ncover: {axes: [weather, lights], strength: 4}\n"
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario_text(text, "bad.yaml")
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("bad.yaml:3:15: cover.axes: found 'lights'")
+    assert lines[1] == "bad.yaml:3:44: cover.strength: found '4', expected one of 2, 3"

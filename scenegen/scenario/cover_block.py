@@ -21,19 +21,18 @@ def resolve_cover(ctx: ValidationContext, node: Node | None) -> CoverRequest | N
     for key in given:
         if key not in ("axes", "strength"):
             ctx.error(node, f"cover.{clip(key)}", unknown_key_message(key, ["axes", "strength"]))
-    strength = COVER_STRENGTHS[0]
+    strength: int | None = COVER_STRENGTHS[0]
     if "strength" in given:
         strength_node = given["strength"]
         text = strength_node.value if isinstance(strength_node, ScalarNode) else None
-        if text not in [str(s) for s in COVER_STRENGTHS]:
+        strength = int(text) if text in [str(s) for s in COVER_STRENGTHS] else None
+        if strength is None:
+            found = repr(clip(text)) if text is not None else node_kind(strength_node)
             ctx.error(
                 strength_node,
                 "cover.strength",
-                f"found {node_kind(strength_node)}, expected one of "
-                + ", ".join(map(str, COVER_STRENGTHS)),
+                f"found {found}, expected one of " + ", ".join(map(str, COVER_STRENGTHS)),
             )
-            return None
-        strength = int(text)
     axes_node = given.get("axes")
     axes = (
         [a.value for a in axes_node.value if isinstance(a, ScalarNode)]
@@ -49,6 +48,8 @@ def resolve_cover(ctx: ValidationContext, node: Node | None) -> CoverRequest | N
             f"found {clip(found)}, expected at least two different axes of "
             + ", ".join(COVER_AXES),
         )
+        return None
+    if strength is None:
         return None
     if len(axes) < strength:
         ctx.error(axes_node, "cover.axes", f"has {len(axes)} axes, expected at least {strength}")
