@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from scenegen.frame import Frame
+from scenegen.labels.visibility import event_view_quantities
 from scenegen.pipeline import FrameRenderer, StageTimes
 from scenegen.quality import (
     Fingerprint,
@@ -74,7 +75,9 @@ def render_gated(
     """Frame ``local_index`` of ``scenario``, scored; with ``gate``, replaced while rejected
     (at most ``attempts`` replacements). The report is in ``frame.meta["quality"]``, what
     the gate did in ``frame.meta["gate"]``."""
-    spec = sample_scene(scenario, local_index, base_seed, scenario_frames)
+    spec = sample_scene(
+        scenario, local_index, base_seed, scenario_frames, world_quantities=event_view_quantities
+    )
     frame, report = render_scored(renderer, spec, times, settings)
     best = (frame, report, base_seed)
     rejected: list[dict[str, Any]] = []
@@ -83,7 +86,9 @@ def render_gated(
         rejected.append(_rejection(frame, report))
         attempt += 1
         seed = replacement_base_seed(base_seed, local_index, attempt)
-        spec = sample_scene(scenario, local_index, seed, scenario_frames)
+        spec = sample_scene(
+            scenario, local_index, seed, scenario_frames, world_quantities=event_view_quantities
+        )
         frame, report = render_scored(renderer, spec, times, settings)
         if report.score > best[1].score:  # a passing frame scores 1, above any rejected one
             best = (frame, report, seed)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scenegen.errors import InvalidInputError
+from scenegen.scenario.model import CoverRequest
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,20 @@ class BatchPlan:
         return info
 
 
-def plan_batch(scenario_paths: Sequence[Path], frames: int | None, seed: int | None) -> BatchPlan:
+def plan_batch(
+    scenario_paths: Sequence[Path],
+    frames: int | None,
+    seed: int | None,
+    cover: CoverRequest | None = None,
+) -> BatchPlan:
     """Lay out the dataset: each scenario's frames, one after another.
 
     ``frames`` / ``seed`` override each scenario's own ``frames`` / ``seed`` when given
     (for a sequence scenario ``frames`` counts sequences).
+    With a covering array (``cover``, or the file's ``cover:`` block) a scenario renders
+    one frame per row unless ``frames`` asks for more (rows are then spread evenly).
     """
+    from scenegen.coverage.cover import cover_rows
     from scenegen.scenario import load_scenario
 
     tasks: list[FrameTask] = []
@@ -80,6 +89,14 @@ def plan_batch(scenario_paths: Sequence[Path], frames: int | None, seed: int | N
     for path in scenario_paths:
         scenario = load_scenario(path)
         n = frames if frames is not None else scenario.default_frames
+        rows = cover_rows(scenario, cover)
+        if rows and frames is None:
+            n = rows
+        elif rows and n < rows:
+            raise InvalidInputError(
+                f"{path}: --frames {n} is fewer than the {rows} rows of its covering array, "
+                f"expected at least {rows} (or no --frames: one frame per row)"
+            )
         base_seed = seed if seed is not None else scenario.default_seed
         offset = len(tasks)
         if scenario.sequence is None:

@@ -16,13 +16,16 @@ from typing import Any
 
 from scenegen.batch.gate import render_gated
 from scenegen.batch.plan import FrameTask
+from scenegen.coverage.cover import cover_scenario
 from scenegen.errors import ScenarioWarning, ScenegenError
 from scenegen.frame import Frame
 from scenegen.io import DatasetWriter
 from scenegen.io.dataset import frame_stem
+from scenegen.labels.visibility import event_view_quantities
 from scenegen.pipeline import FrameRenderer, StageTimes
 from scenegen.quality import Fingerprint, QualitySettings, score_frame
 from scenegen.scenario import Scenario, load_scenario, sample_scene
+from scenegen.scenario.model import CoverRequest
 from scenegen.sensors.motion import sequence_meta
 from scenegen.world.sequence import SequenceWorld, build_sequence_world
 
@@ -41,6 +44,7 @@ class RenderJob:
     gate: bool = False  # replace frames the quality gate rejects (scenegen.batch.gate)
     gate_attempts: int = 3
     quality: QualitySettings = field(default_factory=QualitySettings)  # the gate's thresholds
+    cover: CoverRequest | None = None  # render --cover (else the file's cover: block)
 
     def __post_init__(self) -> None:
         if not self.image_scale > 0:
@@ -86,6 +90,7 @@ class FrameWorker:
             with warnings.catch_warnings():  # plan_batch has reported them once already
                 warnings.simplefilter("ignore", ScenarioWarning)
                 scenario = load_scenario(path)
+            scenario = cover_scenario(scenario, self.job.cover)
             if self.job.image_scale != 1.0:
                 scenario = replace(
                     scenario, camera=scaled_camera(scenario.camera, self.job.image_scale)
@@ -122,7 +127,13 @@ class FrameWorker:
     def _render_sequence_frame(
         self, task: FrameTask, scenario: Scenario, times: StageTimes
     ) -> Frame:
-        spec = sample_scene(scenario, task.local_index, task.base_seed, task.scenario_frames)
+        spec = sample_scene(
+            scenario,
+            task.local_index,
+            task.base_seed,
+            task.scenario_frames,
+            world_quantities=event_view_quantities,
+        )
         assert spec.sequence is not None
         key = (task.scenario_path, task.local_index, task.base_seed, task.scenario_frames)
         if self._sequence is None or self._sequence[0] != key:

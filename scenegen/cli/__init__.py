@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # isort: off
 from scenegen.cli import scenarios, render, convert, doctor, augment, bench, fidelity, search
+from scenegen.cli import coverage
 from scenegen.cli.app import app
 
 # isort: on
@@ -17,6 +18,7 @@ __all__ = [
     "augment",
     "bench",
     "convert",
+    "coverage",
     "doctor",
     "fidelity",
     "main",

@@ -130,6 +130,24 @@ def render(
             show_default=False,
         ),
     ] = None,
+    cover: Annotated[
+        int | None,
+        typer.Option(
+            "--cover",
+            help="Render a covering array of strength 2 or 3: every pair (triple) of "
+            "taxonomy levels of --cover-axes appears in some frame; one frame per row.",
+            show_default=False,
+        ),
+    ] = None,
+    cover_axes: Annotated[
+        str | None,
+        typer.Option(
+            "--cover-axes",
+            help="With --cover: the axes, from weather, light, event, distance, actor "
+            "(default weather,light,event,distance).",
+            show_default=False,
+        ),
+    ] = None,
     ray_gpus_per_task: Annotated[
         float | None,
         typer.Option(
@@ -159,6 +177,7 @@ def render(
     from scenegen.batch.runner import BatchRun
     from scenegen.batch.settings import parse_render_settings
     from scenegen.batch.worker import RenderJob
+    from scenegen.coverage.cover import parse_cover
     from scenegen.sensors.gl import configure_backend
 
     # Everything the user typed is checked before GL is probed or a bar is drawn.
@@ -177,7 +196,8 @@ def render(
             lidar_backend=lidar_backend,
         )
         split_spec = parse_layout(split, split_by, coco_masks)
-        plan = plan_batch(scenarios, frames, seed)
+        cover_request = parse_cover(cover, cover_axes)
+        plan = plan_batch(scenarios, frames, seed, cover_request)
         if settings.shard is not None:
             plan = plan.shard(*settings.shard)
         job = RenderJob(
@@ -187,6 +207,7 @@ def render(
             lidar_backend=settings.lidar_backend,
             gate=gate,
             gate_attempts=gate_attempts,
+            cover=cover_request,
         )
         batch = BatchRun(
             plan,

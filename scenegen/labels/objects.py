@@ -139,6 +139,16 @@ def project_object(obj: WorldObject, calibration: Calibration) -> Projection | N
     return Projection(tri_px, clipped, extent)
 
 
+def inside_share(proj: Projection, width: int, height: int) -> float:
+    """Share of the projected extent inside the ``width`` x ``height`` image, 0..1."""
+    ex = np.clip(proj.extent, -1e6, 1e6)
+    full_area = max((ex[2] - ex[0]) * (ex[3] - ex[1]), 1e-9)
+    ix1, iy1 = max(ex[0], 0.0), max(ex[1], 0.0)
+    ix2, iy2 = min(ex[2], float(width)), min(ex[3], float(height))
+    inside_area = max(ix2 - ix1, 0.0) * max(iy2 - iy1, 0.0)
+    return float(np.clip(inside_area / full_area, 0.0, 1.0))
+
+
 def _unoccluded_pixels(proj: Projection, width: int, height: int) -> int:
     """In-image pixels the object covers alone (pixel-centre sampling), rasterised in a
     window around its extent only."""
@@ -210,12 +220,7 @@ def _label_of(
     proj = project_object(obj, calibration)
     if proj is None:
         return None
-    ex = np.clip(proj.extent, -1e6, 1e6)
-    full_area = max((ex[2] - ex[0]) * (ex[3] - ex[1]), 1e-9)
-    ix1, iy1 = max(ex[0], 0.0), max(ex[1], 0.0)
-    ix2, iy2 = min(ex[2], float(w)), min(ex[3], float(h))
-    inside_area = max(ix2 - ix1, 0.0) * max(iy2 - iy1, 0.0)
-    truncation = float(np.clip(1.0 - inside_area / full_area, 0.0, 1.0))
+    truncation = 1.0 - inside_share(proj, w, h)
     unoccluded = max(_unoccluded_pixels(proj, w, h), visible)
     hidden = float(np.clip(1.0 - visible / unoccluded, 0.0, 1.0))
     level = occlusion_level(hidden)

@@ -108,28 +108,10 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(_PUNCTUATION[ch], ch, i))
             i += 1
             continue
-        number = _NUMBER_RE.match(text, i)
-        if number:
-            literal = number.group()
-            is_float = any(c in literal for c in ".eE")
-            if not is_float and len(literal) > _MAX_INTEGER_DIGITS:
-                raise ExpressionError(
-                    i,
-                    f"integer {literal[:20]}... is too large, expected at "
-                    f"most {_MAX_INTEGER_DIGITS} digits",
-                )
-            tokens.append(Token("NUMBER", literal, i, float(literal) if is_float else int(literal)))
-            i = number.end()
-            continue
-        name = _NAME_RE.match(text, i)
-        if name:
-            tokens.append(Token("NAME", name.group(), i))
-            i = name.end()
-            continue
-        if ch in "\"'":
-            value, end = _read_string(text, i)
-            tokens.append(Token("STRING", text[i:end], i, value))
-            i = end
+        token = read_token(text, i)
+        if token is not None:
+            tokens.append(token)
+            i = token.offset + len(token.text)
             continue
         # Reported by the parser when it gets there, so that an unknown function name
         # earlier in the text is the error the user sees.
@@ -137,6 +119,28 @@ def tokenize(text: str) -> list[Token]:
         break
     tokens.append(Token("END", "", len(text)))
     return tokens
+
+
+def read_token(text: str, i: int) -> Token | None:
+    """The NUMBER, NAME or STRING token starting at ``text[i]``, or ``None``."""
+    number = _NUMBER_RE.match(text, i)
+    if number:
+        literal = number.group()
+        is_float = any(c in literal for c in ".eE")
+        if not is_float and len(literal) > _MAX_INTEGER_DIGITS:
+            raise ExpressionError(
+                i,
+                f"integer {literal[:20]}... is too large, expected at "
+                f"most {_MAX_INTEGER_DIGITS} digits",
+            )
+        return Token("NUMBER", literal, i, float(literal) if is_float else int(literal))
+    name = _NAME_RE.match(text, i)
+    if name:
+        return Token("NAME", name.group(), i)
+    if text[i] in "\"'":
+        value, end = _read_string(text, i)
+        return Token("STRING", text[i:end], i, value)
+    return None
 
 
 def _read_string(text: str, start: int) -> tuple[str, int]:
@@ -179,11 +183,12 @@ def parse_expression(text: str, functions: Collection[str]) -> Node:
     return node
 
 
-class _Parser:
-    def __init__(self, tokens: list[Token], functions: frozenset[str]) -> None:
+class TokenCursor:
+    """A position in a token list (the END token stays current once reached)."""
+
+    def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.position = 0
-        self.functions = functions
 
     @property
     def current(self) -> Token:
@@ -194,6 +199,12 @@ class _Parser:
         if token.kind != "END":
             self.position += 1
         return token
+
+
+class _Parser(TokenCursor):
+    def __init__(self, tokens: list[Token], functions: frozenset[str]) -> None:
+        super().__init__(tokens)
+        self.functions = functions
 
     def expect(self, kind: str, what: str) -> Token:
         token = self.current

@@ -123,6 +123,23 @@ class SearchField:
     max_keys: int = 32  # parameters of one search: samplers slow down far beyond this
 
 
+@dataclass(frozen=True)
+class ConditionListField:
+    """A list of conditions (``require:``), checked once the file's keys are known."""
+
+    description: str
+    max_items: int
+
+
+@dataclass(frozen=True)
+class CoverField:
+    """The ``cover:`` block: which taxonomy axes a covering array spans, and its strength;
+    axis names are checked where the taxonomy lives (``scenegen.coverage``)."""
+
+    description: str
+    strengths: tuple[int, ...]
+
+
 Field = (
     NumberField
     | BoolField
@@ -135,6 +152,8 @@ Field = (
     | UnionField
     | SweepField
     | SearchField
+    | ConditionListField
+    | CoverField
 )
 LeafField = NumberField | BoolField | EnumField | TextField
 

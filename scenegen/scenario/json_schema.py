@@ -13,6 +13,8 @@ from typing import Any
 from scenegen.scenario.distributions import FUNCTION_PARAMETERS
 from scenegen.scenario.fields import (
     BoolField,
+    ConditionListField,
+    CoverField,
     EnumField,
     Field,
     ListField,
@@ -26,6 +28,7 @@ from scenegen.scenario.fields import (
     UnionField,
 )
 from scenegen.scenario.schema import scenario_fields
+from scenegen.scenario.schema_require import COVER_AXES
 
 # Expressions are strings to standard YAML; these patterns tell them from free text. A
 # number written as a string ("3.5") is read as that number, so it matches too.
@@ -36,6 +39,8 @@ NUMBER_PATTERN = (
 )
 INTEGER_PATTERN = rf"^\s*([-+]?\d+|(randint|choice){_CALL})\s*$"
 CHOICE_PATTERN = rf"^\s*choice{_CALL}\s*$"
+# A require: condition: names, numbers, strings, arithmetic, comparisons, and/or/not.
+CONDITION_PATTERN = r"""^(?:[A-Za-z0-9_.\[\]()<>=!+\-*/, \t]|"[^"\n]*"|'[^'\n]*')+$"""
 
 
 def scenario_json_schema() -> dict[str, Any]:
@@ -159,5 +164,34 @@ def _json(spec: Field) -> dict[str, Any]:
                 "minItems": 1,
                 "items": {"type": ["number", "string", "boolean"]},
             },
+        }
+    if isinstance(spec, ConditionListField):
+        return {
+            "description": spec.description,
+            "type": "array",
+            "default": [],
+            "maxItems": spec.max_items,
+            "items": {"type": "string", "pattern": CONDITION_PATTERN},
+        }
+    if isinstance(spec, CoverField):
+        return {
+            "description": spec.description,
+            "type": "object",
+            "properties": {
+                "axes": {
+                    "description": "Taxonomy axes the array spans (at least two).",
+                    "type": "array",
+                    "items": {"enum": list(COVER_AXES)},
+                    "minItems": 2,
+                    "uniqueItems": True,
+                },
+                "strength": {
+                    "description": "t: every t-tuple of axis levels appears in some row.",
+                    "enum": list(spec.strengths),
+                    "default": spec.strengths[0],
+                },
+            },
+            "required": ["axes"],
+            "additionalProperties": False,
         }
     raise TypeError(f"no JSON Schema for {spec!r}")

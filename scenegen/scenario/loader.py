@@ -31,6 +31,7 @@ from scenegen.scenario.context import (
     node_kind,
     unknown_key_message,
 )
+from scenegen.scenario.cover_block import resolve_cover
 from scenegen.scenario.distributions import Constant, Distribution, Scalar
 from scenegen.scenario.fields import (
     BoolField,
@@ -47,6 +48,7 @@ from scenegen.scenario.fields import (
 )
 from scenegen.scenario.leaves import default_value, walk_leaf
 from scenegen.scenario.model import Scenario, SweepAxis
+from scenegen.scenario.require import quantity_types, resolve_require
 from scenegen.scenario.schema import (
     MAX_LIDAR_RAYS,
     MAX_SWEEP_CELLS,
@@ -67,7 +69,16 @@ from scenegen.scenario.yaml_reader import (
 
 _PATH_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
 _MAX_REPORTED_ERRORS = 100
-_FILE_KEYS = ("version", "name", "description", "seed", "frames", "min_visible_pixels")
+_FILE_KEYS = (
+    "version",
+    "name",
+    "description",
+    "seed",
+    "frames",
+    "min_visible_pixels",
+    "require_budget",
+)
+_LATE_KEYS = ("sweep", "require", "cover")  # YAML nodes, resolved once the rest is known
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -122,7 +133,7 @@ def _build_scenario(
     ctx: ValidationContext, root: Node, tree: dict, path: Path | None
 ) -> Scenario | None:
     values: dict[str, Distribution] = {}
-    _flatten(tree, "", values)
+    _flatten({k: v for k, v in tree.items() if k not in _LATE_KEYS}, "", values)
     for key in _FILE_KEYS:  # facts about the file, kept as Scenario attributes
         values.pop(key, None)
     camera = _resolve_camera(ctx, tree.get("sensors", {}).get("camera") or {}, values)
@@ -134,6 +145,9 @@ def _build_scenario(
     meshes = _check_actors(ctx, tree.get("actors", []), values, sweep_axes)
     _resolve_sun(ctx, tree, values, sweep_axes)
     sequence = _resolve_sequence(tree, values, events)
+    swept = {axis.path: axis.values[0] for axis in sweep_axes}
+    require = resolve_require(ctx, tree.get("require"), quantity_types(values, swept, len(events)))
+    cover = resolve_cover(ctx, tree.get("cover"))
     if ctx.errors or "name" not in tree or "version" not in tree:
         return None
     return Scenario(
@@ -152,6 +166,9 @@ def _build_scenario(
         sweep_axes=tuple(sweep_axes),
         search_space=search_space,
         sequence=sequence,
+        require=require,
+        require_budget=int(_constant(tree["require_budget"])),
+        cover=cover,
     )
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from scenegen.scenario.distributions import Constant, Distribution, Scalar
+from scenegen.scenario.require import Constraint
+from scenegen.scenario.schema_require import DEFAULT_REQUIRE_BUDGET
 from scenegen.scenario.spec import CameraSpec, LidarSpec, SequenceSpec
 
 
@@ -29,6 +31,22 @@ class SweepAxis:
     path: str
     values: tuple[Distribution, ...]
     labels: tuple[Scalar, ...]
+
+
+@dataclass(frozen=True)
+class CoverRequest:
+    """A ``cover:`` block (or ``render --cover``): taxonomy axes and strength t."""
+
+    axes: tuple[str, ...]
+    strength: int
+
+
+@dataclass(frozen=True)
+class PinnedCell:
+    """One row of a covering array: the values it pins and its levels, for the manifest."""
+
+    overrides: dict[str, Distribution]
+    labels: dict[str, Scalar]
 
 
 @dataclass(frozen=True)
@@ -58,9 +76,15 @@ class Scenario:
     # The ``search:`` block: key path -> the distribution a parameter search explores.
     search_space: dict[str, Distribution] = field(default_factory=dict)
     sequence: SequenceSpec | None = None  # the file's ``sequence:``; None: independent frames
+    require: tuple[Constraint, ...] = ()
+    require_budget: int = DEFAULT_REQUIRE_BUDGET
+    cover: CoverRequest | None = None
+    pinned_cells: tuple[PinnedCell, ...] = ()
 
     @property
     def n_sweep_cells(self) -> int:
+        if self.pinned_cells:
+            return len(self.pinned_cells)
         count = 1
         for axis in self.sweep_axes:
             count *= len(axis.values)
@@ -72,6 +96,8 @@ class Scenario:
 
         Cells are the cartesian product of the axes, the last axis varying fastest.
         """
+        if self.pinned_cells:
+            return [dict(cell.labels) for cell in self.pinned_cells]
         paths = [axis.path for axis in self.sweep_axes]
         return [
             dict(zip(paths, labels, strict=True))
@@ -84,6 +110,8 @@ class Scenario:
 
     def sweep_overrides(self, cell_index: int) -> dict[str, Distribution]:
         """The distributions that cell ``cell_index`` puts in place of the file's values."""
+        if self.pinned_cells:
+            return dict(self.pinned_cells[cell_index].overrides)
         overrides: dict[str, Distribution] = {}
         remaining = cell_index
         for axis in reversed(self.sweep_axes):  # last axis varies fastest

@@ -14,6 +14,13 @@ Frame ``i`` of a batch of ``n`` frames with base seed ``s``:
    :mod:`scenegen.scenario.presets`) or ``sun``, and every drawn value recorded in
    ``params`` under its key path (plus ``events[i].occurs``).
 
+With ``require:`` constraints (:mod:`scenegen.scenario.require`) this is rejection
+sampling: draw ``k`` (0, 1, ...) uses ``SeedSequence([s, i])`` for ``k = 0`` and
+``SeedSequence([s, i, k])`` after it (the frame seed likewise), the first draw that meets
+every constraint is the frame, its ``params["require.attempts"]`` says how many draws it
+took, and no accepted draw within ``require_budget`` is an error naming the constraint.
+A scenario without constraints draws exactly as before.
+
 The same scenario, seed, frame index and batch size always give an equal ``SceneSpec``,
 whichever process draws it.
 
@@ -25,16 +32,18 @@ that holds the same constants (:mod:`scenegen.scenario.rewrite`) and the same se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from scenegen.scenario import presets
+from scenegen.scenario.condition import Value, evaluate
 from scenegen.scenario.distributions import Constant, Scalar
 from scenegen.scenario.fields import BoolField, LeafField, NumberField, ObjectField, random_leaves
 from scenegen.scenario.model import Scenario
+from scenegen.scenario.require import spec_quantities, unmet_error
 from scenegen.scenario.schema import event_fields, table_section
 from scenegen.scenario.spec import (
     ActorGroupSpec,
@@ -52,15 +61,65 @@ def frame_seed(base_seed: int, frame_index: int) -> int:
     return int(state[0])
 
 
-def sample_scene(scenario: Scenario, frame_index: int, base_seed: int, n_frames: int) -> SceneSpec:
-    """Draw frame ``frame_index`` (of ``n_frames``) of ``scenario`` with ``base_seed``."""
+WorldQuantities = Callable[[SceneSpec], Mapping[str, Value]]
+
+
+def sample_scene(
+    scenario: Scenario,
+    frame_index: int,
+    base_seed: int,
+    n_frames: int,
+    world_quantities: WorldQuantities | None = None,
+) -> SceneSpec:
+    """Draw frame ``frame_index`` (of ``n_frames``) of ``scenario`` with ``base_seed``.
+
+    ``world_quantities`` gives the quantities of a spec's built world
+    (:data:`~scenegen.scenario.require.WORLD_QUANTITIES`); it is needed only when a
+    constraint reads one. Raises :class:`~scenegen.errors.ScenarioError` when no draw
+    within ``require_budget`` meets every constraint.
+    """
+    _check_frame(frame_index, base_seed, n_frames)
+    constraints = scenario.require
+    if not constraints:
+        return _draw(scenario, frame_index, base_seed, n_frames, 0)
+    needs_world = [c for c in constraints if c.needs_world]
+    if needs_world and world_quantities is None:
+        raise ValueError(
+            f"{needs_world[0].key_path} {needs_world[0].text!r} reads the built world, "
+            "expected sample_scene(..., world_quantities=event_view_quantities) "
+            "(scenegen.labels.visibility)"
+        )
+    failures = [0] * len(constraints)
+    for attempt in range(scenario.require_budget):
+        spec = _draw(scenario, frame_index, base_seed, n_frames, attempt)
+        values = spec_quantities(spec)
+        if world_quantities is not None and needs_world:
+            values.update(world_quantities(spec))
+        held = [bool(evaluate(c.tree, values)) for c in constraints]
+        if all(held):
+            return replace(spec, params={**spec.params, "require.attempts": attempt + 1})
+        for index, ok in enumerate(held):
+            failures[index] += not ok
+    raise unmet_error(constraints, failures, scenario.require_budget)
+
+
+def _check_frame(frame_index: int, base_seed: int, n_frames: int) -> None:
     if n_frames < 1:
         raise ValueError(f"n_frames is {n_frames}, expected at least 1")
     if not 0 <= frame_index < n_frames:
         raise ValueError(f"frame_index is {frame_index}, expected 0 <= frame_index < {n_frames}")
     if base_seed < 0:
         raise ValueError(f"base_seed is {base_seed}, expected a seed >= 0")
-    rng = np.random.default_rng(np.random.SeedSequence([base_seed, frame_index]))
+
+
+def _draw(
+    scenario: Scenario, frame_index: int, base_seed: int, n_frames: int, attempt: int
+) -> SceneSpec:
+    """Draw ``attempt`` of one frame; draw 0 is the frame of a scenario without constraints."""
+    entropy = [base_seed, frame_index] if attempt == 0 else [base_seed, frame_index, attempt]
+    sequence = np.random.SeedSequence(entropy)
+    seed = int(sequence.generate_state(1, dtype=np.uint32)[0])
+    rng = np.random.default_rng(np.random.SeedSequence(entropy))
     cell_index = scenario.sweep_cell_index(frame_index, n_frames)
     overrides = scenario.sweep_overrides(cell_index)
     drawn: dict[str, Any] = {}
@@ -79,7 +138,7 @@ def sample_scene(scenario: Scenario, frame_index: int, base_seed: int, n_frames:
     return SceneSpec(
         scenario_name=scenario.name,
         frame_index=frame_index,
-        seed=frame_seed(base_seed, frame_index),
+        seed=seed,
         road=RoadSpec(**section_values(drawn, "road")),
         camera=replace(scenario.camera, **section_values(drawn, "sensors.camera")),
         lidar=scenario.lidar,
@@ -92,7 +151,9 @@ def sample_scene(scenario: Scenario, frame_index: int, base_seed: int, n_frames:
         ),
         events=tuple(events),
         user_meshes=dict(scenario.user_meshes),
-        sweep_cell=dict(scenario.sweep_cells[cell_index] if scenario.sweep_axes else {}),
+        sweep_cell=dict(
+            scenario.sweep_cells[cell_index] if scenario.sweep_axes or scenario.pinned_cells else {}
+        ),
         params=params,
         min_visible_pixels=scenario.min_visible_pixels,
         sequence=scenario.sequence,

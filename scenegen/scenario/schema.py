@@ -34,6 +34,7 @@ from scenegen.scenario.fields import (
 )
 from scenegen.scenario.fields import object_field as _obj
 from scenegen.scenario.schema_events import event_union
+from scenegen.scenario.schema_require import require_fields
 
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024
@@ -488,17 +489,16 @@ def scenario_fields() -> ObjectField:
             "sensors": sensors,
             "environment": environment,
             "actors": ListField("Groups of traffic participants.", actor, MAX_ACTOR_GROUPS),
-            "events": ListField(
-                "Rare events; each happens with its probability.", events, MAX_EVENTS
-            ),
+            "events": ListField("Rare events, each with its probability.", events, MAX_EVENTS),
             "sweep": SweepField(
-                "Optional grid: each key is a dotted path into this file (e.g. "
-                "environment.weather.fog.visibility_m or actors[0].count), each "
-                "value the list of values of that axis. Cells are the cartesian "
-                "product; frame i of n goes to cell i * ncells // n.",
+                "Optional grid: each key is a dotted path into this file (e.g. environment."
+                "weather.fog.visibility_m or actors[0].count), each value the list of values "
+                "of that axis. Cells are the cartesian product; frame i of n goes to cell "
+                "i * ncells // n.",
                 MAX_SWEEP_AXES,
             ),
             "search": SearchField(),  # described in fields.py
+            **require_fields(),
         },
         required=("version", "name"),
     )

@@ -34,6 +34,8 @@ from scenegen.scenario.context import (
 from scenegen.scenario.distributions import Constant
 from scenegen.scenario.fields import (
     BoolField,
+    ConditionListField,
+    CoverField,
     EnumField,
     Field,
     ListField,
@@ -63,7 +65,7 @@ def _walk(ctx: ValidationContext, node: Node, spec: Field, path: str) -> Any:
         return _walk_number_list(ctx, node, spec, path)
     if isinstance(spec, PathField):
         return _walk_path(ctx, node, spec, path)
-    if isinstance(spec, SweepField | SearchField):
+    if isinstance(spec, SweepField | SearchField | ConditionListField | CoverField):
         return node  # resolved after the rest of the file (it refers to it)
     return walk_leaf(ctx, node, spec, path)
 
