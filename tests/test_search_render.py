@@ -97,6 +97,20 @@ def test_search_finds_the_fog_failures_and_bisects_the_true_boundary(
     assert low <= min(r["params"][FOG] for r in result.failures)
     assert high >= max(r["params"][FOG] for r in result.failures)
     assert high < 600.0  # clear air is not part of the region
+    # one scenario per failure cluster: together they hold every failure, each once, and
+    # each samples only fog inside its cluster's box
+    index = json.loads((tmp_path / "out" / "failure_regions" / "index.json").read_text())
+    listed = sorted(e for r in index["regions"] for e in r["evaluations"])
+    assert listed == sorted(r["evaluation"] for r in result.failures)
+    by_evaluation = {r["evaluation"]: r for r in result.failures}
+    for entry in index["regions"]:
+        cluster = load_scenario(tmp_path / "out" / "failure_regions" / entry["file"])
+        assert cluster.default_frames == entry["failing_renders"]
+        fog = cluster.values[FOG]
+        low, high = fog.support()
+        assert [low, high] == pytest.approx(entry["box"][FOG])
+        for e in entry["evaluations"]:
+            assert low <= by_evaluation[e]["params"][FOG] <= high
 
 
 def test_every_failure_replays_byte_identically_from_its_scenario_and_seed(
