@@ -4,27 +4,30 @@
         --search reports/search --out reports/worked_example
 
 ``--search`` is a finished ``scenegen search`` of that checkpoint (README, "Where does it
-fail?"). Its ``failure_regions/`` (one scenario per failure cluster) are the failure region.
+fail?"); its ``failure_regions/`` (one scenario per failure cluster) are the failure region.
 The search renders at the detector's input size (310x94); the bench renders a scenario at
-``render.image_scale`` 0.5 and trains at ``training.image_scale`` 0.5, so each region file is
-copied with the camera at four times the size (1240x376, the same field of view) and the
-detector sees 310x94 images everywhere. Then, each step a plain ``scenegen`` command
-(printed as it runs):
+``render.image_scale`` 0.5 and trains at ``training.image_scale`` 0.5, so every scenario
+used here is a copy with the camera at four times the size (1240x376, the same field of
+view): the detector sees 310x94 images everywhere. Each step is a plain ``scenegen``
+command, printed as it runs:
 
-1. render the held-out test set of the failure region: ``--test-frames`` frames shared
-   between the cluster files in proportion to their failures, base seed ``--test-seed``
-   (the search used its own seed, training renders the bench's: no scene is shared);
-2. ``before``: the checkpoint evaluated (``scenegen bench --detector``) on that test set
-   (``test.real``: a dataset test set, shown at the detector's size) and on the CI bench's
+1. held-out test sets, base seed ``--test-seed`` (the search used its own seed, training
+   renders use the bench's, so no scene is shared): ``test_regions``, ``--test-frames``
+   frames of the cluster files in proportion to their failures, and ``test_envelope``, as
+   many of ``failure_region.yaml`` (the one box around every failure), to compare;
+2. ``before``: the checkpoint evaluated (``scenegen bench --detector``) on both
+   (``test.real``: dataset test sets, shown at the detector's size) and on the CI bench's
    clean daytime test scenario;
-3. ``after``: the CI bench's recipe trained again with ``--train-frames`` of its 480
-   frames replaced by frames of the failure region (rendered with the bench's seed, again
-   in proportion to the clusters' failures): the same 480 frames per epoch and the same 15
-   epochs (450 steps), so both models get the same training budget; evaluated on the same
-   test sets.
+3. ``after_failures``: the CI bench's recipe trained again with ``--train-frames`` of its
+   480 frames replaced by frames of the cluster regions (rendered with the bench's seed, in
+   proportion to the clusters' failures): the same 480 frames per epoch and 15 epochs
+   (450 steps) as the CI detector;
+4. ``after_random_space``: the control, the same but with the replaced frames drawn
+   uniformly from the whole searched space (the scenario's ``search:`` ranges as its
+   values): is it the failures that help, or any frames of that scene?
 
-``OUT/summary.json`` holds both AP50s with their bootstrap intervals and the paired
-difference is not claimed: the intervals are over the same test frames, read them as such.
+``OUT/summary.json`` holds every AP50 with its bootstrap interval (over the same test
+frames for every model).
 """
 
 from __future__ import annotations
@@ -62,35 +65,12 @@ def shares(weights: list[int], total: int) -> list[int]:
     return counts
 
 
-def bench_regions(search: Path, out: Path) -> list[tuple[Path, int]]:
-    """The search's cluster files at the bench's camera size, with their failure counts."""
-    index = json.loads((search / "failure_regions" / "index.json").read_text())
-    found = []
-    for entry in index["regions"]:
-        source = search / "failure_regions" / entry["file"]
-        camera = yaml.safe_load(source.read_text())["sensors"]["camera"]
-        text = rewrite_scenario(
-            source,
-            {
-                "sensors.camera.width": camera["width"] * SCALE_UP,
-                "sensors.camera.height": camera["height"] * SCALE_UP,
-            },
-            name=yaml.safe_load(source.read_text())["name"],
-            description=f"{entry['file']} of {search} at {SCALE_UP}x the camera size.",
-        )
-        path = out / "regions" / entry["file"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        found.append((path, int(entry["failing_renders"])))
-    return found
-
-
 def run(command: list[str]) -> None:
     print("$ " + " ".join(command), flush=True)
     subprocess.run(command, cwd=REPO, check=True)
 
 
-def config(name: str, sources: list[dict], test_region: Path, out: Path) -> Path:
+def config(name: str, sources: list[dict], tests: list[Path], out: Path) -> Path:
     """A bench config of the CI recipe with these training sources and the region test set."""
     data = {
         "name": name,
@@ -101,7 +81,7 @@ def config(name: str, sources: list[dict], test_region: Path, out: Path) -> Path
             "scenarios": [str(REPO / "scenarios/clear_day_urban.yaml")],
             "frames_per_scenario": 30,
             "seed": 1000,
-            "real": [{"dataset": str(test_region)}],
+            "real": [{"dataset": str(t)} for t in tests],
         },
         "classes": ["car"],
         "class_map": {"van": "car", "truck": "car", "bus": "car"},
@@ -127,16 +107,37 @@ def config(name: str, sources: list[dict], test_region: Path, out: Path) -> Path
 
 def result(bench_out: Path) -> dict:
     metrics = json.loads((bench_out / "metrics.json").read_text())
-    (region,) = metrics["real"]
+    regions, envelope = metrics["real"]
     return {
-        "failure_region_AP50": region["AP50"],
-        "failure_region_AP50_ci": region.get("AP50_ci"),
-        "failure_region_frames": region.get("frames"),
+        "failure_regions_AP50": regions["AP50"],
+        "failure_regions_AP50_ci": regions.get("AP50_ci"),
+        "envelope_AP50": envelope["AP50"],
+        "envelope_AP50_ci": envelope.get("AP50_ci"),
         "clear_day_AP50": metrics["clean"]["AP50"],
         "clear_day_AP50_ci": metrics["clean"].get("AP50_ci"),
         "training_epochs": (metrics.get("training") or {}).get("epochs"),
         "training_frames": (metrics.get("training") or {}).get("frames"),
     }
+
+
+def scaled_copy(source: Path, values: dict, path: Path, frames: int | None = None) -> Path:
+    """``source`` with ``values`` set and the camera at the bench's size (see above)."""
+    data = yaml.safe_load(source.read_text())
+    camera = data["sensors"]["camera"]
+    text = rewrite_scenario(
+        source,
+        {
+            **values,
+            "sensors.camera.width": camera["width"] * SCALE_UP,
+            "sensors.camera.height": camera["height"] * SCALE_UP,
+        },
+        name=data["name"],
+        description=f"{source} at {SCALE_UP}x the camera size.",
+        frames=frames,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
 
 
 def main() -> None:
@@ -149,71 +150,80 @@ def main() -> None:
     parser.add_argument("--test-seed", type=int, default=7000)
     args = parser.parse_args()
     out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    regions = bench_regions(args.search.resolve(), out)
-    weights = [n for _, n in regions]
+    search = args.search.resolve()
+    index = json.loads((search / "failure_regions" / "index.json").read_text())
+    weights = [int(e["failing_renders"]) for e in index["regions"]]
     cli = [sys.executable, "-m", "scenegen.cli"]
 
-    test_region = out / "test_region"
-    for (path, _), frames in zip(regions, shares(weights, args.test_frames), strict=True):
-        text = path.read_text()
-        (out / "regions_test").mkdir(exist_ok=True)
-        data = yaml.safe_load(text)
-        data["frames"] = frames
-        (out / "regions_test" / path.name).write_text(yaml.safe_dump(data, sort_keys=False))
-    test_files = sorted(
-        str(p)
-        for p in (out / "regions_test").glob("*.yaml")
-        if yaml.safe_load(p.read_text())["frames"]
-    )
-    if not (test_region / "manifest.jsonl").exists():
-        run(
-            [
-                *cli,
-                "render",
-                *test_files,
-                "--seed",
-                str(args.test_seed),
-                "--formats",
-                "kitti",
-                "--no-preview",
-                "--out",
-                str(test_region),
-            ]
-        )
+    def render(files: list[Path], folder: Path) -> Path:
+        if not (folder / "manifest.jsonl").exists():
+            run(
+                [
+                    *cli,
+                    "render",
+                    *map(str, files),
+                    "--seed",
+                    str(args.test_seed),
+                    "--formats",
+                    "kitti",
+                    "--no-preview",
+                    "--out",
+                    str(folder),
+                ]
+            )
+        return folder
 
-    ci_sources = [
-        {"scenarios": [str(REPO / s) for s in CI_TRAIN], "frames_per_scenario": CI_FRAMES}
+    # Held-out test sets: the cluster regions (in proportion to their failures) and, to
+    # compare, the one box around every failure (failure_region.yaml).
+    test_files = [
+        scaled_copy(search / "failure_regions" / e["file"], {}, out / "test" / e["file"], n)
+        for e, n in zip(index["regions"], shares(weights, args.test_frames), strict=True)
+        if n
     ]
-    before = config("before", ci_sources, test_region, out)
-    run(
-        [
-            *cli,
-            "bench",
-            str(before),
-            "--detector",
-            str(args.checkpoint.resolve()),
-            "--out",
-            str(out / "before"),
-        ]
+    envelope = scaled_copy(
+        search / "failure_region.yaml", {}, out / "test" / "envelope.yaml", args.test_frames
     )
+    tests = [render(test_files, out / "test_regions"), render([envelope], out / "test_envelope")]
 
-    kept = CI_FRAMES - args.train_frames // len(CI_TRAIN)
-    region_sources = [
-        {"scenarios": [str(path)], "frames_per_scenario": frames}
-        for (path, _), frames in zip(regions, shares(weights, args.train_frames), strict=True)
-        if frames
+    def bench(name: str, sources: list[dict], *detector: str) -> dict:
+        path = config(name, sources, tests, out)
+        if not (out / name / "metrics.json").exists():
+            run([*cli, "bench", str(path), *detector, "--out", str(out / name)])
+        return result(out / name)
+
+    ci = {"scenarios": [str(REPO / s) for s in CI_TRAIN], "frames_per_scenario": CI_FRAMES}
+    kept = {**ci, "frames_per_scenario": CI_FRAMES - args.train_frames // len(CI_TRAIN)}
+    # Training sources of the region: the cluster files, rendered with the bench's seed.
+    failures = [
+        {
+            "scenarios": [
+                str(
+                    scaled_copy(
+                        search / "failure_regions" / e["file"], {}, out / "train" / e["file"]
+                    )
+                )
+            ],
+            "frames_per_scenario": n,
+        }
+        for e, n in zip(index["regions"], shares(weights, args.train_frames), strict=True)
+        if n
     ]
-    after_sources = [{**ci_sources[0], "frames_per_scenario": kept}, *region_sources]
-    after = config("after", after_sources, test_region, out)
-    run([*cli, "bench", str(after), "--out", str(out / "after")])
-
+    # The control: as many frames drawn uniformly from the whole searched space.
+    scenario = Path(json.loads((search / "search.json").read_text())["scenario"]["path"])
+    scenario = scenario if scenario.is_absolute() else Path.cwd() / scenario
+    space = yaml.safe_load(scenario.read_text())["search"]
+    uniform = scaled_copy(scenario, dict(space), out / "train" / "searched_space.yaml")
     summary = {
-        "before": result(out / "before"),
-        "after": result(out / "after"),
+        "before": bench("before", [ci], "--detector", str(args.checkpoint.resolve())),
+        "after_failures": bench("after_failures", [kept, *failures]),
+        "after_random_space": bench(
+            "after_random_space",
+            [kept, {"scenarios": [str(uniform)], "frames_per_scenario": args.train_frames}],
+        ),
         "test_frames": args.test_frames,
-        "train_frames_of_the_region": args.train_frames,
-        "clusters": len(regions),
+        "train_frames_replaced": args.train_frames,
+        "clusters": len(index["regions"]),
+        "search": str(search),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))

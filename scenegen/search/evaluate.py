@@ -50,12 +50,14 @@ class Evaluator:
         detector: object,
         class_names: Sequence[str],
         margin: MarginSettings,
+        *,
+        lidar: bool = False,
     ) -> None:
         self.scenario = scenario
         self._detector = detector
         self._class_names = list(class_names)
         self.margin = margin
-        self._renderer = FrameRenderer(lidar=False)
+        self._renderer = FrameRenderer(lidar=lidar)
 
     def render(self, job: Job) -> Frame:
         """The frame of ``job`` (frame id: its evaluation number); a pure function of it."""
@@ -106,11 +108,12 @@ _WORKER: list[Evaluator] = []
 
 
 def _init_worker(
-    scenario_path: str, detector_path: str, margin: MarginSettings, loader: Callable
+    scenario_path: str, detector_path: str, margin: MarginSettings, loader: Callable, lidar: bool
 ) -> None:
     detector = loader(Path(detector_path))
+    scenario = load_scenario(scenario_path)
     _WORKER.append(
-        Evaluator(load_scenario(scenario_path), detector.detector, detector.class_names, margin)
+        Evaluator(scenario, detector.detector, detector.class_names, margin, lidar=lidar)
     )
 
 
@@ -128,13 +131,14 @@ class ProcessPool:
         detector_path: Path,
         margin: MarginSettings,
         loader: Callable,
+        lidar: bool = False,
     ) -> None:
         self.workers = workers
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=mp.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(str(scenario_path), str(detector_path), margin, loader),
+            initargs=(str(scenario_path), str(detector_path), margin, loader, lidar),
         )
 
     def describe(self) -> str:

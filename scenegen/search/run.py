@@ -72,6 +72,7 @@ class SearchSettings:
     formats: tuple[str, ...] = ("kitti", "coco", "yolo")
     keys: tuple[str, ...] = ()
     fresh_seeds: bool = False
+    lidar: bool = False  # simulate the scenario's LiDAR too (failing frames carry scans)
 
     def render_seed(self, point: int, repeat: int) -> int:
         """Base seed of repeat ``repeat`` of point ``point`` (see the module docstring)."""
@@ -126,17 +127,26 @@ def run_search(
     ``workers > 1`` renders in processes that load the detector with ``loader(path)``."""
     started = time.perf_counter()
     scenario = load_scenario(scenario_path)
+    if settings.lidar and scenario.lidar is None:
+        raise InvalidInputError(
+            f"{scenario_path}: --lidar, but the scenario has no LiDAR (sensors.lidar is "
+            "disabled); expected sensors.lidar.enabled: true, or leave --lidar off"
+        )
     space = search_space(scenario, settings.keys or None)
     out_dir = Path(out_dir)
     identity = _identity(settings, scenario_path, detector_path, margin, space)
     recorded = _prepare_folder(out_dir, identity, resume, settings.seeds_per_point)
     writer = DatasetWriter.open(out_dir / "failures", settings.formats, resume=resume, force=True)
-    evaluator = Evaluator(scenario, detector.detector, detector.class_names, margin)
+    evaluator = Evaluator(
+        scenario, detector.detector, detector.class_names, margin, lidar=settings.lidar
+    )
     pool: InProcessPool | ProcessPool = InProcessPool(evaluator)
     if workers > 1:
         if loader is None:
             raise InvalidInputError("workers > 1 needs a detector loader for the worker processes")
-        pool = ProcessPool(workers, Path(scenario_path), Path(detector_path), margin, loader)
+        pool = ProcessPool(
+            workers, Path(scenario_path), Path(detector_path), margin, loader, settings.lidar
+        )
     result = SearchResult([], [], space)
     k = settings.seeds_per_point
     n_points = settings.budget // k
@@ -215,6 +225,8 @@ def _identity(
     space: SearchSpace,
 ) -> dict[str, Any]:
     found = {k: v for k, v in asdict(settings).items() if k != "budget"}
+    if not settings.lidar:
+        del found["lidar"]  # folders of searches made before --lidar existed still resume
     found["formats"] = list(settings.formats)
     found["keys"] = list(space.paths)
     found["margin"] = {**asdict(margin), "classes": list(margin.classes)}
