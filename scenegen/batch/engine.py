@@ -60,7 +60,7 @@ class InProcessEngine:
         if not tasks:
             return
         with (
-            FrameWorker(job) as worker,
+            job.worker() as worker,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool,
         ):
             pending: deque[Future[FrameResult]] = deque()
@@ -150,7 +150,9 @@ class ProcessEngine:
 
 def _worker_loop(job: RenderJob, tasks_q: mp.Queue, results_q: mp.Queue) -> None:
     """A worker process: render tasks until ``None``; a thread writes each frame and posts
-    its result while the next frame renders (one frame in writing at a time)."""
+    its result while the next frame renders (one frame in writing at a time). ``job``
+    makes the worker (``job.worker()``): a :class:`FrameWorker` for a batch, an evaluation
+    worker for a parameter search (:class:`~scenegen.batch.session.WorkerSession`)."""
 
     def write_and_post(worker: FrameWorker, rendered: RenderedFrame) -> None:
         try:
@@ -160,7 +162,7 @@ def _worker_loop(job: RenderJob, tasks_q: mp.Queue, results_q: mp.Queue) -> None
 
     try:
         with (
-            FrameWorker(job) as worker,
+            job.worker() as worker,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool,
         ):
             pending: Future[None] | None = None

@@ -46,6 +46,10 @@ class RenderJob:
     quality: QualitySettings = field(default_factory=QualitySettings)  # the gate's thresholds
     cover: CoverRequest | None = None  # render --cover (else the file's cover: block)
 
+    def worker(self) -> FrameWorker:
+        """The worker an engine's process renders this job's frames with."""
+        return FrameWorker(self)
+
     def __post_init__(self) -> None:
         if not self.image_scale > 0:
             raise ScenegenError(f"image_scale must be > 0, got {self.image_scale}")
