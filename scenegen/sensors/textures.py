@@ -281,17 +281,9 @@ def texture_coordinates(
     return coords[0], coords[1], footprint
 
 
-def apply_textures(
-    albedo_px: np.ndarray,
-    texture_by_node: tuple[str | None, ...],
-    node_ids: np.ndarray,
-    surface: SurfacePixels,
-    T_world_from_cam: np.ndarray,
-) -> None:
-    """Multiply the textured nodes' pixels of ``albedo_px`` (float32 ``(H, W, C >= 3)``, in
-    place) by their texture; ``texture_by_node`` names each node's texture (or ``None``)."""
-    if not any(texture_by_node):
-        return
+def texture_kinds(texture_by_node: tuple[str | None, ...]) -> tuple[list[str], np.ndarray]:
+    """The textures a frame's nodes use (sorted names) and each node's texture as int8
+    ``1 + index`` into them (0: none); an unknown name is an error naming the asset file."""
     textures = load_textures()
     kinds = sorted({t for t in texture_by_node if t})
     unknown = [kind for kind in kinds if kind not in textures]
@@ -304,6 +296,22 @@ def apply_textures(
     if len(kinds) > 126:
         raise ValueError(f"at most 126 textures per frame, got {len(kinds)}")
     kind_by_node = np.array([kinds.index(t) + 1 if t else 0 for t in texture_by_node], np.int8)
+    return kinds, kind_by_node
+
+
+def apply_textures(
+    albedo_px: np.ndarray,
+    texture_by_node: tuple[str | None, ...],
+    node_ids: np.ndarray,
+    surface: SurfacePixels,
+    T_world_from_cam: np.ndarray,
+) -> None:
+    """Multiply the textured nodes' pixels of ``albedo_px`` (float32 ``(H, W, C >= 3)``, in
+    place) by their texture; ``texture_by_node`` names each node's texture (or ``None``)."""
+    if not any(texture_by_node):
+        return
+    kinds, kind_by_node = texture_kinds(texture_by_node)
+    textures = load_textures()
     kind_px = np.take(kind_by_node, node_ids).ravel()
     u, v, footprint = (c.ravel() for c in texture_coordinates(surface, T_world_from_cam))
     gray_px = np.ones(node_ids.size, np.float32)
