@@ -67,6 +67,9 @@ def test_a_bad_device_variable_or_worker_index_is_refused():
         egl_device_for_worker(0, (0, 1), {"EGL_DEVICE_ID": "gpu1"})
     with pytest.raises(ValueError, match="worker_index must be >= 0, got -1"):
         egl_device_for_worker(-1, (0, 1), {})
+    # The engine refuses it when it is made, before any worker starts.
+    with pytest.raises(GLBackendError, match="EGL_DEVICE_ID='gpu1'"):
+        ProcessEngine(2, (0, 1), {"EGL_DEVICE_ID": "gpu1"})
 
 
 def test_the_worker_environment_names_its_device():

@@ -107,6 +107,7 @@ class ProcessEngine:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise InvalidInputError(f"--workers {self.workers}: expected at least 1")
+        self.worker_devices()  # a bad EGL_DEVICE_ID is refused before anything starts
 
     def worker_devices(self) -> tuple[int | None, ...]:
         """The EGL device of each worker (``None``: the platform's default)."""

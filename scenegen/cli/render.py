@@ -250,9 +250,9 @@ def render(
     else:
         try:
             backend = configure_backend(gl_backend)
+            engine_obj = settings.make_engine(backend.name, backend.gpu_devices, os.environ)
         except ScenegenError as exc:
             fail(str(exc))
-        engine_obj = settings.make_engine(backend.name, backend.gpu_devices, os.environ)
         gl_text = f"{backend.kind} ({backend.renderer})"
     kept = f" ({batch.skipped} already complete)" if batch.skipped else ""
     err.print(
