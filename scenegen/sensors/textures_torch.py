@@ -2,15 +2,18 @@
 
 Used by the torch shading backend (:mod:`scenegen.sensors.shading_torch`). The noise tile
 is the same constant tile, looked up bilinearly with a wrapping border as OpenCV's
-``remap`` does (``INTER_LINEAR``, ``BORDER_WRAP``, float maps). Every other step is the
+``remap`` does (``INTER_LINEAR``, ``BORDER_WRAP``, float maps: exact weights in OpenCV 5,
+coordinates rounded to 1/32 texel in OpenCV 4; :func:`remap_subpixels` tells which). Every other step is the
 numpy path's arithmetic in the same order, so the two backends agree within float32
 rounding (``tests/test_shading_torch.py``).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+import cv2
 import numpy as np
 
 from scenegen.sensors.textures import (
@@ -33,6 +36,17 @@ def _wrapped(torch: Any, x: Any, per_m: np.float32, offset: float) -> Any:
     return out - turns * float(TILE_TEXELS)
 
 
+@cache
+def remap_subpixels() -> int:
+    """0 if this OpenCV's ``remap`` (float maps, ``INTER_LINEAR``) interpolates with exact
+    weights (OpenCV 5), else the grid it rounds coordinates to (OpenCV 4: 1/32 texel); read
+    off one look-up, so the torch path follows whichever OpenCV the numpy path runs on."""
+    tile = np.array([[1.0, 0.0], [0.0, 0.0]], np.float32)
+    x = np.array([[0.01]], np.float32)
+    got = float(cv2.remap(tile, x, np.zeros_like(x), cv2.INTER_LINEAR)[0, 0])
+    return 0 if abs(got - 0.99) < 1e-6 else 32
+
+
 def _sample(torch: Any, tile: Any, u: Any, v: Any, scale_m: float, layer: int) -> Any:
     """Tile values at texture coordinates ``u, v`` (metres) for features of ``scale_m``:
     bilinear with a wrapping border, as OpenCV's ``remap`` with float maps computes it
@@ -41,6 +55,10 @@ def _sample(torch: Any, tile: Any, u: Any, v: Any, scale_m: float, layer: int) -
     du, dv = _LAYER_OFFSETS[layer]
     x = _wrapped(torch, u, per_m, du)
     y = _wrapped(torch, v, per_m, dv)
+    subpixels = remap_subpixels()
+    if subpixels:  # this OpenCV rounds remap coordinates to 1/subpixels of a texel
+        x = torch.round(x * float(subpixels)) * (1.0 / subpixels)
+        y = torch.round(y * float(subpixels)) * (1.0 / subpixels)
     x0, y0 = torch.floor(x), torch.floor(y)
     fx, fy = x - x0, y - y0
     i0 = x0.to(torch.int64).remainder_(TILE_TEXELS)
