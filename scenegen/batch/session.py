@@ -32,7 +32,10 @@ class WorkerSession:
         ctx = mp.get_context("spawn")
         self._tasks, self._results = ctx.Queue(), ctx.Queue()
         self._procs = [
-            ctx.Process(target=_worker_loop, args=(job, self._tasks, self._results), daemon=True)
+            # egl_device None: each process renders on the platform's default device
+            ctx.Process(
+                target=_worker_loop, args=(job, self._tasks, self._results, None), daemon=True
+            )
             for _ in range(workers)
         ]
         for proc in self._procs:

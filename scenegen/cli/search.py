@@ -235,6 +235,8 @@ def search(
     out.print(table)
     out.print("searched: " + "; ".join(summary["keys"]), highlight=False, soft_wrap=True)
     if not result.failures:
-        out.print("no failures found: failure_region.yaml, failure_regions/ and failures.png are not written")
+        out.print(
+            "no failures found: failure_region.yaml, failure_regions/ and failures.png are not written"
+        )
     if summary["failing_renders"] == 0 and budget < 20:
         err.print("hint: a budget under 20 renders rarely finds anything", highlight=False)

@@ -61,12 +61,13 @@ class Evaluator:
         margin: MarginSettings,
         *,
         lidar: bool = False,
+        egl_device: int | None = None,
     ) -> None:
         self.scenario = scenario
         self._detector = detector
         self._class_names = list(class_names)
         self.margin = margin
-        self._renderer = FrameRenderer(lidar=lidar)
+        self._renderer = FrameRenderer(lidar=lidar, egl_device=egl_device)
 
     def render(self, job: Job) -> Frame:
         """The frame of ``job`` (frame id: its evaluation number); a pure function of it."""
@@ -123,15 +124,15 @@ class EvaluationJob:
     loader: Callable  # path -> LoadedDetector, a module-level function (picklable)
     lidar: bool = False
 
-    def worker(self) -> EvaluationWorker:
-        return EvaluationWorker(self)
+    def worker(self, egl_device: int | None = None) -> EvaluationWorker:
+        return EvaluationWorker(self, egl_device)
 
 
 class EvaluationWorker:
     """The batch worker loop's interface (``render`` then ``write``) over an
     :class:`Evaluator`: ``render`` evaluates a :class:`Job`, ``write`` hands it back."""
 
-    def __init__(self, job: EvaluationJob) -> None:
+    def __init__(self, job: EvaluationJob, egl_device: int | None = None) -> None:
         detector = job.loader(Path(job.detector_path))
         self._evaluator = Evaluator(
             load_scenario(job.scenario_path),
@@ -139,6 +140,7 @@ class EvaluationWorker:
             detector.class_names,
             job.margin,
             lidar=job.lidar,
+            egl_device=egl_device,
         )
 
     def render(self, job: Job) -> Evaluated:
