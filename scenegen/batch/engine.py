@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from scenegen.batch.plan import FrameTask
 from scenegen.batch.worker import FrameResult, FrameWorker, RenderedFrame, RenderJob, picklable
@@ -152,15 +152,10 @@ class ProcessEngine:
                     tasks_q.put(units[sent_units])
                     sent += len(units[sent_units])
                     sent_units += 1
-                try:
-                    kind, payload = results_q.get(timeout=1.0)
-                except queue.Empty:
-                    dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
-                    if dead:
-                        raise ScenegenError(
-                            f"a worker process died (exit code {dead[0]}) while rendering"
-                        ) from None
+                got = next_result(results_q, procs)
+                if got is None:
                     continue
+                kind, payload = got
                 if kind == "error":
                     raise payload
                 waiting[position[payload.index]] = payload
@@ -177,6 +172,20 @@ class ProcessEngine:
                 if proc.is_alive():
                     proc.terminate()
                     proc.join()
+
+
+def next_result(results_q: mp.Queue, procs: Sequence[Any]) -> tuple[str, Any] | None:
+    """The next ``(kind, payload)`` a worker posted, ``None`` after a second without one;
+    raises when a worker process died."""
+    try:
+        return results_q.get(timeout=1.0)
+    except queue.Empty:
+        dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+        if dead:
+            raise ScenegenError(
+                f"a worker process died (exit code {dead[0]}) while rendering"
+            ) from None
+        return None
 
 
 def _worker_loop(

@@ -12,12 +12,11 @@ one batch after another, returning the results in task order.
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
 from collections.abc import Sequence
 from typing import Any
 
-from scenegen.batch.engine import _worker_loop
-from scenegen.errors import InvalidInputError, ScenegenError
+from scenegen.batch.engine import _worker_loop, next_result
+from scenegen.errors import InvalidInputError
 
 
 class WorkerSession:
@@ -50,15 +49,10 @@ class WorkerSession:
             self._tasks.put((task,))  # a unit of one task, as the engine sends them
         found: dict[int, Any] = {}
         while len(found) < len(tasks):
-            try:
-                kind, payload = self._results.get(timeout=1.0)
-            except queue.Empty:
-                dead = [p.exitcode for p in self._procs if p.exitcode not in (None, 0)]
-                if dead:
-                    raise ScenegenError(
-                        f"a worker process died (exit code {dead[0]}) while rendering"
-                    ) from None
+            got = next_result(self._results, self._procs)
+            if got is None:
                 continue
+            kind, payload = got
             if kind == "error":
                 self.close()
                 raise payload
