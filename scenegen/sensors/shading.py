@@ -49,6 +49,19 @@ class SkyLight:
     sky_zenith_rgb: np.ndarray  # (3,) radiance of the sky straight up
     sky_horizon_rgb: np.ndarray  # (3,) radiance of the sky at the horizon
 
+    def scaled(self, level: float, sun_colour_rgb: tuple[float, float, float]) -> SkyLight:
+        """This light with sun and sky levels times ``level`` and the sun's colour times
+        ``sun_colour_rgb`` (domain randomisation; 1 and (1, 1, 1) change nothing)."""
+        if level == 1.0 and sun_colour_rgb == (1.0, 1.0, 1.0):
+            return self
+        return SkyLight(
+            self.sun_irradiance * level,
+            (self.sun_color * np.asarray(sun_colour_rgb, np.float32)).astype(np.float32),
+            self.sky_irradiance * level,
+            (self.sky_zenith_rgb * level).astype(np.float32),
+            (self.sky_horizon_rgb * level).astype(np.float32),
+        )
+
     @property
     def airlight_rgb(self) -> np.ndarray:
         """Radiance that fog scatters towards the camera: the horizon sky's."""
@@ -277,7 +290,9 @@ def shade(
     (``cv2.transform``) on a 4-channel image whose last channel carries the highlight.
     """
     grid = grid or PixelGrid.of(calibration)
-    light = sky_light(world.sun_elevation_deg, world.cloud_cover)
+    light = sky_light(world.sun_elevation_deg, world.cloud_cover).scaled(
+        world.light_level_scale, world.sun_colour_scale_rgb
+    )
     T_cam_from_world = calibration.T_cam_from_world
     T_world_from_cam = np.linalg.inv(T_cam_from_world)
     R_cw = T_cam_from_world[:3, :3]
