@@ -26,7 +26,6 @@ from scenegen.world.build import build_world
 from scenegen.world.sequence import MotionState
 from scenegen.world.types import World
 
-
 # Pixel grids kept per camera; a scenario with randomized intrinsics has a new camera
 # every frame, so only the most recent few are kept.
 MAX_CACHED_GRIDS = 4
