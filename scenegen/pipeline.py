@@ -27,6 +27,10 @@ from scenegen.world.build import build_world
 from scenegen.world.sequence import MotionState
 from scenegen.world.types import World
 
+# Pixel grids kept per camera; a scenario with randomized intrinsics has a new camera
+# every frame, so only the most recent few are kept.
+MAX_CACHED_GRIDS = 4
+
 
 @dataclass
 class StageTimes:
@@ -101,6 +105,8 @@ class FrameRenderer:
         key = (calibration.intrinsics,)
         grid = self._grids.get(key)
         if grid is None:
+            if len(self._grids) >= MAX_CACHED_GRIDS:  # jittered intrinsics: one per frame
+                self._grids.pop(next(iter(self._grids)))
             grid = self._grids[key] = PixelGrid.of(calibration)
         gbuffer = self._camera.render(world, calibration)
         t = times.add("camera_raster", t)

@@ -35,6 +35,7 @@ from scenegen.scenario.fields import (
 from scenegen.scenario.fields import object_field as _obj
 from scenegen.scenario.schema_events import event_union
 from scenegen.scenario.schema_gate import gate_fields
+from scenegen.scenario.schema_randomize import randomize_fields
 from scenegen.scenario.schema_require import require_fields
 
 FORMAT_VERSION = 1
@@ -501,6 +502,7 @@ def scenario_fields() -> ObjectField:
             "search": SearchField(),  # described in fields.py
             **require_fields(),
             **gate_fields(),
+            **randomize_fields(),
         },
         required=("version", "name"),
     )

@@ -37,6 +37,19 @@ class SkyLight:
     sky_zenith_rgb: np.ndarray  # (3,) radiance of the sky straight up
     sky_horizon_rgb: np.ndarray  # (3,) radiance of the sky at the horizon
 
+    def scaled(self, level: float, sun_colour_rgb: tuple[float, float, float]) -> SkyLight:
+        """This light with sun and sky levels times ``level`` and the sun's colour times
+        ``sun_colour_rgb`` (domain randomisation; 1 and (1, 1, 1) change nothing)."""
+        if level == 1.0 and sun_colour_rgb == (1.0, 1.0, 1.0):
+            return self
+        return SkyLight(
+            self.sun_irradiance * level,
+            (self.sun_color * np.asarray(sun_colour_rgb, np.float32)).astype(np.float32),
+            self.sky_irradiance * level,
+            (self.sky_zenith_rgb * level).astype(np.float32),
+            (self.sky_horizon_rgb * level).astype(np.float32),
+        )
+
     @property
     def airlight_rgb(self) -> np.ndarray:
         """Radiance that fog scatters towards the camera: the horizon sky's."""
@@ -134,7 +147,9 @@ class FrameLighting:
         sun_dir = np.asarray(world.sun_direction_world, np.float64)
         sun_dir /= np.linalg.norm(sun_dir)
         return FrameLighting(
-            sky_light(world.sun_elevation_deg, world.cloud_cover),
+            sky_light(world.sun_elevation_deg, world.cloud_cover).scaled(
+                world.light_level_scale, world.sun_colour_scale_rgb
+            ),
             T_cam_from_world,
             np.linalg.inv(T_cam_from_world),
             (R_cw @ np.array([0.0, 0.0, 1.0])).astype(np.float32),
