@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from scenegen.batch.plan import FrameTask
 from scenegen.batch.worker import FrameResult, FrameWorker, RenderedFrame, RenderJob, picklable
@@ -67,7 +67,7 @@ class InProcessEngine:
         if not tasks:
             return
         with (
-            FrameWorker(job, self.egl_device) as worker,
+            job.worker(self.egl_device) as worker,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool,
         ):
             pending: deque[Future[FrameResult]] = deque()
@@ -152,15 +152,10 @@ class ProcessEngine:
                     tasks_q.put(units[sent_units])
                     sent += len(units[sent_units])
                     sent_units += 1
-                try:
-                    kind, payload = results_q.get(timeout=1.0)
-                except queue.Empty:
-                    dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
-                    if dead:
-                        raise ScenegenError(
-                            f"a worker process died (exit code {dead[0]}) while rendering"
-                        ) from None
+                got = next_result(results_q, procs)
+                if got is None:
                     continue
+                kind, payload = got
                 if kind == "error":
                     raise payload
                 waiting[position[payload.index]] = payload
@@ -179,12 +174,28 @@ class ProcessEngine:
                     proc.join()
 
 
+def next_result(results_q: mp.Queue, procs: Sequence[Any]) -> tuple[str, Any] | None:
+    """The next ``(kind, payload)`` a worker posted, ``None`` after a second without one;
+    raises when a worker process died."""
+    try:
+        return results_q.get(timeout=1.0)
+    except queue.Empty:
+        dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+        if dead:
+            raise ScenegenError(
+                f"a worker process died (exit code {dead[0]}) while rendering"
+            ) from None
+        return None
+
+
 def _worker_loop(
     job: RenderJob, tasks_q: mp.Queue, results_q: mp.Queue, egl_device: int | None
 ) -> None:
     """A worker process: render tasks until ``None`` on EGL device ``egl_device``; a thread
     writes each frame and posts its result while the next frame renders (one frame in
-    writing at a time)."""
+    writing at a time). ``job`` makes the worker (``job.worker(egl_device)``): a
+    :class:`FrameWorker` for a batch, an evaluation worker for a parameter search
+    (:class:`~scenegen.batch.session.WorkerSession`)."""
 
     def write_and_post(worker: FrameWorker, rendered: RenderedFrame) -> None:
         try:
@@ -197,7 +208,7 @@ def _worker_loop(
     os.environ.update(worker_environment(egl_device))
     try:
         with (
-            FrameWorker(job, egl_device) as worker,
+            job.worker(egl_device) as worker,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool,
         ):
             pending: Future[None] | None = None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from scenegen.batch.gate import render_gated
+from scenegen.batch.gate import gate_choice, render_gated
 from scenegen.batch.plan import FrameTask
 from scenegen.coverage.cover import cover_scenario
 from scenegen.errors import ScenarioWarning, ScenegenError
@@ -48,6 +48,10 @@ class RenderJob:
     quality: QualitySettings = field(default_factory=QualitySettings)  # the gate's thresholds
     cover: CoverRequest | None = None  # render --cover (else the file's cover: block)
     shading_backend: str = "numpy"
+
+    def worker(self, egl_device: int | None = None) -> FrameWorker:
+        """The worker an engine's process renders this job's frames with."""
+        return FrameWorker(self, egl_device)
 
     def __post_init__(self) -> None:
         if not self.image_scale > 0:
@@ -125,6 +129,7 @@ class FrameWorker:
             # and consecutive frames of a slow scene are alike, not duplicates.
             fingerprint = None
         else:
+            gate = gate_choice(scenario, self.job.gate, self.job.gate_attempts, self.job.quality)
             gated = render_gated(
                 self._renderer,
                 scenario,
@@ -132,9 +137,9 @@ class FrameWorker:
                 task.base_seed,
                 task.scenario_frames,
                 times,
-                gate=self.job.gate,
-                attempts=self.job.gate_attempts,
-                settings=self.job.quality,
+                gate=gate.enabled,
+                attempts=gate.attempts,
+                settings=gate.settings,
             )
             frame, fingerprint = gated.frame, gated.fingerprint
         frame.frame_id = frame_stem(task.index)
