@@ -9,7 +9,13 @@ Measures, on the same sampled worlds (one process, one GL context each):
 * ``scenegen full frame``: camera + weather + 64x2000 LiDAR + labels + KITTI/COCO/YOLO writers.
 
 Usage:  python benchmarks/bench_render.py [--frames 30] [--scenario scenarios/x.yaml] [--no-naive]
+                                         [--shading-backend numpy|torch]
         python benchmarks/bench_render.py --realism [--frames 10] [--scenario ...]
+        python benchmarks/bench_render.py --shading-compare [--frames 10]
+``--shading-backend`` shades the scenegen rows with that backend (torch: CUDA when present).
+``--shading-compare`` times ``shade()`` alone, numpy against torch, on the same G-buffers of
+the clear and the weather scenario (ms per frame, median; torch's first frame, its warm-up,
+is left out).
 ``--realism`` instead times each realism stage on its own, on the scenario's frames: the
 procedural textures, the sun-shadow edge refinement, the lens / sensor / ISP model, the wet
 road and the settled-snow share (ms per frame, median).
@@ -136,6 +142,33 @@ def realism_costs(specs: list) -> dict[str, list[float]]:
     return costs
 
 
+def shading_compare(specs: list) -> dict[str, list[float]]:
+    """Seconds per ``shade()`` call of each backend on the same G-buffers."""
+    from scenegen.pipeline import FrameRenderer
+    from scenegen.sensors.pixel_grid import PixelGrid
+    from scenegen.sensors.raycast import WorldRaycaster
+    from scenegen.sensors.rig import calibration_from_spec
+    from scenegen.sensors.shading import shade
+    from scenegen.sensors.shading_torch import shading_device
+    from scenegen.world.build import build_world
+
+    device = shading_device()
+    costs: dict[str, list[float]] = {"numpy": [], f"torch ({device})": []}
+    with FrameRenderer(lidar=False) as renderer:
+        for i, spec in enumerate(specs):
+            world = build_world(spec)
+            calib = calibration_from_spec(spec.camera, spec.lidar)
+            grid = PixelGrid.of(calib)
+            g = renderer._camera.render(world, calib)
+            raycaster = WorldRaycaster(world)
+            for name, backend in (("numpy", "numpy"), (f"torch ({device})", "torch")):
+                t = time.perf_counter()
+                shade(g, world, calib, raycaster, grid, backend)
+                if i > 0 or backend == "numpy":
+                    costs[name].append(time.perf_counter() - t)
+    return costs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=30)
@@ -147,8 +180,28 @@ def main() -> None:
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive pyrender row")
     parser.add_argument("--realism", action="store_true", help="time each realism stage")
+    parser.add_argument(
+        "--shading-backend", choices=("numpy", "torch"), default="numpy",
+        help="shading backend of the scenegen rows",
+    )  # fmt: skip
+    parser.add_argument(
+        "--shading-compare", action="store_true", help="time shade() with numpy and torch"
+    )
     args = parser.parse_args()
     backend = configure_backend("auto")
+    if args.shading_compare:
+        from scenegen.scenario import load_scenario, sample_scene
+
+        print(f"GL: {backend.kind}; {args.frames} frames of each scenario, shade() only")
+        print()
+        print("| scenario | backend | ms/frame (median) |")
+        print("|---|---|---:|")
+        for path in (args.clear_scenario, args.scenario):
+            scenario = load_scenario(path)
+            specs = [sample_scene(scenario, i, 0, args.frames) for i in range(args.frames)]
+            for name, seconds in shading_compare(specs).items():
+                print(f"| {path.name} | {name} | {1e3 * statistics.median(seconds):.1f} |")
+        return
     if args.realism:
         from scenegen.scenario import load_scenario, sample_scene
 
@@ -192,7 +245,8 @@ def main() -> None:
         rows.append(("naive pyrender (lit colour + seg pass), clear", times, cpu))
 
     stage_totals: dict[str, list[float]] = {}
-    with FrameRenderer(lidar=False) as renderer:
+    shading = args.shading_backend
+    with FrameRenderer(lidar=False, shading_backend=shading) as renderer:
         for label, specs in (
             ("scenegen camera, clear", clear_specs),
             ("scenegen camera + weather", weather_specs),
@@ -205,7 +259,10 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
                 cpu.append(time.process_time() - c)
             rows.append((label, times, cpu))
-    with tempfile.TemporaryDirectory() as tmp, FrameRenderer(lidar=True) as renderer:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FrameRenderer(lidar=True, shading_backend=shading) as renderer,
+    ):
         writer = DatasetWriter(Path(tmp), ("kitti", "coco", "yolo"))
         times, cpu = [], []
         for i, spec in enumerate(weather_specs):
@@ -225,7 +282,7 @@ def main() -> None:
 
     print(
         f"GL: {backend.kind} ({backend.renderer}); {args.frames} frames per row; "
-        f"clear scenes {int(np.median(triangles))} triangles median"
+        f"clear scenes {int(np.median(triangles))} triangles median; shading: {shading}"
     )
     print()
     print("| pipeline | frames/s | ms/frame (median) | CPU ms/frame (median) |")

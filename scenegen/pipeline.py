@@ -22,9 +22,14 @@ from scenegen.sensors.camera import CameraRenderer
 from scenegen.sensors.raycast import WorldRaycaster
 from scenegen.sensors.rig import calibration_from_spec, right_camera_calibration
 from scenegen.sensors.shading import PixelGrid, shade
+from scenegen.sensors.shading_model import check_shading_backend
 from scenegen.world.build import build_world
 from scenegen.world.sequence import MotionState
 from scenegen.world.types import World
+
+# Pixel grids kept per camera; a scenario with randomized intrinsics has a new camera
+# every frame, so only the most recent few are kept.
+MAX_CACHED_GRIDS = 4
 
 
 @dataclass
@@ -43,9 +48,22 @@ class FrameRenderer:
     """Renders scene specs to frames; owns a GL context, so one per process."""
 
     def __init__(
-        self, *, lidar: bool = True, effects: bool = True, lidar_backend: str = "open3d"
+        self,
+        *,
+        lidar: bool = True,
+        effects: bool = True,
+        lidar_backend: str = "open3d",
+        shading_backend: str = "numpy",
+        egl_device: int | None = None,
     ) -> None:
-        self._camera = CameraRenderer()
+        """``shading_backend``: ``numpy`` or ``torch`` (see :func:`shade`); ``egl_device``:
+        the EGL device index to render on (one GPU per worker), ``None`` for the default."""
+        self.shading_backend = check_shading_backend(shading_backend)
+        if shading_backend == "torch":
+            from scenegen.sensors.shading_torch import select_cuda_device
+
+            select_cuda_device(egl_device)
+        self._camera = CameraRenderer(egl_device)
         # Ray casting for the LiDAR and the sun's shadows: open3d or warp (raycast.py).
         self.lidar_backend = lidar_backend
         self._grids: dict[tuple, PixelGrid] = {}
@@ -87,12 +105,14 @@ class FrameRenderer:
         key = (calibration.intrinsics,)
         grid = self._grids.get(key)
         if grid is None:
+            if len(self._grids) >= MAX_CACHED_GRIDS:  # jittered intrinsics: one per frame
+                self._grids.pop(next(iter(self._grids)))
             grid = self._grids[key] = PixelGrid.of(calibration)
         gbuffer = self._camera.render(world, calibration)
         t = times.add("camera_raster", t)
         raycaster = WorldRaycaster(world, self.lidar_backend)
         t = times.add("raycast_scene", t)
-        radiance, sky = shade(gbuffer, world, calibration, raycaster, grid)
+        radiance, sky = shade(gbuffer, world, calibration, raycaster, grid, self.shading_backend)
         t = times.add("shading", t)
         instance_ids = gbuffer.instance_ids
         objects, ignored = compute_labels(world, instance_ids, calibration, spec.min_visible_pixels)
@@ -164,7 +184,7 @@ class FrameRenderer:
 
         right = right_camera_calibration(calibration, baseline_m)
         gbuffer = self._camera.render(world, right)
-        radiance, sky = shade(gbuffer, world, right, raycaster, grid)
+        radiance, sky = shade(gbuffer, world, right, raycaster, grid, self.shading_backend)
         return apply_camera_effects(
             radiance,
             gbuffer,

@@ -64,6 +64,7 @@ def test_workers_are_honoured_by_the_ray_engine_not_ignored():
         ({"workers": 0}, "--workers 0"),
         ({"address": "auto"}, "--address needs --engine ray"),
         ({"engine": "ray", "ray_gpus_per_task": 1.5}, "whole number"),
+        ({"shading_backend": "cupy"}, "--shading-backend 'cupy': expected numpy or torch"),
     ],
 )
 def test_render_settings_refuse_bad_options_naming_them(options, message):

@@ -5,6 +5,7 @@ degenerate frames planted from them are caught with the right reason, and
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -264,3 +265,82 @@ def test_duplicate_frames_of_a_batch_are_flagged_and_replaced_with_the_gate(tmp_
     assert all(r["quality"]["passed"] for r in gated)
     assert not any(verify_manifest(tmp_path / "gated").values())  # files match the records
     assert gated[2]["gate"]["original_seed"] == plain[2]["seed"] != gated[2]["seed"]
+
+
+def test_a_gate_block_in_the_scenario_gates_its_frames_as_render_gate_does(tmp_path, gl_backend):
+    source = REPO / "scenarios" / "clear_day_urban.yaml"
+    block = "gate:\n  attempts: 2\n  thresholds: {lidar_check_range_m: 40, min_lidar_points: 150}\n"
+    in_file = tmp_path / "clear_day_urban.yaml"  # the same scenario, its gate in the file
+    in_file.write_text(source.read_text() + "\n" + block)
+    strict = QualitySettings(lidar_check_range_m=40.0, min_lidar_points=150)
+    common = {"formats": ("kitti",), "image_scale": 0.25, "engine": InProcessEngine()}
+    by_flag = render_batch(
+        plan_batch([source], 6, 3),
+        tmp_path / "flag",
+        gate=True,
+        gate_attempts=2,
+        quality=strict,
+        **common,
+    )
+    by_block = render_batch(plan_batch([in_file], 6, 3), tmp_path / "block", **common)
+    assert by_flag.replaced_frames >= 1
+    assert by_block.replaced_frames == by_flag.replaced_frames
+    assert by_block.replaced_reasons == by_flag.replaced_reasons
+
+    def outcome(folder: Path) -> list[dict]:
+        return [{k: r.get(k) for k in ("seed", "gate", "quality")} for r in records(folder)]
+
+    assert outcome(tmp_path / "block") == outcome(tmp_path / "flag")
+    images = sorted(p.relative_to(tmp_path / "flag") for p in (tmp_path / "flag").rglob("*.png"))
+    assert images
+    for image in images:
+        assert (tmp_path / "block" / image).read_bytes() == (tmp_path / "flag" / image).read_bytes()
+    # `gate: false` keeps a file's frames as drawn even when the batch asks for the gate.
+    off = tmp_path / "off.yaml"
+    off.write_text(source.read_text() + "\ngate: false\n")
+    summary = render_batch(
+        plan_batch([off], 6, 3), tmp_path / "off", gate=True, quality=strict, **common
+    )
+    assert summary.replaced_frames == 0 and summary.failed_frames >= 1
+    assert all("gate" not in r for r in records(tmp_path / "off"))
+
+
+def test_the_gate_blocks_thresholds_are_the_quality_settings():
+    from dataclasses import fields
+
+    from scenegen.scenario.schema_gate import GATE_THRESHOLDS
+
+    # Duplicates are looked for across the whole batch, with the batch's threshold.
+    settings = {f.name for f in fields(QualitySettings)} - {"duplicate_hash_bits"}
+    assert set(GATE_THRESHOLDS) == settings
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        (
+            "gate: {attempts: 0}",
+            "f.yaml:3:18: gate.attempts: 0 is out of range, expected an integer in [1, 100]",
+        ),
+        (
+            "gate: {thresholds: {min_lidar_point: 3}}",
+            "f.yaml:3:21: gate.thresholds.min_lidar_point: unknown key",
+        ),
+        (
+            'gate: {attempts: "uniform(1, 3)"}',
+            "gate.attempts: found the distribution 'uniform(1, 3)', expected a constant",
+        ),
+        ("gate: 3", "f.yaml:3:7: gate: found an integer, expected a mapping (or true/false)"),
+    ],
+)
+def test_gate_block_errors_name_file_line_key_and_expectation(block, message):
+    from scenegen.errors import ScenarioError
+    from scenegen.scenario import load_scenario_text
+
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario_text(f"version: 1\nname: x\n{block}\n", "f.yaml")
+    gate = load_scenario_text(
+        "version: 1\nname: x\ngate: {thresholds: {min_lidar_points: 9}}\n"
+    ).gate
+    assert gate is not None and gate.enabled and gate.attempts == 3
+    assert gate.thresholds == (("min_lidar_points", 9),)

@@ -83,7 +83,19 @@ def test_masks_inside_boxes_and_3d_boxes_project_onto_2d_boxes(dataset):
                 iy = max(0.0, min(proj[3], y2) - max(proj[1], y1))
                 inter = ix * iy
                 union = (proj[2] - proj[0]) * (proj[3] - proj[1]) + (x2 - x1) * (y2 - y1) - inter
-                assert inter / union >= 0.8, (record["frame_id"], obj.class_name, proj, obj.box_2d)
+                # The mesh lies inside its 3D box, so the projected box encloses the 2D box
+                # (1 px: integer pixel edges, 2 decimals in the file) ...
+                assert proj[0] - 1 <= x1 and proj[1] - 1 <= y1, (record["frame_id"], proj)
+                assert x2 <= proj[2] + 1 and y2 <= proj[3] + 1, (record["frame_id"], proj)
+                # ... and fits it: a vehicle fills its box; a person's box also holds the
+                # swing of arms and legs, which a person seen at an angle does not fill.
+                tight = 0.8 if obj.class_name in ("car", "van", "truck", "bus") else 0.7
+                assert inter / union >= tight, (
+                    record["frame_id"],
+                    obj.class_name,
+                    proj,
+                    obj.box_2d,
+                )
                 checked_iou += 1
     assert checked_iou >= 5
 

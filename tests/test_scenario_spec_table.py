@@ -29,13 +29,22 @@ from scenegen.scenario.spec import (
     ActorGroupSpec,
     CameraSpec,
     EnvironmentSpec,
+    RandomizeSpec,
     RoadSpec,
     SceneSpec,
     WeatherSpec,
 )
 
 # The table's sections that sampling turns into the spec; events become EventSpec.params.
-SAMPLED_SECTIONS = ("road", "ego", "sensors.camera", "environment", "actors", "events")
+SAMPLED_SECTIONS = (
+    "road",
+    "ego",
+    "sensors.camera",
+    "environment",
+    "actors",
+    "events",
+    "randomize",
+)
 
 
 def _attributes(path: str, skip: tuple[str, ...] = ()) -> set[str]:
@@ -53,6 +62,18 @@ def _field_names(spec_class: type) -> set[str]:
 def test_road_and_weather_specs_are_exactly_their_table_sections() -> None:
     assert _field_names(RoadSpec) == _attributes("road")
     assert _field_names(WeatherSpec) == _attributes("environment.weather")
+
+
+def test_randomize_spec_is_its_table_section() -> None:
+    assert _field_names(RandomizeSpec) == _attributes("randomize")
+    spec = sample_scene(
+        load_scenario_text("version: 1\nname: r\nrandomize: {focal_jitter: 0.1, distractors: 3}"),
+        0,
+        0,
+        1,
+    )
+    assert spec.randomize == RandomizeSpec(focal_jitter=0.1, distractors=3)
+    assert type(spec.randomize.distractors) is int
 
 
 def test_environment_spec_is_its_table_section() -> None:

@@ -43,7 +43,7 @@ def validator() -> jsonschema.Draft202012Validator:
 
 
 def test_there_are_files_to_check() -> None:
-    assert len(SCENARIOS) == 15 and README_YAML
+    assert len(SCENARIOS) == 16 and README_YAML
 
 
 @pytest.mark.parametrize("name", sorted(FILES))

@@ -15,10 +15,11 @@ from scenegen.scenario import load_scenario_text, sample_scene
 from scenegen.scenario.rewrite import rewrite_scenario
 from scenegen.scenario.sampling import sample_spec_at
 from scenegen.search.boundary import bisect_failure
+from scenegen.search.clusters import cluster_failures
 from scenegen.search.loop import PointResult, failure_cells, first_failure, search_loop
 from scenegen.search.margin import MarginSettings, score_frame
 from scenegen.search.methods import METHODS, make_method
-from scenegen.search.region import region_values
+from scenegen.search.region import envelope, region_values
 from scenegen.search.space import Dimension, SearchSpace, search_space
 
 SIX = SearchSpace(tuple(Dimension(f"k{i}", "real", 0.0, 10.0) for i in range(6)))
@@ -257,3 +258,56 @@ def test_region_of_integer_and_choice_keys_lists_the_failing_values():
     failures = [{"n": 1, "c": "a"}, {"n": 3, "c": "c"}]
     assert region_values(space, failures) == {"n": "randint(1, 3)", "c": 'choice(["a", "c"])'}
     assert region_values(space, failures[:1]) == {"n": 1, "c": "a"}
+
+
+# ---------------------------------------------------------------- failure clusters
+
+FOUR = SearchSpace(SIX.dimensions[:4])
+
+
+def two_boxes_fail(point: dict) -> bool:
+    """Fails in two separate boxes of the 4-D space (3 % and 4 % of it); k2, k3 do not matter."""
+    in_a = 1.0 <= point["k0"] <= 2.5 and 6.0 <= point["k1"] <= 8.0
+    in_b = 7.0 <= point["k0"] <= 9.0 and 1.0 <= point["k1"] <= 3.0
+    return in_a or in_b
+
+
+def sample_box(box, space: SearchSpace, n: int, rng: np.random.Generator) -> list[dict]:
+    """Points drawn as the box's scenario values draw them: uniform per real key."""
+    lows = np.array([box.ranges[d.path][0] for d in space.dimensions])
+    highs = np.array([box.ranges[d.path][1] for d in space.dimensions])
+    return [dict(zip(space.paths, row, strict=True)) for row in rng.uniform(lows, highs, (n, 4))]
+
+
+def test_cluster_boxes_fail_far_more_often_than_the_envelope_and_hold_every_failure():
+    rng = np.random.default_rng(3)
+    searched = [dict(zip(FOUR.paths, u * 10.0, strict=True)) for u in rng.random((600, 4))]
+    failures = [p for p in searched if two_boxes_fail(p)]
+    assert len(failures) > 20
+    bisected = {0: bisect_failure(FOUR, failures[0], two_boxes_fail, tolerance=0.01)}
+    clusters = cluster_failures(FOUR, failures, 4, bisected)
+    assert sorted(i for c in clusters for i in c.members) == list(range(len(failures)))
+    for cluster in clusters:
+        assert all(cluster.box.contains(failures[i]) for i in cluster.members)
+    # The union sampled as `scenegen render failure_regions/*.yaml` does: each box in
+    # proportion to its failures (its file's frames).
+    union = [
+        p
+        for c in clusters
+        for p in sample_box(c.box, FOUR, 20 * len(c.members), np.random.default_rng(len(c.members)))
+    ]
+    old = sample_box(envelope(FOUR, failures, list(bisected.values())), FOUR, len(union), rng)
+    share_new = np.mean([two_boxes_fail(p) for p in union])
+    share_old = np.mean([two_boxes_fail(p) for p in old])
+    # The envelope spans k0 1-9, k1 1-8: about 7/56 of it fails; each cluster box lies
+    # inside one failure box (convex), bisection widening it only up to its cells' edges.
+    assert share_old < 0.2
+    assert share_new > 0.9
+    # The bisected failure's box reaches the true faces of its failure box along k1 (to
+    # the tolerance), or stops at the edge of its cluster's cells, whichever is nearer.
+    first = next(c for c in clusters if 0 in c.members)
+    face_low, face_high = (6.0, 8.0) if failures[0]["k0"] < 5.0 else (1.0, 3.0)
+    own = [cell[1] for cell in first.cells]
+    low_k1, high_k1 = first.box.ranges["k1"]
+    assert low_k1 == pytest.approx(max(face_low, 2.5 * min(own)), abs=0.1)
+    assert high_k1 == pytest.approx(min(face_high, 2.5 * (max(own) + 1)), abs=0.1)

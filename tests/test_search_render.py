@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from search_detectors import ContrastDetector, weber_contrast
 from typer.testing import CliRunner
@@ -97,6 +98,20 @@ def test_search_finds_the_fog_failures_and_bisects_the_true_boundary(
     assert low <= min(r["params"][FOG] for r in result.failures)
     assert high >= max(r["params"][FOG] for r in result.failures)
     assert high < 600.0  # clear air is not part of the region
+    # one scenario per failure cluster: together they hold every failure, each once, and
+    # each samples only fog inside its cluster's box
+    index = json.loads((tmp_path / "out" / "failure_regions" / "index.json").read_text())
+    listed = sorted(e for r in index["regions"] for e in r["evaluations"])
+    assert listed == sorted(r["evaluation"] for r in result.failures)
+    by_evaluation = {r["evaluation"]: r for r in result.failures}
+    for entry in index["regions"]:
+        cluster = load_scenario(tmp_path / "out" / "failure_regions" / entry["file"])
+        assert cluster.default_frames == entry["failing_renders"]
+        fog = cluster.values[FOG]
+        low, high = fog.support()
+        assert [low, high] == pytest.approx(entry["box"][FOG])
+        for e in entry["evaluations"]:
+            assert low <= by_evaluation[e]["params"][FOG] <= high
 
 
 def test_every_failure_replays_byte_identically_from_its_scenario_and_seed(
@@ -209,3 +224,35 @@ def test_the_table_does_not_depend_on_the_number_of_workers(scenario_path, tmp_p
         assert result.boundary_renders == 0 and result.boundaries == []  # --boundaries 0
     assert tables[0] == tables[1]
     assert len(tables[0].splitlines()) == 6
+
+
+def test_lidar_puts_velodyne_scans_in_the_failing_frames(tmp_path, detector):
+    from scenegen.errors import InvalidInputError
+    from scenegen.io.reader import DatasetReader
+
+    with_lidar = tmp_path / "fog_car_lidar.yaml"
+    with_lidar.write_text(
+        SCENARIO.replace("lidar: {enabled: false}", "lidar: {channels: 16, azimuth_steps: 512}")
+    )
+    settings = SearchSettings(method="qmc", budget=8, boundaries=0, formats=("kitti",), lidar=True)
+    result = run_search(with_lidar, detector, with_lidar, settings, tmp_path / "out", MARGIN)
+    assert result.failures, "fog below ~100 m hides the car"
+    reader = DatasetReader(tmp_path / "out" / "failures")
+    scans = sorted((tmp_path / "out" / "failures").rglob("velodyne/*.bin"))
+    assert len(scans) == len(result.failures) == len(reader)
+    for scan in scans:
+        points = np.fromfile(scan, dtype=np.float32).reshape(-1, 4)
+        assert len(points) > 100 and np.isfinite(points).all()  # the road, at least
+    # A scenario without a LiDAR is refused, naming the file and the key.
+    with pytest.raises(
+        InvalidInputError, match=r"no_lidar\.yaml: --lidar, but the scenario has no LiDAR"
+    ):
+        run_search(
+            scenario_path_of(tmp_path), detector, with_lidar, settings, tmp_path / "o2", MARGIN
+        )
+
+
+def scenario_path_of(tmp_path: Path) -> Path:
+    path = tmp_path / "no_lidar.yaml"
+    path.write_text(SCENARIO)
+    return path

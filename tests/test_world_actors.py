@@ -11,13 +11,15 @@ from scenegen.world import meshes
 from scenegen.world.actors import ACTOR_BUILDERS, build_actor
 
 # Realistic size ranges (length, width, height) in metres that every draw must respect.
+# Cars and vans, pedestrian and cyclist heights: the ranges of the real KITTI boxes their
+# size priors were fitted to (kitti45 frames 000004-000029, tests/test_size_priors.py).
 SIZE_RANGES = {
-    "car": ((3.6, 4.9), (1.6, 1.9), (1.4, 1.75)),
-    "van": ((4.6, 5.8), (1.85, 2.05), (1.9, 2.6)),
+    "car": ((2.47, 4.53), (1.35, 1.89), (1.26, 1.86)),
+    "van": ((4.41, 5.78), (1.70, 2.20), (1.97, 2.72)),
     "truck": ((6.0, 10.0), (2.3, 2.55), (2.9, 3.8)),
     "bus": ((10.5, 12.8), (2.45, 2.55), (2.9, 3.4)),
-    "pedestrian": ((0.2, 1.2), (0.35, 0.75), (1.5, 1.95)),
-    "cyclist": ((1.5, 2.0), (0.45, 0.75), (1.4, 2.0)),
+    "pedestrian": ((0.2, 1.2), (0.35, 0.75), (1.54, 1.96)),
+    "cyclist": ((1.4, 2.2), (0.45, 0.8), (1.59, 1.86)),
     "animal": ((0.5, 2.2), (0.15, 0.7), (0.4, 2.1)),
     "debris": ((0.3, 1.3), (0.15, 1.1), (0.15, 1.0)),
 }
@@ -58,7 +60,7 @@ def test_pedestrian_height_range_and_walking_pose_is_longer():
     walkers = [build_actor("pedestrian", rng, walking=True) for _ in range(30)]
     standers = [build_actor("pedestrian", rng, walking=False) for _ in range(30)]
     heights = [m.dimensions_m[2] for m in walkers + standers]
-    assert min(heights) >= 1.5 and max(heights) <= 1.95
+    assert min(heights) >= 1.54 and max(heights) <= 1.96  # the size prior's range
     # A stride spreads the legs along x: walkers' boxes are longer than standers'.
     assert (
         np.mean([m.dimensions_m[0] for m in walkers])

@@ -148,7 +148,7 @@ def test_world_uses_user_mesh_for_its_class():
     for car in cars:
         assert sum(len(p.mesh.faces) for p in car.parts) >= faces_in_file * 0.9
         length, width, height = car.dimensions_m
-        assert 3.6 <= length <= 4.9 and length > width > height * 0.9
+        assert 2.47 <= length <= 4.53 and length > width > height * 0.9  # the size prior
         vertices = _vertices(car.parts)
         np.testing.assert_allclose(vertices.max(axis=0), [length / 2, width / 2, height], atol=1e-9)
     people = [o for o in world.labelled() if o.class_name == "pedestrian"]

@@ -14,14 +14,15 @@ import multiprocessing as mp
 import os
 import queue
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from scenegen.batch.plan import FrameTask
 from scenegen.batch.worker import FrameResult, FrameWorker, RenderedFrame, RenderJob, picklable
 from scenegen.errors import InvalidInputError, ScenegenError
+from scenegen.sensors.gl import egl_device_for_worker, worker_environment
 
 
 @runtime_checkable
@@ -40,18 +41,24 @@ class Engine(Protocol):
     def results(self, job: RenderJob, tasks: Sequence[FrameTask]) -> Iterator[FrameResult]: ...
 
 
-def default_workers() -> int:
-    """Worker processes to use when none is asked for (see benchmarks/README.md)."""
+def default_workers(gpu_devices: tuple[int, ...] = ()) -> int:
+    """Worker processes to use when none is asked for: one per GPU on a machine with GPUs,
+    else 2 on a 2+ core machine (the fastest measured, see benchmarks/README.md)."""
+    if gpu_devices:
+        return len(gpu_devices)
     return max(1, min(2, os.cpu_count() or 1))
 
 
+@dataclass(frozen=True)
 class InProcessEngine:
     """Renders in this process: frame i+1 renders while a thread writes frame i.
 
     PNG encoding (OpenCV), hashing and fsync release the GIL, so the writing overlaps the
     rendering on another core (or the disk). At most one frame waits to be written, so
-    memory stays at two frames.
+    memory stays at two frames. ``egl_device``: the GPU to render on (``None``: default).
     """
+
+    egl_device: int | None = None
 
     def describe(self) -> str:
         return "this process"
@@ -60,7 +67,7 @@ class InProcessEngine:
         if not tasks:
             return
         with (
-            FrameWorker(job) as worker,
+            job.worker(self.egl_device) as worker,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool,
         ):
             pending: deque[Future[FrameResult]] = deque()
@@ -85,27 +92,51 @@ class ProcessEngine:
     oldest unfinished one, so the results waiting to be put
     in order stay few whatever the batch size. One worker (or one frame) renders in this
     process instead: same bytes, no start-up cost.
+
+    ``gpu_devices``: EGL device indices of the machine's GPUs (``GLBackend.gpu_devices``);
+    worker ``k`` renders on ``gpu_devices[k % len(gpu_devices)]``, so one worker per GPU
+    gets a GPU each. Empty: every worker uses the platform's default device. ``env``: the
+    environment the batch started with; an ``EGL_DEVICE_ID`` there pins every worker to
+    that device (:func:`~scenegen.sensors.gl.egl_device_for_worker`).
     """
 
     workers: int
+    gpu_devices: tuple[int, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise InvalidInputError(f"--workers {self.workers}: expected at least 1")
+        self.worker_devices()  # a bad EGL_DEVICE_ID is refused before anything starts
+
+    def worker_devices(self) -> tuple[int | None, ...]:
+        """The EGL device of each worker (``None``: the platform's default)."""
+        return tuple(
+            egl_device_for_worker(k, self.gpu_devices, self.env) for k in range(self.workers)
+        )
 
     def describe(self) -> str:
-        return f"{self.workers} worker process{'es' if self.workers > 1 else ''}"
+        text = f"{self.workers} worker process{'es' if self.workers > 1 else ''}"
+        devices = self.worker_devices()
+        if any(d is not None for d in devices):
+            text += " on EGL device" + ("s " if len(set(devices)) > 1 else " ")
+            text += ", ".join(str(d) for d in devices)
+        return text
 
     def results(self, job: RenderJob, tasks: Sequence[FrameTask]) -> Iterator[FrameResult]:
         if self.workers <= 1 or len(tasks) <= 1:
-            yield from InProcessEngine().results(job, tasks)
+            yield from InProcessEngine(self.worker_devices()[0]).results(job, tasks)
             return
         # "spawn": a forked child would inherit the parent's GL and thread state.
         ctx = mp.get_context("spawn")
         tasks_q, results_q = ctx.Queue(), ctx.Queue()
         procs = [
-            ctx.Process(target=_worker_loop, args=(job, tasks_q, results_q), daemon=True)
-            for _ in range(self.workers)
+            ctx.Process(
+                target=_worker_loop,
+                args=(job, tasks_q, results_q, device),
+                daemon=True,
+            )
+            for device in self.worker_devices()
         ]
         for proc in procs:
             proc.start()
@@ -121,15 +152,10 @@ class ProcessEngine:
                     tasks_q.put(units[sent_units])
                     sent += len(units[sent_units])
                     sent_units += 1
-                try:
-                    kind, payload = results_q.get(timeout=1.0)
-                except queue.Empty:
-                    dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
-                    if dead:
-                        raise ScenegenError(
-                            f"a worker process died (exit code {dead[0]}) while rendering"
-                        ) from None
+                got = next_result(results_q, procs)
+                if got is None:
                     continue
+                kind, payload = got
                 if kind == "error":
                     raise payload
                 waiting[position[payload.index]] = payload
@@ -148,9 +174,28 @@ class ProcessEngine:
                     proc.join()
 
 
-def _worker_loop(job: RenderJob, tasks_q: mp.Queue, results_q: mp.Queue) -> None:
-    """A worker process: render tasks until ``None``; a thread writes each frame and posts
-    its result while the next frame renders (one frame in writing at a time)."""
+def next_result(results_q: mp.Queue, procs: Sequence[Any]) -> tuple[str, Any] | None:
+    """The next ``(kind, payload)`` a worker posted, ``None`` after a second without one;
+    raises when a worker process died."""
+    try:
+        return results_q.get(timeout=1.0)
+    except queue.Empty:
+        dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+        if dead:
+            raise ScenegenError(
+                f"a worker process died (exit code {dead[0]}) while rendering"
+            ) from None
+        return None
+
+
+def _worker_loop(
+    job: RenderJob, tasks_q: mp.Queue, results_q: mp.Queue, egl_device: int | None
+) -> None:
+    """A worker process: render tasks until ``None`` on EGL device ``egl_device``; a thread
+    writes each frame and posts its result while the next frame renders (one frame in
+    writing at a time). ``job`` makes the worker (``job.worker(egl_device)``): a
+    :class:`FrameWorker` for a batch, an evaluation worker for a parameter search
+    (:class:`~scenegen.batch.session.WorkerSession`)."""
 
     def write_and_post(worker: FrameWorker, rendered: RenderedFrame) -> None:
         try:
@@ -158,9 +203,12 @@ def _worker_loop(job: RenderJob, tasks_q: mp.Queue, results_q: mp.Queue) -> None
         except BaseException as exc:
             results_q.put(("error", picklable(exc)))
 
+    # This process is the worker's own: anything in it that opens GL without a device
+    # (pyrender reads EGL_DEVICE_ID) lands on the worker's device too.
+    os.environ.update(worker_environment(egl_device))
     try:
         with (
-            FrameWorker(job) as worker,
+            job.worker(egl_device) as worker,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenegen-write") as pool,
         ):
             pending: Future[None] | None = None

@@ -12,7 +12,7 @@ rejected attempt had. Same scenario + seed => the same replacements, whatever th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,25 @@ def replacement_base_seed(base_seed: int, frame_index: int, attempt: int) -> int
     """The base seed of replacement ``attempt`` (1, 2, ...) of a scenario's frame."""
     sequence = np.random.SeedSequence([base_seed, frame_index, attempt, _GATE_STREAM])
     return int(sequence.generate_state(1, np.uint32)[0])
+
+
+@dataclass(frozen=True)
+class GateChoice:
+    """Whether a scenario's frames are gated, with how many attempts and which thresholds."""
+
+    enabled: bool
+    attempts: int
+    settings: QualitySettings
+
+
+def gate_choice(
+    scenario: Scenario, enabled: bool, attempts: int, settings: QualitySettings
+) -> GateChoice:
+    """The file's ``gate:`` block where it has one, else the batch's (``render --gate``)."""
+    block = scenario.gate
+    if block is None:
+        return GateChoice(enabled, attempts, settings)
+    return GateChoice(block.enabled, block.attempts, replace(settings, **dict(block.thresholds)))
 
 
 @dataclass

@@ -9,20 +9,23 @@ counters, so memory does not grow with the number of frames.
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scenegen.batch.engine import Engine, InProcessEngine
-from scenegen.batch.gate import replacement_base_seed
+from scenegen.batch.gate import GateChoice, gate_choice, replacement_base_seed
 from scenegen.batch.plan import BatchPlan, FrameTask
 from scenegen.batch.worker import FrameResult, RenderJob
+from scenegen.errors import ScenarioWarning
 from scenegen.io import DatasetWriter
 from scenegen.io.dataset import FORMATS, check_output_folder, completed_frame_indices
 from scenegen.io.splits import SplitSpec
 from scenegen.quality import DuplicateIndex, QualityReport, QualitySettings
 from scenegen.quality.score import duplicate_reasons
+from scenegen.scenario import load_scenario
 
 
 @dataclass
@@ -90,6 +93,19 @@ class BatchRun:
         self.pending: tuple[FrameTask, ...] = tuple(t for t in plan.tasks if t.index not in done)
         self._open = {"resume": resume, "overwrite": overwrite, "force": force}
         self._layout = {"split": split, "coco_masks": coco_masks}
+        self._gates: dict[str, GateChoice] = {}
+
+    def _gate(self, task: FrameTask) -> GateChoice:
+        """The gate of ``task``'s scenario (its ``gate:`` block, else the job's)."""
+        choice = self._gates.get(task.scenario_path)
+        if choice is None:
+            with warnings.catch_warnings():  # plan_batch has reported them once already
+                warnings.simplefilter("ignore", ScenarioWarning)
+                scenario = load_scenario(task.scenario_path)
+            job = self.job
+            choice = gate_choice(scenario, job.gate, job.gate_attempts, job.quality)
+            self._gates[task.scenario_path] = choice
+        return choice
 
     @property
     def skipped(self) -> int:
@@ -111,7 +127,7 @@ class BatchRun:
         repeated: list[FrameResult] = []  # duplicates the gate renders again
         try:
             for result in engine.results(self.job, self.pending):
-                if _flag_duplicate(result, seen) and self.job.gate:
+                if _flag_duplicate(result, seen) and self._gate(tasks[result.index]).enabled:
                     repeated.append(result)
                 else:
                     summary.add(result)
@@ -142,7 +158,8 @@ class BatchRun:
         in dataset order, so which frame is the duplicate does not depend on the workers."""
         done: list[FrameResult] = []
         originals = {r.index: r for r in repeated}
-        for attempt in range(1, self.job.gate_attempts + 1):
+        limit = {r.index: self._gate(tasks[r.index]).attempts for r in repeated}
+        for attempt in range(1, max(limit.values(), default=0) + 1):
             if not repeated:
                 break
             retries = [
@@ -158,7 +175,7 @@ class BatchRun:
             for result in engine.results(self.job, retries):
                 duplicate = _flag_duplicate(result, seen)
                 _note_replacement(result.record, originals[result.index].record, attempt)
-                if duplicate and attempt < self.job.gate_attempts:
+                if duplicate and attempt < limit[result.index]:
                     still.append(result)
                 else:
                     done.append(result)
@@ -216,6 +233,7 @@ def render_batch(
     formats: Sequence[str] = FORMATS,
     lidar: bool = True,
     image_scale: float = 1.0,
+    shading_backend: str = "numpy",
     resume: bool = False,
     overwrite: bool = False,
     force: bool = False,
@@ -235,6 +253,7 @@ def render_batch(
         tuple(formats),
         lidar,
         image_scale,
+        shading_backend=shading_backend,
         gate=gate,
         gate_attempts=gate_attempts,
         quality=quality if quality is not None else QualitySettings(),

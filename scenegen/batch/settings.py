@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from scenegen.batch.engine import Engine, ProcessEngine, default_workers
@@ -17,6 +18,7 @@ from scenegen.io.dataset import FORMATS
 from scenegen.io.pointcloud import POINTCLOUD_FORMATS
 from scenegen.sensors.gl import BACKENDS
 from scenegen.sensors.raycast import RAYCAST_BACKENDS
+from scenegen.sensors.shading_model import SHADING_BACKENDS
 
 ENGINES: tuple[str, ...] = ("process", "ray")
 GL_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
@@ -33,21 +35,31 @@ class RenderSettings:
     gl_backend: str
     ray: RayOptions | None = None
     lidar_backend: str = "open3d"
+    shading_backend: str = "numpy"
 
     @property
     def gl_on_remote_nodes(self) -> bool:
         """Whether frames render on other machines, each choosing its own GL backend."""
         return self.ray is not None and self.ray.address is not None
 
-    def make_engine(self, gl_backend: str | None = None) -> Engine:
+    def make_engine(
+        self,
+        gl_backend: str | None = None,
+        gpu_devices: tuple[int, ...] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> Engine:
         """The engine these settings ask for; ``gl_backend`` is the backend configured
-        here (Ray actors started by this machine use the same one)."""
+        here (Ray actors started by this machine use the same one), ``gpu_devices`` its
+        GPUs' EGL device indices (one worker process per GPU unless --workers says), ``env``
+        the environment to read ``EGL_DEVICE_ID`` from (pins every worker to one device)."""
         if self.ray is not None:
             options = self.ray
             if gl_backend is not None and not self.gl_on_remote_nodes:
                 options = replace(options, gl_backend=gl_backend)
             return RayEngine(options)
-        return ProcessEngine(self.workers or default_workers())
+        return ProcessEngine(
+            self.workers or default_workers(gpu_devices), gpu_devices, dict(env or {})
+        )
 
 
 def parse_formats(formats: str, pointcloud: str | None) -> tuple[str, ...]:
@@ -88,6 +100,7 @@ def parse_render_settings(
     engine: str = "process",
     workers: int | None = None,
     gl_backend: str = "auto",
+    shading_backend: str = "numpy",
     address: str | None = None,
     ray_cpus_per_task: float | None = None,
     ray_gpus_per_task: float | None = None,
@@ -100,6 +113,11 @@ def parse_render_settings(
         raise InvalidInputError(f"--engine {engine!r}: expected {' or '.join(ENGINES)}")
     if gl_backend not in GL_CHOICES:
         raise InvalidInputError(f"--gl {gl_backend!r}: expected {', '.join(GL_CHOICES)}")
+    check_backend_option(
+        "--shading-backend", shading_backend, SHADING_BACKENDS,
+        ("torch", "torch", "PyTorch, which is not installed: pip install torch "
+         "(or use --shading-backend numpy)"),
+    )  # fmt: skip
     if workers is not None and workers < 1:
         raise InvalidInputError(f"--workers {workers}: expected at least 1")
     ray_only = {
@@ -129,18 +147,27 @@ def parse_render_settings(
         gl_backend=gl_backend,
         ray=ray,
         lidar_backend=parse_lidar_backend(lidar_backend),
+        shading_backend=shading_backend,
     )
 
 
 def parse_lidar_backend(name: str) -> str:
     """``name`` if it is a ray-casting backend this machine can run."""
-    if name not in RAYCAST_BACKENDS:
-        raise InvalidInputError(
-            f"--lidar-backend {name!r}: expected {' or '.join(RAYCAST_BACKENDS)}"
-        )
-    if name == "warp" and importlib.util.find_spec("warp") is None:
-        raise InvalidInputError(
-            "--lidar-backend warp needs warp-lang, which is not installed: "
-            "pip install 'scenegen[warp]' (or use --lidar-backend open3d)"
-        )
+    return check_backend_option(
+        "--lidar-backend", name, RAYCAST_BACKENDS,
+        ("warp", "warp", "warp-lang, which is not installed: "
+         "pip install 'scenegen[warp]' (or use --lidar-backend open3d)"),
+    )  # fmt: skip
+
+
+def check_backend_option(
+    option: str, name: str, choices: tuple[str, ...], optional: tuple[str, str, str]
+) -> str:
+    """``name`` if it is one of ``choices`` and this machine can run it; ``optional`` is
+    ``(backend, module it needs, what to install)`` for the backend that needs an extra."""
+    if name not in choices:
+        raise InvalidInputError(f"{option} {name!r}: expected {' or '.join(choices)}")
+    backend, module, install = optional
+    if name == backend and importlib.util.find_spec(module) is None:
+        raise InvalidInputError(f"{option} {name} needs {install}")
     return name

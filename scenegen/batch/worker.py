@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from scenegen.batch.gate import render_gated
+from scenegen.batch.gate import gate_choice, render_gated
 from scenegen.batch.plan import FrameTask
 from scenegen.coverage.cover import cover_scenario
 from scenegen.errors import ScenarioWarning, ScenegenError
@@ -27,6 +27,7 @@ from scenegen.quality import Fingerprint, QualitySettings, score_frame
 from scenegen.scenario import Scenario, load_scenario, sample_scene
 from scenegen.scenario.model import CoverRequest
 from scenegen.sensors.motion import sequence_meta
+from scenegen.sensors.shading_model import SHADING_BACKENDS
 from scenegen.world.sequence import SequenceWorld, build_sequence_world
 
 
@@ -34,7 +35,8 @@ from scenegen.world.sequence import SequenceWorld, build_sequence_world
 class RenderJob:
     """What every worker of one batch shares: where and in which formats to write, and
     how to render (LiDAR on or off, camera resolution scaled by ``image_scale``, the
-    ray-casting backend of the LiDAR and shadows, see ``sensors.raycast``)."""
+    ray-casting backend of the LiDAR and shadows, see ``sensors.raycast``, and the shading
+    backend: ``numpy`` or ``torch``))."""
 
     out_dir: str
     formats: tuple[str, ...]
@@ -45,12 +47,22 @@ class RenderJob:
     gate_attempts: int = 3
     quality: QualitySettings = field(default_factory=QualitySettings)  # the gate's thresholds
     cover: CoverRequest | None = None  # render --cover (else the file's cover: block)
+    shading_backend: str = "numpy"
+
+    def worker(self, egl_device: int | None = None) -> FrameWorker:
+        """The worker an engine's process renders this job's frames with."""
+        return FrameWorker(self, egl_device)
 
     def __post_init__(self) -> None:
         if not self.image_scale > 0:
             raise ScenegenError(f"image_scale must be > 0, got {self.image_scale}")
         if self.gate_attempts < 1:
             raise ScenegenError(f"gate_attempts must be >= 1, got {self.gate_attempts}")
+        if self.shading_backend not in SHADING_BACKENDS:
+            raise ScenegenError(
+                f"shading backend {self.shading_backend!r}: expected "
+                f"{' or '.join(SHADING_BACKENDS)}"
+            )
 
 
 @dataclass
@@ -74,11 +86,19 @@ class RenderedFrame:
 
 
 class FrameWorker:
-    """Renders and writes frames of one :class:`RenderJob`; one per process or actor."""
+    """Renders and writes frames of one :class:`RenderJob`; one per process or actor.
 
-    def __init__(self, job: RenderJob) -> None:
+    ``egl_device``: the EGL device (GPU) this worker renders on, ``None`` for the default.
+    """
+
+    def __init__(self, job: RenderJob, egl_device: int | None = None) -> None:
         self.job = job
-        self._renderer = FrameRenderer(lidar=job.lidar, lidar_backend=job.lidar_backend)
+        self._renderer = FrameRenderer(
+            lidar=job.lidar,
+            lidar_backend=job.lidar_backend,
+            shading_backend=job.shading_backend,
+            egl_device=egl_device,
+        )
         self._writer = DatasetWriter(Path(job.out_dir), job.formats)
         self._scenarios: dict[str, Scenario] = {}
         # The world of the sequence being rendered (frames of one sequence come together).
@@ -109,6 +129,7 @@ class FrameWorker:
             # and consecutive frames of a slow scene are alike, not duplicates.
             fingerprint = None
         else:
+            gate = gate_choice(scenario, self.job.gate, self.job.gate_attempts, self.job.quality)
             gated = render_gated(
                 self._renderer,
                 scenario,
@@ -116,9 +137,9 @@ class FrameWorker:
                 task.base_seed,
                 task.scenario_frames,
                 times,
-                gate=self.job.gate,
-                attempts=self.job.gate_attempts,
-                settings=self.job.quality,
+                gate=gate.enabled,
+                attempts=gate.attempts,
+                settings=gate.settings,
             )
             frame, fingerprint = gated.frame, gated.fingerprint
         frame.frame_id = frame_stem(task.index)

@@ -20,6 +20,7 @@ def doctor(
 ) -> None:
     """Report the headless GL backends that work here, and package versions."""
     from importlib.metadata import PackageNotFoundError, version
+    from importlib.util import find_spec
 
     from scenegen.sensors.gl import BACKENDS, GLBackend, probe_backend
 
@@ -37,8 +38,39 @@ def doctor(
         else:
             table.add_row(name, "[red]fails[/]", result)
     out.print(table)
+    egl = next((backend for backend in working if backend.name == "egl"), None)
+    if egl is not None and egl.egl_devices:
+        devices = Table(title="EGL devices", show_header=True)
+        devices.add_column("index (EGL_DEVICE_ID)")
+        devices.add_column("kind")
+        devices.add_column("DRM device")
+        devices.add_column("extensions")
+        for device in egl.egl_devices:
+            kind = "GPU" if device.is_gpu else "software"
+            devices.add_row(str(device.index), kind, device.drm_file or "-", device.extensions)
+        out.print(devices)
     if working:
         out.print(f"render will use: {working[0].kind} via {working[0].name}")
+        from scenegen.batch.engine import default_workers
+        from scenegen.sensors.gl import EGL_DEVICE_VARIABLE
+
+        gpus = working[0].gpu_devices
+        if gpus:
+            pinned = os.environ.get(EGL_DEVICE_VARIABLE)
+            where = (
+                f"all on EGL device {pinned} ({EGL_DEVICE_VARIABLE} is set)"
+                if pinned
+                else "worker k on EGL device " + f"gpus[k % {len(gpus)}], gpus = {list(gpus)}"
+            )
+            out.print(f"default workers: {default_workers(gpus)} (one per GPU), {where}")
+        else:
+            out.print(f"default workers: {default_workers()} (no GPU: EGL's default device)")
+    if find_spec("torch") is not None:
+        import torch
+
+        cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        where = f"CUDA ({cuda} GPU{'s' if cuda != 1 else ''})" if cuda else "the CPU (no CUDA)"
+        out.print(f"--shading-backend torch would shade on {where}")
     versions = Table(title="packages", show_header=True)
     versions.add_column("package")
     versions.add_column("version")

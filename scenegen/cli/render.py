@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -101,6 +102,14 @@ def render(
             "(a CUDA GPU when present, else the CPU; needs the warp extra).",
         ),
     ] = "open3d",
+    shading_backend: Annotated[
+        str,
+        typer.Option(
+            "--shading-backend",
+            help="Shading: numpy (default) or torch (CUDA when present, else the CPU; "
+            "needs torch; same image within float32 rounding).",
+        ),
+    ] = "numpy",
     pointcloud: PointcloudOption = None,
     split: SplitOption = None,
     split_by: SplitByOption = "frame",
@@ -189,6 +198,7 @@ def render(
             engine=engine,
             workers=workers,
             gl_backend=gl_backend,
+            shading_backend=shading_backend,
             address=address,
             ray_cpus_per_task=ray_cpus_per_task,
             ray_gpus_per_task=ray_gpus_per_task,
@@ -205,6 +215,7 @@ def render(
             settings.formats,
             lidar,
             lidar_backend=settings.lidar_backend,
+            shading_backend=settings.shading_backend,
             gate=gate,
             gate_attempts=gate_attempts,
             cover=cover_request,
@@ -239,9 +250,9 @@ def render(
     else:
         try:
             backend = configure_backend(gl_backend)
+            engine_obj = settings.make_engine(backend.name, backend.gpu_devices, os.environ)
         except ScenegenError as exc:
             fail(str(exc))
-        engine_obj = settings.make_engine(backend.name)
         gl_text = f"{backend.kind} ({backend.renderer})"
     kept = f" ({batch.skipped} already complete)" if batch.skipped else ""
     err.print(

@@ -111,6 +111,14 @@ def search(
     formats: Annotated[
         str, typer.Option("--formats", help="Formats of the failure dataset.")
     ] = "kitti,coco,yolo",
+    lidar: Annotated[
+        bool,
+        typer.Option(
+            "--lidar",
+            help="Simulate the scenario's LiDAR in every render, so the failing frames "
+            "carry velodyne scans (the detector still sees the camera only).",
+        ),
+    ] = False,
     gl_backend: Annotated[
         str, typer.Option("--gl", help="Headless GL backend: auto, egl or osmesa.")
     ] = "auto",
@@ -170,6 +178,7 @@ def search(
             formats=parse_formats(formats, None),
             keys=tuple(k.strip() for k in keys.split(",") if k.strip()),
             fresh_seeds=fresh_seeds,
+            lidar=lidar,
         )
         configure_backend(gl_backend)
         progress = Progress(
@@ -226,6 +235,8 @@ def search(
     out.print(table)
     out.print("searched: " + "; ".join(summary["keys"]), highlight=False, soft_wrap=True)
     if not result.failures:
-        out.print("no failures found: failure_region.yaml and failures.png are not written")
+        out.print(
+            "no failures found: failure_region.yaml, failure_regions/ and failures.png are not written"
+        )
     if summary["failing_renders"] == 0 and budget < 20:
         err.print("hint: a budget under 20 renders rarely finds anything", highlight=False)

@@ -46,6 +46,7 @@ from scenegen.scenario.fields import (
     TextField,
     UnionField,
 )
+from scenegen.scenario.gate_block import resolve_gate
 from scenegen.scenario.leaves import default_value, walk_leaf
 from scenegen.scenario.model import Scenario, SweepAxis
 from scenegen.scenario.require import quantity_types, resolve_require
@@ -148,6 +149,7 @@ def _build_scenario(
     swept = {axis.path: axis.values[0] for axis in sweep_axes}
     require = resolve_require(ctx, tree.get("require"), quantity_types(values, swept, len(events)))
     cover = resolve_cover(ctx, tree.get("cover"))
+    gate = resolve_gate(tree, values)
     if ctx.errors or "name" not in tree or "version" not in tree:
         return None
     return Scenario(
@@ -169,6 +171,7 @@ def _build_scenario(
         require=require,
         require_budget=int(_constant(tree["require_budget"])),
         cover=cover,
+        gate=gate,
     )
 
 

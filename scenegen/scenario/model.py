@@ -42,6 +42,16 @@ class CoverRequest:
 
 
 @dataclass(frozen=True)
+class GateSpec:
+    """A ``gate:`` block: replace rejected frames (``enabled``) up to ``attempts`` times,
+    with these threshold overrides (QualitySettings field -> value)."""
+
+    enabled: bool
+    attempts: int
+    thresholds: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class PinnedCell:
     """One row of a covering array: the values it pins and its levels, for the manifest."""
 
@@ -79,6 +89,7 @@ class Scenario:
     require: tuple[Constraint, ...] = ()
     require_budget: int = DEFAULT_REQUIRE_BUDGET
     cover: CoverRequest | None = None
+    gate: GateSpec | None = None  # the file's ``gate:``; None: the batch's --gate decides
     pinned_cells: tuple[PinnedCell, ...] = ()
 
     @property

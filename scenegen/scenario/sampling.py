@@ -43,12 +43,14 @@ from scenegen.scenario.condition import Value, evaluate
 from scenegen.scenario.distributions import Constant, Scalar
 from scenegen.scenario.fields import BoolField, LeafField, NumberField, ObjectField, random_leaves
 from scenegen.scenario.model import Scenario
+from scenegen.scenario.randomize import randomized
 from scenegen.scenario.require import spec_quantities, unmet_error
 from scenegen.scenario.schema import event_fields, table_section
 from scenegen.scenario.spec import (
     ActorGroupSpec,
     EnvironmentSpec,
     EventSpec,
+    RandomizeSpec,
     RoadSpec,
     SceneSpec,
     WeatherSpec,
@@ -135,7 +137,7 @@ def _draw(
         events.append(EventSpec(event_type, bool(rng.random() < probability), params))
     params = dict(drawn)
     params.update({f"events[{i}].occurs": event.occurs for i, event in enumerate(events)})
-    return SceneSpec(
+    spec = SceneSpec(
         scenario_name=scenario.name,
         frame_index=frame_index,
         seed=seed,
@@ -159,6 +161,9 @@ def _draw(
         sequence=scenario.sequence,
         **section_values(drawn, "ego", name_prefix="ego_"),
     )
+    if any(path.startswith("randomize.") for path in drawn):
+        spec = randomized(spec, RandomizeSpec(**section_values(drawn, "randomize")))
+    return spec
 
 
 def pin_values(scenario: Scenario, point: Mapping[str, Scalar]) -> Scenario:

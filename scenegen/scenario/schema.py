@@ -34,6 +34,8 @@ from scenegen.scenario.fields import (
 )
 from scenegen.scenario.fields import object_field as _obj
 from scenegen.scenario.schema_events import event_union
+from scenegen.scenario.schema_gate import gate_fields
+from scenegen.scenario.schema_randomize import randomize_fields
 from scenegen.scenario.schema_require import require_fields
 
 FORMAT_VERSION = 1
@@ -499,6 +501,8 @@ def scenario_fields() -> ObjectField:
             ),
             "search": SearchField(),  # described in fields.py
             **require_fields(),
+            **gate_fields(),
+            **randomize_fields(),
         },
         required=("version", "name"),
     )

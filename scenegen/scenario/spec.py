@@ -16,7 +16,15 @@ import numpy as np
 
 # Streams derived from a frame seed; each consumer has its own so that adding draws
 # in one stage never changes another stage's numbers.
-RNG_STREAMS = {"world": 1, "camera_effects": 2, "lidar": 3, "lidar_effects": 4, "sequence": 5}
+RNG_STREAMS = {
+    "world": 1,
+    "camera_effects": 2,
+    "lidar": 3,
+    "lidar_effects": 4,
+    "sequence": 5,
+    "randomize_camera": 6,
+    "randomize_world": 7,
+}
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,25 @@ class SequenceSpec:
 
 
 @dataclass(frozen=True)
+class RandomizeSpec:
+    """Domain-randomisation amplitudes of the file's ``randomize:`` (0: off).
+
+    The camera's jitter is already applied to ``SceneSpec.camera``; the world builder
+    draws the colour, light and distractor values with the frame's ``randomize_world``
+    generator (see :mod:`scenegen.scenario.schema_randomize` for each key's meaning).
+    """
+
+    colour_jitter: float = 0.0
+    light_intensity_jitter: float = 0.0
+    light_colour_jitter: float = 0.0
+    camera_height_m: float = 0.0
+    camera_pitch_deg: float = 0.0
+    focal_jitter: float = 0.0
+    principal_point_px: float = 0.0
+    distractors: int = 0
+
+
+@dataclass(frozen=True)
 class SceneSpec:
     scenario_name: str
     frame_index: int
@@ -143,6 +170,7 @@ class SceneSpec:
     params: dict[str, Any] = field(default_factory=dict)
     min_visible_pixels: int = 25
     sequence: SequenceSpec | None = None  # None: an independent frame
+    randomize: RandomizeSpec = field(default_factory=RandomizeSpec)
 
     def rng(self, stream: str) -> np.random.Generator:
         """A generator for one named stage of this frame (see ``RNG_STREAMS``)."""

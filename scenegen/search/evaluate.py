@@ -2,21 +2,22 @@
 
 :class:`Evaluator` keeps a :class:`~scenegen.pipeline.FrameRenderer` (one GL context per
 process) and the detector. :class:`InProcessPool` evaluates a batch here;
-:class:`ProcessPool` spreads it over worker processes (spawned, each with its own renderer
-and detector loaded from its file), and hands results back in batch order, so the table
-does not depend on the number of workers.
+:class:`ProcessPool` spreads it over the batch engine's worker processes
+(:class:`~scenegen.batch.session.WorkerSession`: spawned once for the whole search, each with
+its own renderer and the detector loaded from its file, exactly as ``render --workers``
+renders) and hands results back in batch order, so the table does not depend on the number
+of workers.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from scenegen.batch.session import WorkerSession
 from scenegen.frame import Frame
 from scenegen.harness.dataset import image_tensor
 from scenegen.io.dataset import frame_stem
@@ -33,12 +34,20 @@ class Job:
     point: Point
     seed: int
 
+    @property
+    def index(self) -> int:  # what the batch engine's worker loop orders results by
+        return self.evaluation
+
 
 @dataclass
 class Evaluated:
     job: Job
     score: FrameScore
     frame: Frame | None  # kept for failures only (they are written as a dataset)
+
+    @property
+    def index(self) -> int:
+        return self.job.evaluation
 
 
 class Evaluator:
@@ -50,12 +59,15 @@ class Evaluator:
         detector: object,
         class_names: Sequence[str],
         margin: MarginSettings,
+        *,
+        lidar: bool = False,
+        egl_device: int | None = None,
     ) -> None:
         self.scenario = scenario
         self._detector = detector
         self._class_names = list(class_names)
         self.margin = margin
-        self._renderer = FrameRenderer(lidar=False)
+        self._renderer = FrameRenderer(lidar=lidar, egl_device=egl_device)
 
     def render(self, job: Job) -> Frame:
         """The frame of ``job`` (frame id: its evaluation number); a pure function of it."""
@@ -101,25 +113,51 @@ class InProcessPool:
         pass
 
 
-# A worker process's evaluator, made by the pool's initializer (the process's only state).
-_WORKER: list[Evaluator] = []
+@dataclass(frozen=True)
+class EvaluationJob:
+    """What every worker process of a search shares (pickled to each): it makes the
+    process's :class:`EvaluationWorker`."""
+
+    scenario_path: str
+    detector_path: str
+    margin: MarginSettings
+    loader: Callable  # path -> LoadedDetector, a module-level function (picklable)
+    lidar: bool = False
+
+    def worker(self, egl_device: int | None = None) -> EvaluationWorker:
+        return EvaluationWorker(self, egl_device)
 
 
-def _init_worker(
-    scenario_path: str, detector_path: str, margin: MarginSettings, loader: Callable
-) -> None:
-    detector = loader(Path(detector_path))
-    _WORKER.append(
-        Evaluator(load_scenario(scenario_path), detector.detector, detector.class_names, margin)
-    )
+class EvaluationWorker:
+    """The batch worker loop's interface (``render`` then ``write``) over an
+    :class:`Evaluator`: ``render`` evaluates a :class:`Job`, ``write`` hands it back."""
 
+    def __init__(self, job: EvaluationJob, egl_device: int | None = None) -> None:
+        detector = job.loader(Path(job.detector_path))
+        self._evaluator = Evaluator(
+            load_scenario(job.scenario_path),
+            detector.detector,
+            detector.class_names,
+            job.margin,
+            lidar=job.lidar,
+            egl_device=egl_device,
+        )
 
-def _evaluate_in_worker(job: Job) -> Evaluated:
-    return _WORKER[0].evaluate(job)
+    def render(self, job: Job) -> Evaluated:
+        return self._evaluator.evaluate(job)
+
+    def write(self, evaluated: Evaluated) -> Evaluated:
+        return evaluated  # the search writes failures itself, in evaluation order
+
+    def __enter__(self) -> EvaluationWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._evaluator.close()
 
 
 class ProcessPool:
-    """``workers`` spawned processes; the detector is loaded in each from its file."""
+    """``workers`` batch worker processes; the detector is loaded in each from its file."""
 
     def __init__(
         self,
@@ -128,20 +166,16 @@ class ProcessPool:
         detector_path: Path,
         margin: MarginSettings,
         loader: Callable,
+        lidar: bool = False,
     ) -> None:
-        self.workers = workers
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=mp.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(str(scenario_path), str(detector_path), margin, loader),
-        )
+        job = EvaluationJob(str(scenario_path), str(detector_path), margin, loader, lidar)
+        self._session = WorkerSession(workers, job)
 
     def describe(self) -> str:
-        return f"{self.workers} worker processes"
+        return self._session.describe()
 
     def map(self, jobs: Sequence[Job]) -> list[Evaluated]:
-        return list(self._pool.map(_evaluate_in_worker, jobs))
+        return self._session.map(jobs)
 
     def close(self) -> None:
-        self._pool.shutdown(cancel_futures=True)
+        self._session.close()

@@ -16,8 +16,12 @@ the output folder gets:
 * ``replay/eval_NNNNNN.yaml``: per failure, the scenario with the failing values as
   constants: ``scenegen render replay/eval_NNNNNN.yaml --seed SEED --frames 1`` renders
   the same image, byte for byte;
-* ``boundaries.json``, ``failure_region.yaml`` (:mod:`scenegen.search.region`),
-  ``failures.png`` (contact sheet of the failures) and ``summary.json``;
+* ``boundaries.json``, ``failure_region.yaml`` (one box around every failure,
+  :mod:`scenegen.search.region`), ``failure_regions/region_NN.yaml`` with
+  ``failure_regions/index.json`` (one tight box per failure cluster,
+  :mod:`scenegen.search.clusters`; each file's ``frames`` is its cluster's failing renders,
+  so rendering them all samples the union in proportion), ``failures.png`` (contact
+  sheet of the failures) and ``summary.json``;
 * ``search.json``: the settings; ``--resume`` continues only a run with the same ones
   (and the same scenario and detector files), from the rows of the table.
 """
@@ -39,11 +43,12 @@ from scenegen.scenario import Scenario, frame_seed, load_scenario, load_scenario
 from scenegen.scenario.rewrite import rewrite_scenario
 from scenegen.search import table
 from scenegen.search.boundary import Boundary, bisect_failure
+from scenegen.search.clusters import cluster_failures
 from scenegen.search.evaluate import Evaluated, Evaluator, InProcessPool, Job, ProcessPool
 from scenegen.search.loop import PointResult, Step, failure_cells, search_loop
 from scenegen.search.margin import MarginSettings
 from scenegen.search.methods import METHODS, make_method
-from scenegen.search.region import region_values
+from scenegen.search.region import Box, envelope
 from scenegen.search.space import Point, SearchSpace, search_space
 
 SETTINGS_NAME = "search.json"
@@ -67,6 +72,7 @@ class SearchSettings:
     formats: tuple[str, ...] = ("kitti", "coco", "yolo")
     keys: tuple[str, ...] = ()
     fresh_seeds: bool = False
+    lidar: bool = False  # simulate the scenario's LiDAR too (failing frames carry scans)
 
     def render_seed(self, point: int, repeat: int) -> int:
         """Base seed of repeat ``repeat`` of point ``point`` (see the module docstring)."""
@@ -121,17 +127,26 @@ def run_search(
     ``workers > 1`` renders in processes that load the detector with ``loader(path)``."""
     started = time.perf_counter()
     scenario = load_scenario(scenario_path)
+    if settings.lidar and scenario.lidar is None:
+        raise InvalidInputError(
+            f"{scenario_path}: --lidar, but the scenario has no LiDAR (sensors.lidar is "
+            "disabled); expected sensors.lidar.enabled: true, or leave --lidar off"
+        )
     space = search_space(scenario, settings.keys or None)
     out_dir = Path(out_dir)
     identity = _identity(settings, scenario_path, detector_path, margin, space)
     recorded = _prepare_folder(out_dir, identity, resume, settings.seeds_per_point)
     writer = DatasetWriter.open(out_dir / "failures", settings.formats, resume=resume, force=True)
-    evaluator = Evaluator(scenario, detector.detector, detector.class_names, margin)
+    evaluator = Evaluator(
+        scenario, detector.detector, detector.class_names, margin, lidar=settings.lidar
+    )
     pool: InProcessPool | ProcessPool = InProcessPool(evaluator)
     if workers > 1:
         if loader is None:
             raise InvalidInputError("workers > 1 needs a detector loader for the worker processes")
-        pool = ProcessPool(workers, Path(scenario_path), Path(detector_path), margin, loader)
+        pool = ProcessPool(
+            workers, Path(scenario_path), Path(detector_path), margin, loader, settings.lidar
+        )
     result = SearchResult([], [], space)
     k = settings.seeds_per_point
     n_points = settings.budget // k
@@ -210,6 +225,8 @@ def _identity(
     space: SearchSpace,
 ) -> dict[str, Any]:
     found = {k: v for k, v in asdict(settings).items() if k != "budget"}
+    if not settings.lidar:
+        del found["lidar"]  # folders of searches made before --lidar existed still resume
     found["formats"] = list(settings.formats)
     found["keys"] = list(space.paths)
     found["margin"] = {**asdict(margin), "classes": list(margin.classes)}
@@ -378,20 +395,18 @@ def _write_outputs(
     failures = result.failures
     files = ["evaluations.jsonl", "evaluations.csv", "boundaries.json", "failures/"]
     if failures:
-        values = region_values(space, [r["params"] for r in failures], found)
+        box = envelope(space, [r["params"] for r in failures], found)
         text = rewrite_scenario(
             scenario_path,
-            values,
+            box.values(space),
             name=f"{scenario.name}-failure-region"[:64],
             description=f"Where scenegen search found {len(failures)} failures of the detector.",
             frames=max(len(failures), 1),
         )
-        try:
-            load_scenario_text(text, str(out_dir / "failure_region.yaml"))
-        except ScenegenError as exc:  # a rewrite the loader refuses is a bug here, not input
-            raise ScenegenError(f"the generated failure region does not load: {exc}") from exc
-        atomic_write_bytes(out_dir / "failure_region.yaml", text.encode("utf-8"))
+        _write_region(out_dir / "failure_region.yaml", text)
         files.append("failure_region.yaml")
+        _write_clusters(result, settings, scenario_path, scenario, out_dir, found, box)
+        files.append("failure_regions/")
         if "kitti" in settings.formats:
             from scenegen.io.preview import save_contact_sheet
 
@@ -413,3 +428,76 @@ def _write_outputs(
         "keys": [d.describe() for d in space.dimensions],
         "files": [*files, "summary.json"],
     }
+
+
+def _write_region(path: Path, text: str) -> None:
+    try:
+        load_scenario_text(text, str(path))
+    except ScenegenError as exc:  # a rewrite the loader refuses is a bug here, not input
+        raise ScenegenError(f"the generated failure region {path} does not load: {exc}") from exc
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _write_clusters(
+    result: SearchResult,
+    settings: SearchSettings,
+    scenario_path: Path,
+    scenario: Scenario,
+    out_dir: Path,
+    found: list[list[Boundary]],
+    envelope_box: Box,
+) -> None:
+    """``failure_regions/``: a scenario per failure cluster and ``index.json``; both
+    report how many of the search's renders fell in each box, and failed, against the
+    same for the envelope (``failure_region.yaml``)."""
+
+    def share(box: Box) -> dict[str, int]:
+        # what the search itself saw inside the box (its points are not uniform)
+        inside = [r for r in result.rows if box.contains(r["params"])]
+        return {
+            "renders_inside": len(inside),
+            "failing_inside": sum(bool(r["failure"]) for r in inside),
+        }
+
+    failures = result.failures
+    position = {row["evaluation"]: i for i, row in enumerate(failures)}
+    bisected = {
+        position[b["evaluation"]]: boundaries
+        for b, boundaries in zip(result.boundaries, found, strict=True)
+    }
+    clusters = cluster_failures(
+        result.space, [r["params"] for r in failures], settings.cell_bins, bisected
+    )
+    entries = []
+    for n, cluster in enumerate(clusters, start=1):
+        name = f"region_{n:02d}.yaml"
+        members = [failures[i] for i in cluster.members]
+        text = rewrite_scenario(
+            scenario_path,
+            cluster.box.values(result.space),
+            name=f"{scenario.name}-failure-region-{n:02d}"[:64],
+            description=f"Failure cluster {n} of {len(clusters)} of scenegen search: "
+            f"{len(members)} failing renders in {len(cluster.cells)} cells.",
+            frames=len(members),
+        )
+        _write_region(out_dir / "failure_regions" / name, text)
+        entries.append(
+            {
+                "file": name,
+                "failing_renders": len(members),
+                "evaluations": [r["evaluation"] for r in members],
+                "cells": [list(c) for c in cluster.cells],
+                "box": cluster.box.to_json(),
+                **share(cluster.box),
+            }
+        )
+    index = {
+        "cell_bins": settings.cell_bins,
+        "failing_renders": len(failures),
+        "regions": entries,
+        "envelope": {"file": "../failure_region.yaml", **share(envelope_box)},
+    }
+    atomic_write_bytes(
+        out_dir / "failure_regions" / "index.json", (json.dumps(index, indent=2) + "\n").encode()
+    )

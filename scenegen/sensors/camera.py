@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scenegen.frame import Calibration
-from scenegen.sensors.gl import import_pyrender
+from scenegen.sensors.gl import GLContext, import_pyrender
 from scenegen.sensors.gl_gbuffer import GBufferPass, clip_from_cam
 from scenegen.world.types import GROUND_SEMANTICS, MATERIALS, SEMANTIC_IDS, World
 
@@ -143,9 +143,10 @@ class CameraRenderer:
     Not thread-safe. Call :meth:`close` (or use as a context manager) to free the context.
     """
 
-    def __init__(self) -> None:
-        self._pyrender = import_pyrender()
-        self._context = None  # pyrender's OffscreenRenderer, used only for its GL context
+    def __init__(self, egl_device: int | None = None) -> None:
+        import_pyrender()
+        self.egl_device = egl_device  # None: the GL platform's default device
+        self._context: GLContext | None = None
         self._pass = None
         self._size: tuple[int, int] | None = None
 
@@ -157,7 +158,7 @@ class CameraRenderer:
 
     def close(self) -> None:
         if self._context is not None:
-            self._context._platform.make_current()
+            self._context.make_current()
             if self._pass is not None:
                 self._pass.delete()
             self._context.delete()
@@ -168,11 +169,10 @@ class CameraRenderer:
     def _ensure_context(self, width: int, height: int) -> GBufferPass:
         if self._context is None or self._size != (width, height):
             self.close()
-            self._context = self._pyrender.OffscreenRenderer(width, height)
-            self._context._platform.make_current()
+            self._context = GLContext(width, height, self.egl_device)
             self._pass = GBufferPass(width, height)
             self._size = (width, height)
-        self._context._platform.make_current()
+        self._context.make_current()
         return self._pass
 
     def render(self, world: World, calibration: Calibration) -> GBuffer:

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from scenegen.errors import ScenegenError
@@ -49,8 +50,44 @@ info = {
     "ok": bool((color[24, 32] == (7, 8, 9)).all() and abs(depth[24, 32] - 2.5) < 1e-3),
 }
 r.delete()
+info["egl_devices"] = []
+import os
+if os.environ.get("PYOPENGL_PLATFORM") == "egl":
+    try:
+        from pyrender.platforms import egl as pe
+        for device in pe.query_devices():
+            handle = device._display  # pyrender keeps the EGLDeviceEXT under this name
+            ext = pe._eglQueryDeviceStringEXT(handle, 0x3055) if handle is not None else None
+            drm = pe._eglQueryDeviceStringEXT(handle, 0x3233) if handle is not None else None
+            info["egl_devices"].append(
+                [(ext or b"").decode(errors="replace"), (drm or b"").decode(errors="replace")]
+            )
+    except Exception:
+        pass
 print("SCENEGEN_GL " + json.dumps(info))
 """
+# EGL_EXT_device_query: a software rasteriser (llvmpipe) advertises this extension.
+_SOFTWARE_DEVICE_EXTENSION = "EGL_MESA_device_software"
+# pyrender's EGL platform reads this variable when no device is passed to it.
+EGL_DEVICE_VARIABLE = "EGL_DEVICE_ID"
+
+
+@dataclass(frozen=True)
+class EGLDevice:
+    """One EGL device as the probe saw it: its index in ``eglQueryDevicesEXT`` order (the
+    ``EGL_DEVICE_ID`` numbering), its extension string and its DRM device file (empty
+    where the driver does not say)."""
+
+    index: int
+    extensions: str
+    drm_file: str = ""
+
+    @property
+    def is_gpu(self) -> bool:
+        """Not Mesa's software rasteriser; an empty extension string (the query failed)
+        is not counted as a GPU."""
+        names = self.extensions.split()
+        return bool(names) and _SOFTWARE_DEVICE_EXTENSION not in names
 
 
 class GLBackendError(ScenegenError):
@@ -63,6 +100,14 @@ class GLBackend:
     renderer: str
     vendor: str
     version: str
+    egl_devices: tuple[EGLDevice, ...] = ()
+
+    @property
+    def gpu_devices(self) -> tuple[int, ...]:
+        """EGL device indices (``EGL_DEVICE_ID`` numbering) of the GPUs, in EGL's order."""
+        if self.name != "egl":
+            return ()
+        return tuple(device.index for device in self.egl_devices if device.is_gpu)
 
     @property
     def kind(self) -> str:
@@ -94,7 +139,10 @@ def probe_backend(name: str, timeout_s: float = 60.0) -> GLBackend | str:
             info = json.loads(line[len("SCENEGEN_GL ") :])
             if not info.pop("ok"):
                 return f"rendered a wrong image on {info['renderer']}"
-            return GLBackend(name=name, **info)
+            devices = tuple(
+                EGLDevice(i, ext, drm) for i, (ext, drm) in enumerate(info.pop("egl_devices", ()))
+            )
+            return GLBackend(name=name, egl_devices=devices, **info)
     lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else f"exit status {proc.returncode}"
 
@@ -147,3 +195,81 @@ def import_pyrender():
     import pyrender
 
     return pyrender
+
+
+def egl_device_for_worker(
+    worker_index: int, gpu_devices: tuple[int, ...], env: Mapping[str, str]
+) -> int | None:
+    """The EGL device worker ``worker_index`` (0-based) renders on.
+
+    ``gpu_devices``: the EGL indices of the machine's GPUs (:attr:`GLBackend.gpu_devices`);
+    ``env``: the environment the batch was started with. An ``EGL_DEVICE_ID`` there pins
+    every worker to that device (the user chose it); otherwise the GPUs are dealt in turn,
+    worker ``k`` on ``gpu_devices[k % N]``, so N workers on N GPUs get one GPU each.
+    ``None`` (the platform's default device) on a machine without GPUs.
+    """
+    if worker_index < 0:
+        raise ValueError(f"worker_index must be >= 0, got {worker_index}")
+    pinned = env.get(EGL_DEVICE_VARIABLE, "").strip()
+    if pinned:
+        if not pinned.isdigit():
+            raise GLBackendError(
+                f"{EGL_DEVICE_VARIABLE}={pinned!r}: expected an EGL device index (0, 1, ...)"
+            )
+        return int(pinned)
+    if not gpu_devices:
+        return None
+    return gpu_devices[worker_index % len(gpu_devices)]
+
+
+def worker_environment(egl_device: int | None) -> dict[str, str]:
+    """Environment variables a worker that renders on ``egl_device`` sets before it opens
+    GL: ``EGL_DEVICE_ID``, which pyrender's EGL platform (and any renderer the worker
+    starts without a device) reads; nothing for the default device."""
+    return {} if egl_device is None else {EGL_DEVICE_VARIABLE: str(egl_device)}
+
+
+class GLContext:
+    """An offscreen GL context of ``width`` x ``height``; current after creation.
+
+    ``egl_device`` chooses the EGL device by index (``EGL_DEVICE_ID`` numbering); ``None``
+    leaves the choice to pyrender (its ``EGL_DEVICE_ID`` variable, else device 0) or to
+    OSMesa. An explicit device needs the EGL backend.
+    """
+
+    def __init__(self, width: int, height: int, egl_device: int | None = None) -> None:
+        pyrender = import_pyrender()
+        self.egl_device = egl_device
+        self._renderer = None
+        self._platform = None
+        if egl_device is None:
+            self._renderer = pyrender.OffscreenRenderer(width, height)
+            self._platform = self._renderer._platform
+            return
+        platform_name = os.environ.get("PYOPENGL_PLATFORM", "")
+        if platform_name != "egl":
+            raise GLBackendError(
+                f"EGL device {egl_device} was asked for, but the GL backend is "
+                f"{platform_name or 'unset'!r}; choose the egl backend (--gl egl)"
+            )
+        from pyrender.platforms import egl
+
+        devices = egl.query_devices()
+        if not 0 <= egl_device < len(devices):
+            raise GLBackendError(
+                f"EGL device {egl_device} does not exist: this machine has {len(devices)} "
+                f"EGL device{'s' if len(devices) != 1 else ''} (0-{len(devices) - 1})"
+            )
+        self._platform = egl.EGLPlatform(width, height, device=devices[egl_device])
+        self._platform.init_context()
+        self._platform.make_current()
+
+    def make_current(self) -> None:
+        self._platform.make_current()
+
+    def delete(self) -> None:
+        if self._renderer is not None:
+            self._renderer.delete()
+        elif self._platform is not None:
+            self._platform.delete_context()
+        self._renderer = self._platform = None

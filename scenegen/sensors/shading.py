@@ -20,8 +20,6 @@ normal is the world's up axis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
@@ -32,78 +30,23 @@ from scenegen.sensors.pixel_grid import PixelGrid as PixelGrid  # re-exported
 from scenegen.sensors.pixel_grid import SurfacePixels
 from scenegen.sensors.raycast import WorldRaycaster
 from scenegen.sensors.settled_snow import settled_snow_share
+from scenegen.sensors.shading_model import (
+    HIGHLIGHT_GAIN,
+    LAMP_CANDELA_TO_RELATIVE,
+    LAMP_MIN_DIST2_M2,
+    SKY_TERM_UP_WEIGHT,
+    SPOT_EDGE_SHARPNESS,
+    FrameLighting,
+    check_shading_backend,
+    shading_lamps,
+    sky_radiance,
+)
+from scenegen.sensors.shading_model import SHADING_BACKENDS as SHADING_BACKENDS  # re-exported
+from scenegen.sensors.shading_model import SkyLight as SkyLight  # re-exported
+from scenegen.sensors.shading_model import sky_light as sky_light  # re-exported
 from scenegen.sensors.sun_shadows import sun_visibility
 from scenegen.sensors.textures import apply_textures
 from scenegen.world.types import World
-
-MAX_LAMPS = 16
-
-
-@dataclass(frozen=True)
-class SkyLight:
-    """Illumination levels derived from sun elevation and clouds (relative units)."""
-
-    sun_irradiance: float
-    sun_color: np.ndarray  # (3,) float32
-    sky_irradiance: float
-    sky_zenith_rgb: np.ndarray  # (3,) radiance of the sky straight up
-    sky_horizon_rgb: np.ndarray  # (3,) radiance of the sky at the horizon
-
-    @property
-    def airlight_rgb(self) -> np.ndarray:
-        """Radiance that fog scatters towards the camera: the horizon sky's."""
-        return self.sky_horizon_rgb
-
-
-# Relative units: 1.0 is a white surface under a clear midday sun and sky, about 10^4 lux
-# of the lamp model (candela x 1e-4 / d^2). A moonless night sky under urban skyglow gives
-# 0.1-1 lux (Kyba et al., "Cloud coverage acts as an amplifier for ecological light
-# pollution in urban ecosystems", PLoS ONE 6(3), 2011: overcast city skies are several
-# times brighter than clear ones); the end of civil twilight (sun at -6 deg) about 3 lux.
-CLEAR_SKY_DIFFUSE = 0.135
-OVERCAST_EXTRA_DIFFUSE = 0.42
-NIGHT_SKY_IRRADIANCE = 2e-5
-NIGHT_SKY_CLOUD_GAIN = 2.0  # overcast skies reflect the city's light back down
-CIVIL_DUSK_SKY_IRRADIANCE = 3e-4
-# Radiance colours of the night sky: clear, a deep blue; overcast, skyglow lit from below.
-NIGHT_SKY_CLEAR_RGB = np.array([0.25, 0.35, 0.8], np.float32)
-NIGHT_SKY_GLOW_RGB = np.array([1.0, 0.72, 0.48], np.float32)
-
-
-def sky_light(sun_elevation_deg: float, cloud_cover: float) -> SkyLight:
-    """Sun and sky levels for a sun elevation (degrees) and a cloud cover in [0, 1].
-
-    Above 6 deg of sun elevation the sky is the day's; below -6 deg it is the night's
-    (skyglow and twilight, hundreds to thousands of times darker), blended linearly in
-    between.
-    """
-    elev = float(sun_elevation_deg)
-    cloud = float(np.clip(cloud_cover, 0.0, 1.0))
-    # Direct sun fades with air mass near the horizon and is cut by clouds.
-    day = float(np.clip((elev + 6.0) / 12.0, 0.0, 1.0))  # 0 at -6 deg (civil dusk), 1 at +6
-    sun = max(0.0, 1.0 - np.exp(-max(elev, 0.0) / 4.0)) * (1.0 - 0.85 * cloud)
-    low = float(np.clip(1.0 - elev / 25.0, 0.0, 1.0))  # warmth of a low sun
-    sun_color = np.array([1.0, 0.93 - 0.25 * low, 0.85 - 0.45 * low], np.float32)
-    # Night: skyglow, brighter under clouds, plus the last of the twilight down to -12 deg.
-    twilight = CIVIL_DUSK_SKY_IRRADIANCE * float(np.clip((elev + 12.0) / 6.0, 0.0, 1.0)) ** 2
-    night = NIGHT_SKY_IRRADIANCE * (1.0 + NIGHT_SKY_CLOUD_GAIN * cloud) + twilight
-    # Clear-sky diffuse light is ~16 % of the global horizontal irradiance with the sun at
-    # 45 deg (Erbs, Klein & Duffie, Solar Energy 28(4), 1982: diffuse fraction at a
-    # clearness index of 0.75), so shadows keep about a fifth of the sunlit level;
-    # under full overcast the diffuse sky is all the light there is.
-    sky = day * (CLEAR_SKY_DIFFUSE + OVERCAST_EXTRA_DIFFUSE * cloud) + (1.0 - day) * night
-    blue = np.array([0.35, 0.55, 1.0], np.float32)
-    grey = np.array([0.75, 0.78, 0.82], np.float32)
-    night_rgb = (1 - cloud) * NIGHT_SKY_CLEAR_RGB + cloud * NIGHT_SKY_GLOW_RGB
-    zenith = ((1 - cloud) * blue + cloud * grey) * (0.91 * day) + (1 - day) * night * night_rgb
-    dusk = np.array([1.0, 0.55, 0.30], np.float32)
-    horizon_day = (1 - cloud) * np.array([0.85, 0.9, 1.0], np.float32) + cloud * grey
-    dusk_weight = float(np.clip(1.0 - abs(elev) / 8.0, 0.0, 1.0)) * (1 - cloud)
-    # The horizon glows more than the zenith at night: the city's light scattered low.
-    horizon = ((1 - dusk_weight) * horizon_day + dusk_weight * dusk) * (1.112 * day) + (1 - day) * (
-        1.2 * night
-    ) * night_rgb
-    return SkyLight(sun, sun_color, sky, zenith.astype(np.float32), horizon.astype(np.float32))
 
 
 def _one_sided_gradient(z: np.ndarray, axis: int) -> np.ndarray:
@@ -152,26 +95,6 @@ def normals_from_depth(depth_m: np.ndarray, grid: PixelGrid) -> tuple[np.ndarray
     return nx, ny, nz
 
 
-def sky_radiance(
-    grid: PixelGrid, R_world_from_cam: np.ndarray, light: SkyLight, sun_dir_world: np.ndarray
-) -> np.ndarray:
-    """Radiance ``(H, W, 3)`` of the sky along each pixel ray: a horizon-to-zenith
-    gradient and a glow around the sun, evaluated at quarter resolution (it is smooth).
-    The sun's disc and glare are the lens's business (:mod:`scenegen.effects.glare`)."""
-    h, w = grid.a.shape
-    a, b = grid.a[::4, ::4], grid.b[::4, ::4]
-    R = R_world_from_cam.astype(np.float32)
-    d = [R[i, 0] * a + R[i, 1] * b + R[i, 2] for i in range(3)]
-    inv = 1.0 / np.sqrt(d[0] ** 2 + d[1] ** 2 + d[2] ** 2)
-    up = np.sqrt(np.clip(d[2] * inv, 0.0, 1.0))[..., None]
-    cos_sun = (d[0] * sun_dir_world[0] + d[1] * sun_dir_world[1] + d[2] * sun_dir_world[2]) * inv
-    glow = (0.6 * light.sun_irradiance) * np.exp((cos_sun - 1.0) * 40.0)
-    small = (1 - up) * light.sky_horizon_rgb + up * light.sky_zenith_rgb
-    small = small + glow[..., None] * light.sun_color
-    sky = cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    return sky
-
-
 def _lamp_irradiance(
     points_half: tuple[np.ndarray, ...],
     normals_half: tuple[np.ndarray, ...],
@@ -184,17 +107,18 @@ def _lamp_irradiance(
     ``points_half`` (zero where not ``valid_half``): float32 ``(H, W, 4)``, rgb and a
     zero fourth channel (the layout :func:`shade` works in)."""
     h, w = shape
-    px, py, pz = points_half
-    nx, ny, nz = normals_half
-    # The lamps nearest the camera matter most; cap their number to bound the cost.
-    lights = sorted(world.lights, key=lambda lamp: float(np.hypot(*lamp.position_world[:2])))
+    # Only surface pixels are lit: the lamps are evaluated on those alone (the sky, often
+    # a third of a night frame, is zero anyway).
+    where = np.flatnonzero(valid_half)
+    px, py, pz = (np.take(c, where) for c in points_half)
+    nx, ny, nz = (np.take(c, where) for c in normals_half)
     R, t = T_cam_from_world[:3, :3], T_cam_from_world[:3, 3]
     # Lamps of one colour share a gain image; the colour is applied once per group.
     gains: dict[tuple[float, ...], np.ndarray] = {}
     dx, dy, dz = (np.empty_like(px) for _ in range(3))
     dist2, inv, tmp = (np.empty_like(px) for _ in range(3))
     one, zero = np.float32(1.0), np.float32(0.0)
-    for lamp in lights[:MAX_LAMPS]:
+    for lamp in shading_lamps(world):
         lx, ly, lz = (R @ np.asarray(lamp.position_world) + t).astype(np.float32)
         np.subtract(lx, px, out=dx)
         np.subtract(ly, py, out=dy)
@@ -202,7 +126,7 @@ def _lamp_irradiance(
         np.multiply(dx, dx, out=dist2)
         dist2 += np.multiply(dy, dy, out=tmp)
         dist2 += np.multiply(dz, dz, out=tmp)
-        np.maximum(dist2, np.float32(0.25), out=dist2)
+        np.maximum(dist2, np.float32(LAMP_MIN_DIST2_M2), out=dist2)
         np.sqrt(dist2, out=inv)
         np.divide(one, inv, out=inv)
         dx *= inv
@@ -214,7 +138,7 @@ def _lamp_irradiance(
         np.maximum(lambert, zero, out=lambert)
         np.minimum(lambert, one, out=lambert)
         gain = np.divide(lambert, dist2, out=lambert)
-        gain *= np.float32(lamp.intensity_cd * 1e-4)  # 1e-4: candela to relative units
+        gain *= np.float32(lamp.intensity_cd * LAMP_CANDELA_TO_RELATIVE)
         if lamp.direction_world is not None:
             ax, ay, az = (R @ np.asarray(lamp.direction_world)).astype(np.float32)
             norm = np.sqrt(ax * ax + ay * ay + az * az)
@@ -225,7 +149,7 @@ def _lamp_irradiance(
             cone += np.multiply(dz, az, out=tmp)
             cone *= np.float32(-1.0 / norm)
             cone -= np.float32(cos_edge)
-            cone *= np.float32(1.0 / max(1.0 - cos_edge, 1e-3) * 3.0)
+            cone *= np.float32(1.0 / max(1.0 - cos_edge, 1e-3) * SPOT_EDGE_SHARPNESS)
             np.maximum(cone, zero, out=cone)
             np.minimum(cone, one, out=cone)
             gain *= cone
@@ -234,11 +158,12 @@ def _lamp_irradiance(
             gains[colour] += gain
         else:
             gains[colour] = gain
-    out = np.zeros((*px.shape, 4), np.float32)
-    zero = np.zeros_like(px)
+    lit = np.zeros((px.size, 4), np.float32)
     for colour, gain in gains.items():
-        out += cv2.merge([*(gain * np.float32(c) for c in colour), zero])
-    out[~valid_half] = 0
+        for c, value in enumerate(colour):
+            lit[:, c] += gain * np.float32(value)
+    out = np.zeros((*valid_half.shape, 4), np.float32)
+    np.put(out.view("V16")[..., 0], where, lit.view("V16")[:, 0])
     return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -265,11 +190,15 @@ def shade(
     calibration: Calibration,
     raycaster: WorldRaycaster | None,
     grid: PixelGrid | None = None,
+    backend: str = "numpy",
 ) -> tuple[np.ndarray, SkyLight]:
     """Linear radiance float32 ``(H, W, 3)`` for a rendered G-buffer.
 
     ``raycaster`` enables sun shadows (``None`` renders without shadows); ``grid`` may be
-    passed to reuse the per-pixel rays between frames of one camera.
+    passed to reuse the per-pixel rays between frames of one camera. ``backend`` is one
+    of ``SHADING_BACKENDS``: ``numpy`` (the default) or ``torch``
+    (:mod:`scenegen.sensors.shading_torch`: the same model on CUDA when present, else on
+    the CPU; equal within float32 rounding).
 
     Per pixel, ``radiance = albedo * (sky + sun + lamps) + highlight * sun_colour +
     emission`` (sky pixels: the sky's radiance). The scalar terms are computed on planar
@@ -277,24 +206,27 @@ def shade(
     (``cv2.transform``) on a 4-channel image whose last channel carries the highlight.
     """
     grid = grid or PixelGrid.of(calibration)
-    light = sky_light(world.sun_elevation_deg, world.cloud_cover)
-    T_cam_from_world = calibration.T_cam_from_world
-    T_world_from_cam = np.linalg.inv(T_cam_from_world)
-    R_cw = T_cam_from_world[:3, :3]
+    if backend != "numpy":
+        check_shading_backend(backend)
+        from scenegen.sensors.shading_torch import shade_torch
+
+        return shade_torch(gbuffer, world, calibration, raycaster, grid)
+    frame = FrameLighting.of(world, calibration)
+    light, T_cam_from_world, T_world_from_cam = (
+        frame.light, frame.T_cam_from_world, frame.T_world_from_cam
+    )  # fmt: skip
     depth = gbuffer.depth_m
     node_ids = gbuffer.node_ids
     nodes = gbuffer.nodes
     h, w = depth.shape
     valid = np.isfinite(depth)
     nx, ny, nz = normals_from_depth(depth, grid)
-    up = (R_cw @ np.array([0.0, 0.0, 1.0])).astype(np.float32)
+    up = frame.up_cam
     ground = np.take(nodes.is_ground, node_ids)
     has_ground = bool(ground.any())
     surface = SurfacePixels(depth, grid, (nx, ny, nz), ground if has_ground else None, up)
 
-    sun_dir = np.asarray(world.sun_direction_world, np.float64)
-    sun_dir /= np.linalg.norm(sun_dir)
-    sun_cam = (R_cw @ sun_dir).astype(np.float32)
+    sun_dir, sun_cam = frame.sun_dir_world, frame.sun_cam
     # Ground normals are the world's up axis: their dot products are constants.
     n_up = _dot3(nx, ny, nz, up)
     if has_ground:
@@ -306,12 +238,12 @@ def shade(
     )
     sky_tint = 0.5 * light.sky_zenith_rgb / max(float(light.sky_zenith_rgb.max()), 1e-6) + 0.5
     sky_term = n_up
-    sky_term *= np.float32(0.45)
-    sky_term += np.float32(0.55)
+    sky_term *= np.float32(SKY_TERM_UP_WEIGHT)
+    sky_term += np.float32(1.0 - SKY_TERM_UP_WEIGHT)
     sky_term *= np.float32(light.sky_irradiance)
 
     # Lighting that is computed at half resolution: lamps and sun shadows.
-    need_sun = light.sun_irradiance > 1e-4 and sun_dir[2] > 0
+    need_sun = frame.needs_sun
     need_half = bool(world.lights) or (need_sun and raycaster is not None)
     if need_half:
         z_half = np.where(valid[::2, ::2], depth[::2, ::2], np.float32(0.0))
@@ -348,7 +280,7 @@ def shade(
             grid, nodes.specular, node_ids, (nx, ny, nz), ground, up, sun_cam, ndotl
         )
         if highlight is not None:
-            highlight *= np.float32(2.0 * light.sun_irradiance)
+            highlight *= np.float32(HIGHLIGHT_GAIN * light.sun_irradiance)
 
     # Irradiance (rgb) and highlight as one 4-channel image, [sky, sun, highlight, 0]
     # times a 4x4 matrix: OpenCV's 4-to-4 channel transform is vectorised (4-to-3 is not).

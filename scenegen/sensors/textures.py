@@ -22,7 +22,7 @@ from functools import cache
 import cv2
 import numpy as np
 
-from scenegen.sensors.pixel_grid import SurfacePixels
+from scenegen.sensors.pixel_grid import PixelGrid, SurfacePixels
 from scenegen.world.data_files import asset_error, load_asset
 
 TEXTURES_FILE = "textures.yaml"
@@ -169,23 +169,34 @@ def texture_terms(
     for none) of surface points; the rgb multiplier is ``gray x (1 + tint, 1, 1 - tint)``.
 
     ``points_world``: float32 ``(3, N)`` world positions; ``footprint_m``: float32 ``(N,)``
-    size of each pixel on the surface (fades layers finer than it). A layer is evaluated
-    only where it has not faded out, which on a road seen at grazing angles is its near
-    part.
+    size of each pixel on the surface (fades layers finer than it).
     """
-    tile = noise_tile()
     u, v = (_UV_FROM_WORLD @ points_world).astype(np.float32)
+    return texture_terms_uv(texture, u, v, footprint_m)
+
+
+def texture_terms_uv(
+    texture: Texture, u: np.ndarray, v: np.ndarray, footprint_m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`texture_terms` at texture coordinates ``u, v`` (float32 ``(N,)`` metres,
+    ``_UV_FROM_WORLD`` of the world positions). A layer is evaluated only where it has not
+    faded out, which on a road seen at grazing angles is its near part."""
+    tile = noise_tile()
     gray = np.ones(u.shape, np.float32)
+    zero, one = np.float32(0.0), np.float32(1.0)
+    per_footprint = np.divide(one, footprint_m)  # one division, then products per layer
     for index, layer in enumerate(texture.layers):
         # Features below about a pixel are averaged away (a mip-map's job).
-        fade = np.float32(layer.scale_m) / footprint_m
+        fade = per_footprint * np.float32(layer.scale_m)
         fade -= np.float32(0.5)
-        np.clip(fade, 0.0, 1.0, out=fade)
+        np.maximum(fade, zero, out=fade)
+        np.minimum(fade, one, out=fade)
         fade *= np.float32(layer.amplitude)
-        where = np.flatnonzero(fade)
-        if where.size == u.size:
+        count = np.count_nonzero(fade)  # cheaper than finding where, when it is all or none
+        if count == u.size:
             gray += _sample(tile, u, v, layer.scale_m, index) * fade
-        elif where.size:
+        elif count:
+            where = np.flatnonzero(fade)
             values = _sample(tile, u[where], v[where], layer.scale_m, index)
             gray[where] += values * fade[where]
     if texture.streaks is not None:
@@ -195,10 +206,12 @@ def texture_terms(
         # slope there is about 2 pi / spacing (in noise units per metre).
         line = np.abs(coarse, out=coarse)
         line *= np.float32(-1.0 / (np.pi * s.width))
-        line += np.float32(1.0)
-        np.clip(line, 0.0, 1.0, out=line)
+        line += one
+        np.maximum(line, zero, out=line)
+        np.minimum(line, one, out=line)
         # A line narrower than the pixel footprint darkens the pixel only by its share.
-        line *= np.clip(np.float32(s.width * s.spacing_m) / footprint_m, 0.0, 1.0)
+        share = per_footprint * np.float32(s.width * s.spacing_m)
+        line *= np.minimum(share, one, out=share)
         line *= np.float32(-s.depth)
         line += np.float32(1.0)
         gray *= line
@@ -223,17 +236,54 @@ def texture_factor(
     return out
 
 
-def apply_textures(
-    albedo_px: np.ndarray,
-    texture_by_node: tuple[str | None, ...],
-    node_ids: np.ndarray,
-    surface: SurfacePixels,
-    T_world_from_cam: np.ndarray,
-) -> None:
-    """Multiply the textured nodes' pixels of ``albedo_px`` (float32 ``(H, W, C >= 3)``, in
-    place) by their texture; ``texture_by_node`` names each node's texture (or ``None``)."""
-    if not any(texture_by_node):
-        return
+def ray_dot(grid: PixelGrid, c: np.ndarray) -> np.ndarray:
+    """``c . (a, b, 1)`` per pixel for a constant 3-vector ``c``: float32 ``(H, W)``. ``a``
+    varies along the rows and ``b`` down the columns only, so this is an outer sum of a row
+    and a column (one pass over the image instead of three)."""
+    c = np.asarray(c, np.float32)
+    row = grid.a[0] * c[0]
+    column = grid.b[:, 0] * c[1] + c[2]
+    return np.add(row[None, :], column[:, None])
+
+
+def texture_coordinates(
+    surface: SurfacePixels, T_world_from_cam: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(u, v, footprint_m)``: float32 ``(H, W)`` texture coordinates (metres) and pixel
+    footprints on the surface of every pixel (meaningless on the sky).
+
+    Texture coordinates are affine in the world point, so in the camera point
+    ``z (a, b, 1)``: ``u = z (k . (a, b, 1)) + c`` with ``k, c`` of this camera pose, two
+    passes per coordinate over the image instead of a gather and a rotation per pixel.
+    The footprint is ``depth / fx``, stretched by the grazing angle.
+    """
+    grid = surface.grid
+    z = np.where(np.isfinite(surface.depth), surface.depth, np.float32(0.0))
+    R, t = T_world_from_cam[:3, :3], T_world_from_cam[:3, 3]
+    uv_from_cam = (_UV_FROM_WORLD.astype(np.float64) @ R).astype(np.float32)
+    uv_offset = (_UV_FROM_WORLD.astype(np.float64) @ t).astype(np.float32)
+    coords = []
+    for row, offset in zip(uv_from_cam, uv_offset, strict=True):
+        c = np.multiply(ray_dot(grid, row), z)
+        c += offset
+        coords.append(c)
+    nx, ny, nz = surface.normals
+    cos_incidence = nx * grid.a
+    cos_incidence += ny * grid.b
+    cos_incidence += nz
+    if surface.ground is not None:
+        np.copyto(cos_incidence, ray_dot(grid, surface.up), where=surface.ground)
+    np.abs(cos_incidence, out=cos_incidence)
+    cos_incidence *= grid.inv_ray_length
+    np.maximum(cos_incidence, np.float32(0.05), out=cos_incidence)
+    footprint = np.multiply(z, np.float32(1.0 / grid.fx))
+    footprint /= cos_incidence
+    return coords[0], coords[1], footprint
+
+
+def texture_kinds(texture_by_node: tuple[str | None, ...]) -> tuple[list[str], np.ndarray]:
+    """The textures a frame's nodes use (sorted names) and each node's texture as int8
+    ``1 + index`` into them (0: none); an unknown name is an error naming the asset file."""
     textures = load_textures()
     kinds = sorted({t for t in texture_by_node if t})
     unknown = [kind for kind in kinds if kind not in textures]
@@ -246,43 +296,38 @@ def apply_textures(
     if len(kinds) > 126:
         raise ValueError(f"at most 126 textures per frame, got {len(kinds)}")
     kind_by_node = np.array([kinds.index(t) + 1 if t else 0 for t in texture_by_node], np.int8)
+    return kinds, kind_by_node
+
+
+def apply_textures(
+    albedo_px: np.ndarray,
+    texture_by_node: tuple[str | None, ...],
+    node_ids: np.ndarray,
+    surface: SurfacePixels,
+    T_world_from_cam: np.ndarray,
+) -> None:
+    """Multiply the textured nodes' pixels of ``albedo_px`` (float32 ``(H, W, C >= 3)``, in
+    place) by their texture; ``texture_by_node`` names each node's texture (or ``None``)."""
+    if not any(texture_by_node):
+        return
+    kinds, kind_by_node = texture_kinds(texture_by_node)
+    textures = load_textures()
     kind_px = np.take(kind_by_node, node_ids).ravel()
-    # Every textured pixel at once, grouped by texture (a stable radix sort of small
-    # integers): one gather of the geometry instead of one per texture.
-    textured = np.flatnonzero(kind_px)
-    order = np.argsort(np.take(kind_px, textured), kind="stable")
-    where = np.take(textured, order)
-    bounds = np.searchsorted(np.take(kind_px, where), np.arange(1, len(kinds) + 2))
-    cam, n = surface.at(where)
-    R, t = T_world_from_cam[:3, :3].astype(np.float32), T_world_from_cam[:3, 3]
-    points = np.stack(
-        [
-            R[i, 0] * cam[0] + R[i, 1] * cam[1] + R[i, 2] * cam[2] + np.float32(t[i])
-            for i in range(3)
-        ]
-    )
-    # Pixel footprint on the surface: depth / fx, stretched by the grazing angle.
-    grid = surface.grid
-    a, b = np.take(grid.a, where), np.take(grid.b, where)
-    cos_incidence = np.abs(n[0] * a + n[1] * b + n[2]) * np.take(grid.inv_ray_length, where)
-    footprint = cam[2] / np.float32(grid.fx) / np.maximum(cos_incidence, np.float32(0.05))
-    gray = np.ones(where.size, np.float32)
-    tint = np.zeros(where.size, np.float32)
-    any_tint = False
-    for index, kind in enumerate(kinds):
-        part = slice(int(bounds[index]), int(bounds[index + 1]))
-        if part.start == part.stop:
-            continue
-        gray[part], kind_tint = texture_terms(textures[kind], points[:, part], footprint[part])
-        if kind_tint is not None:
-            tint[part] = kind_tint
-            any_tint = True
+    u, v, footprint = (c.ravel() for c in texture_coordinates(surface, T_world_from_cam))
     gray_px = np.ones(node_ids.size, np.float32)
-    np.put(gray_px, where, gray)
     tint_px = None
-    if any_tint:
-        tint_px = np.zeros(node_ids.size, np.float32)
-        np.put(tint_px, where, tint)
+    for index, kind in enumerate(kinds):
+        where = np.flatnonzero(kind_px == index + 1)
+        if where.size == 0:
+            continue
+        gray, tint = texture_terms_uv(
+            textures[kind], np.take(u, where), np.take(v, where), np.take(footprint, where)
+        )
+        np.put(gray_px, where, gray)
+        if tint is not None:
+            if tint_px is None:
+                tint_px = np.zeros(node_ids.size, np.float32)
+            np.put(tint_px, where, tint)
     gray_img = gray_px.reshape(node_ids.shape)
     if tint_px is None:
         for c in range(3):

@@ -19,6 +19,7 @@ from scenegen.world.assets import read_user_mesh
 from scenegen.world.context import BuildContext, WorldSpecError
 from scenegen.world.events import build_event
 from scenegen.world.placement import Footprint, ego_footprint
+from scenegen.world.randomize import colour_factors, light_scales, place_distractors, recolour
 from scenegen.world.road import RoadLayout, build_road, road_layout_from_spec
 from scenegen.world.scenery import build_scenery
 from scenegen.world.traffic import populate_group
@@ -39,6 +40,7 @@ class BuildReport:
     requested_by_class: dict[str, int] = field(default_factory=dict)
     placed_by_class: dict[str, int] = field(default_factory=dict)
     skipped_by_class: dict[str, int] = field(default_factory=dict)
+    distractors_skipped: int = 0  # randomize.distractors that found no free spot
     events_placed: tuple[str, ...] = ()
     events_skipped: tuple[str, ...] = ()
     face_count: int = 0
@@ -136,6 +138,10 @@ def build_world_parts(spec: SceneSpec) -> BuiltWorld:
         skipped[group.cls] += populate_group(ctx, group, traffic_rng)
         group_of_instance.update({p.obj.instance_id: group for p in ctx.placed[first:]})
 
+    randomize = spec.randomize
+    randomize_rng = spec.rng("randomize_world")
+    distractors_skipped = place_distractors(ctx, randomize.distractors, randomize_rng)
+
     street_lights: list[Light] = []
     if ctx.is_night:
         street_lights = lamps.street_lamp_lights(scenery.lamp_heads_world)
@@ -143,6 +149,9 @@ def build_world_parts(spec: SceneSpec) -> BuiltWorld:
         ctx.lights.extend(lamps.ego_headlights())
     objects.extend(ctx.scenery)
     objects.extend(p.obj for p in ctx.placed)
+    if randomize.colour_jitter > 0:
+        recolour(objects, colour_factors(randomize.colour_jitter, randomize_rng))
+    light_level, sun_colour = light_scales(randomize, randomize_rng)
     world = World(
         objects=objects,
         lights=ctx.lights,
@@ -154,6 +163,8 @@ def build_world_parts(spec: SceneSpec) -> BuiltWorld:
         is_night=environment.is_night,
         road_wetness=environment.weather.road_wetness,
         snow_rate_mm_h=environment.weather.snow_rate_mm_h,
+        light_level_scale=light_level,
+        sun_colour_scale_rgb=sun_colour,
     )
     placed = Counter(p.obj.class_name for p in ctx.placed if p.obj.event is None)
     report = BuildReport(
@@ -161,6 +172,7 @@ def build_world_parts(spec: SceneSpec) -> BuiltWorld:
         requested_by_class=dict(requested),
         placed_by_class=dict(placed),
         skipped_by_class={cls: n for cls, n in skipped.items() if n},
+        distractors_skipped=distractors_skipped,
         events_placed=tuple(events_placed),
         events_skipped=tuple(events_skipped),
         face_count=sum(len(part.mesh.faces) for obj in objects for part in obj.parts),

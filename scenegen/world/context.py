@@ -40,6 +40,8 @@ class BuildContext:
     lights: list[Light] = field(default_factory=list)
     scenery: list[WorldObject] = field(default_factory=list)  # unlabelled event props
     lit: set[int] = field(default_factory=set)  # instance ids whose lamps light the scene
+    # Far end (road s, m) of the last vehicle parked on each kerb side (-1 right, +1 left).
+    parked_row_end_s: dict[int, float] = field(default_factory=dict)
 
     def make_actor(self, class_name: str, rng: np.random.Generator, **options) -> ActorModel:
         """A procedural actor, or the user's mesh for its class scaled to a sampled size.

@@ -2,7 +2,9 @@
 pedestrians on sidewalks or crossing, cyclists by the lane edge, animals on the verge.
 
 Each actor is placed by rejection sampling with a bounded budget; one that finds no
-free spot is skipped and counted.
+free spot is skipped and counted. How far ahead vehicles and sidewalk pedestrians stand
+follows the distance prior fitted to real labels, and parked vehicles line up in rows
+along the kerb (:mod:`scenegen.world.placement_priors`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from scenegen.frame import CLASS_NAMES
 from scenegen.scenario.spec import ActorGroupSpec
 from scenegen.world.actors import ActorModel
 from scenegen.world.context import BuildContext, WorldSpecError
+from scenegen.world.placement_priors import placement_priors
 
 PLACEMENT_TRIES = 40
 NEAR_S_M, FAR_S_M = 3.0, 80.0  # where actors go: mostly in front of the camera
+PARKED_FAR_S_M, SIDEWALK_FAR_S_M = 70.0, 60.0  # where a parked row or a walker may start
 VEHICLES = ("car", "van", "truck", "bus")
 PARKABLE = ("car", "van")
 PLACEMENTS = ("road", "sidewalk", "parked", "any")
@@ -32,9 +36,11 @@ class _Slot:
         moving: bool,
         gap_m: float = 0.0,
         margin_m: float = 0.3,
+        row_side: int | None = None,
     ) -> None:
         self.s, self.t, self.yaw, self.moving = s, t, yaw, moving
         self.gap_m, self.margin_m = gap_m, margin_m
+        self.row_side = row_side  # the kerb side of the parked row this slot extends
 
 
 def _moving_vehicle(ctx: BuildContext, model: ActorModel, rng: np.random.Generator) -> _Slot:
@@ -42,7 +48,7 @@ def _moving_vehicle(ctx: BuildContext, model: ActorModel, rng: np.random.Generat
     lane = int(rng.integers(layout.lanes))
     forward = layout.lane_is_forward(lane)
     near = 9.0 if lane == layout.ego_lane else -8.0
-    s = float(rng.uniform(near, FAR_S_M + 10.0))
+    s = placement_priors().distance.draw(rng, near, FAR_S_M + 10.0)
     t = layout.lane_center_t(lane) + float(rng.normal(0.0, 0.15))
     yaw = (0.0 if forward else np.pi) + float(rng.normal(0.0, 0.015))
     return _Slot(s, t, yaw, moving=True, gap_m=float(rng.uniform(1.5, 4.0)))
@@ -55,7 +61,14 @@ def _parked_vehicle(ctx: BuildContext, model: ActorModel, rng: np.random.Generat
         side = 1
     t = ctx.parking_t(side, model.dimensions_m[1]) + float(rng.uniform(-0.1, 0.1))
     yaw = (0.0 if side < 0 else np.pi) + float(rng.normal(0.0, 0.02))
-    return _Slot(float(rng.uniform(NEAR_S_M, 70.0)), t, yaw, moving=False, margin_m=0.4)
+    priors = placement_priors()
+    row_end_s = ctx.parked_row_end_s.get(side)
+    s = None
+    if row_end_s is not None and rng.random() >= priors.parked_rows.new_row_probability:
+        s = row_end_s + float(rng.uniform(*priors.parked_rows.gap_m)) + model.dimensions_m[0] / 2
+    if s is None or s > FAR_S_M:
+        s = priors.distance.draw(rng, NEAR_S_M, PARKED_FAR_S_M)
+    return _Slot(s, t, yaw, moving=False, margin_m=0.4, row_side=side)
 
 
 def _on_sidewalk(ctx: BuildContext, model: ActorModel, rng: np.random.Generator) -> _Slot:
@@ -70,7 +83,8 @@ def _on_sidewalk(ctx: BuildContext, model: ActorModel, rng: np.random.Generator)
     heading = float(rng.choice([0.0, np.pi])) + float(rng.normal(0.0, 0.2))
     if model.variant == "standing":
         heading = float(rng.uniform(-np.pi, np.pi))
-    return _Slot(float(rng.uniform(NEAR_S_M, 60.0)), t, heading, moving=model.variant == "walking")
+    s = placement_priors().distance.draw(rng, NEAR_S_M, SIDEWALK_FAR_S_M)
+    return _Slot(s, t, heading, moving=model.variant == "walking")
 
 
 def _crossing(ctx: BuildContext, model: ActorModel, rng: np.random.Generator) -> _Slot:
@@ -156,6 +170,8 @@ def populate_group(ctx: BuildContext, group: ActorGroupSpec, rng: np.random.Gene
             if ctx.is_free(footprint, slot.margin_m, slot.gap_m):
                 moving = slot.moving and (group.speed_m_s is None or group.speed_m_s > 0)
                 ctx.add(model, pose, footprint, moving=moving)
+                if slot.row_side is not None:
+                    ctx.parked_row_end_s[slot.row_side] = slot.s + model.dimensions_m[0] / 2
                 break
         else:
             skipped += 1

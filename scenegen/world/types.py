@@ -102,6 +102,10 @@ class World:
     is_night: bool = False
     road_wetness: float = 0.0
     snow_rate_mm_h: float = 0.0  # falling now, and settled on the ground (the camera's business)
+    # Domain randomisation of the light (scenegen.world.randomize): sun and sky levels and
+    # the sun's colour are scaled by these (1 = as the sun elevation and clouds give).
+    light_level_scale: float = 1.0
+    sun_colour_scale_rgb: tuple[float, float, float] = (1.0, 1.0, 1.0)
     # Where the road surface is, for effects and depth on real frames: z = 0 plane.
     ground_z_m: float = 0.0
 

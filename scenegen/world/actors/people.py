@@ -11,6 +11,7 @@ from scenegen.world.actors.common import (
     pick,
     v3,
 )
+from scenegen.world.actors.size_priors import size_prior
 from scenegen.world.meshes import PartsBuilder, beam, box, cylinder, ellipsoid
 
 CLOTHING: tuple[RGB, ...] = (
@@ -84,9 +85,10 @@ def _person(
 
 
 def build_pedestrian(rng: np.random.Generator, *, walking: bool | None = None) -> ActorModel:
-    """An adult (1.5-1.95 m) standing or mid-stride; legs, torso, arms, head."""
+    """An adult standing or mid-stride; legs, torso, arms, head. The height comes from
+    the class size prior; length and width follow from the pose."""
     walking = bool(rng.random() < 0.7) if walking is None else walking
-    height = float(rng.uniform(1.5, 1.95))
+    height = size_prior("pedestrian")[2].draw(rng)
     stride = float(rng.uniform(0.25, 0.45)) if walking else float(rng.uniform(0.0, 0.06))
     b = PartsBuilder()
     _person(b, rng, height, stride, pick(SKIN_TONES, rng), pick(CLOTHING, rng), pick(CLOTHING, rng))
@@ -180,6 +182,9 @@ def build_cyclist(rng: np.random.Generator) -> ActorModel:
             pick(CLOTHING, rng),
         )
     tail = [rear + v3(-r - 0.01, 0.0, 0.35)]
+    # Scaled as a whole to a height drawn from the class size prior: KITTI's few cyclist
+    # boxes say more about how tall a rider is than about a bike's proportions.
     lo, hi = b.bounds()
-    dims = (float(hi[0] - lo[0]), float(hi[1] - lo[1]), float(hi[2]))
+    scale = size_prior("cyclist")[2].draw(rng) / float(hi[2])
+    dims = (float(hi[0] - lo[0]) * scale, float(hi[1] - lo[1]) * scale, float(hi[2]) * scale)
     return finish(b, "cyclist", "riding", dims, [bar + v3(0.05, 0.0, 0.0)], tail)

@@ -13,10 +13,15 @@ from scenegen.world.actors.common import (
     pick,
     wheels,
 )
+from scenegen.world.actors.size_priors import draw_dimensions
 from scenegen.world.meshes import PartsBuilder, beam, box, prism_xz
 
+# A car drawn from the size prior at least this tall is an SUV, one shorter than this a hatchback.
+SUV_MIN_HEIGHT_M = 1.6
+HATCHBACK_MAX_LENGTH_M = 3.9
+
 _CAR_STYLES = {
-    # length, width, height ranges; cabin x-fractions (rear/front at belt, rear/front at roof)
+    # length, width, height ranges (used when a style is asked for); cabin x-fractions (rear/front at belt, rear/front at roof)
     "sedan": ((4.3, 4.9), (1.70, 1.90), (1.40, 1.52), (-0.33, 0.20, -0.20, 0.03)),
     "hatchback": ((3.6, 4.3), (1.60, 1.80), (1.42, 1.58), (-0.46, 0.18, -0.42, 0.00)),
     "suv": ((4.3, 4.9), (1.78, 1.90), (1.55, 1.75), (-0.47, 0.21, -0.45, 0.05)),
@@ -26,10 +31,20 @@ _CAR_STYLES = {
 def build_car(
     rng: np.random.Generator, *, style: str | None = None, hazard: bool = False
 ) -> ActorModel:
-    """Sedan, hatchback or SUV: body, glass cabin with pillars, roof, wheels, lamps."""
-    style = style or str(rng.choice(list(_CAR_STYLES), p=[0.45, 0.30, 0.25]))
-    l_rng, w_rng, h_rng, cabin = _CAR_STYLES[style]
-    l, w, h = (float(rng.uniform(*r)) for r in (l_rng, w_rng, h_rng))
+    """Sedan, hatchback or SUV: body, glass cabin with pillars, roof, wheels, lamps.
+
+    The size comes from the class size prior (real KITTI cars); the style follows from it
+    (tall: SUV, short: hatchback) unless ``style`` asks for one, which keeps the size inside
+    that style's ranges.
+    """
+    l, w, h = draw_dimensions("car", rng)
+    if style is None:
+        style = _style_of(l, h)
+    else:
+        l, w, h = (
+            float(np.clip(v, *r)) for v, r in zip((l, w, h), _CAR_STYLES[style][:3], strict=True)
+        )
+    cabin = _CAR_STYLES[style][3]
     paint = car_paint(rng)
     suv = style == "suv"
     radius = float(rng.uniform(0.35, 0.38) if suv else rng.uniform(0.29, 0.33))
@@ -100,6 +115,13 @@ def build_car(
     return finish(b, "car", style, (l, w, h), heads, tails)
 
 
+def _style_of(length_m: float, height_m: float) -> str:
+    """The body style that suits a car of this size."""
+    if height_m >= SUV_MIN_HEIGHT_M:
+        return "suv"
+    return "hatchback" if length_m < HATCHBACK_MAX_LENGTH_M else "sedan"
+
+
 def _hazard_lamps(b: PartsBuilder, l: float, w: float, z_front: float, z_rear: float) -> None:
     """Orange indicator lamps at the four corners (they glow day and night)."""
     for x0, x1, z0 in (
@@ -112,11 +134,7 @@ def _hazard_lamps(b: PartsBuilder, l: float, w: float, z_front: float, z_rear: f
 def build_van(rng: np.random.Generator, *, hazard: bool = False) -> ActorModel:
     """Panel van or minibus: boxy body with a raked windscreen."""
     variant = str(rng.choice(["panel", "minibus"]))
-    l, w, h = (
-        float(rng.uniform(4.6, 5.8)),
-        float(rng.uniform(1.85, 2.05)),
-        float(rng.uniform(1.9, 2.6)),
-    )
+    l, w, h = draw_dimensions("van", rng)
     paint = car_paint(rng) if rng.random() < 0.6 else jitter((0.82, 0.82, 0.82), rng)
     clearance, radius = 0.18, float(rng.uniform(0.33, 0.37))
     hood, waist = 0.42 * h, 0.50 * h
