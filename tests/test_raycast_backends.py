@@ -55,8 +55,12 @@ def test_warp_hits_match_open3d_on_a_full_sweep(scenario):
     both = hit_ref & hit
     close = np.abs(hits.t_hit[both] - reference.t_hit[both]) <= 1e-3
     assert close.mean() >= 0.999
-    # The same object and material is hit, and the same triangle's normal comes back.
-    assert np.mean(hits.geometry[both] == reference.geometry[both]) >= 0.999
+    # The same object and material is hit, and the same triangle's normal comes back. Where
+    # two surfaces touch (parked cars bumper to bumper, a kerb under a wheel) a ray can meet
+    # both at the same distance: either answer is right, but only at a tie.
+    other = both & (hits.geometry != reference.geometry)
+    assert np.mean(other[both]) <= 0.005
+    assert (np.abs(hits.t_hit[other] - reference.t_hit[other]) <= 1e-4).all()
     same_geometry = both & (hits.geometry == reference.geometry)
     cos = np.einsum("ij,ij->i", hits.normals[same_geometry], reference.normals[same_geometry])
     assert np.mean(np.abs(cos) > 0.999) >= 0.999
