@@ -147,6 +147,94 @@ def test_sensor_noise_is_poisson_gaussian_with_gain() -> None:
     assert dim.var() == pytest.approx(4.0 / e_white**2, rel=0.05)
 
 
+def _exact_shot_and_read_e(rng, mean_e: float, read_e: float, n: int) -> np.ndarray:
+    """Reference: exact Poisson photo-electrons plus Gaussian read noise, clipped at 0."""
+    return np.clip(rng.poisson(mean_e, n) + read_e * rng.standard_normal(n), 0.0, None)
+
+
+@pytest.mark.parametrize("mean_e", [0.5, 3.0, 9.9, 30.0, 100.0])
+def test_shot_and_read_noise_has_the_moments_of_exact_poisson_draws(mean_e: float) -> None:
+    # Poisson(m) + N(0, r^2): mean m, variance m + r^2, third central moment m (the
+    # Poisson's third cumulant). Compared with exact draws within 5 standard errors; from
+    # 10 e up a plain normal (third moment 0) is more than 5 standard errors off.
+    e_white, read, shape = 1000.0, 4.0, (400, 500, 3)
+    n = int(np.prod(shape))
+    img = np.full(shape, mean_e / e_white, np.float32)
+    noisy = apply_sensor_noise(
+        img, np.random.default_rng(11), read_noise_e=read, electrons_at_white=e_white
+    )
+    got = noisy.ravel().astype(np.float64) * e_white
+    ref = _exact_shot_and_read_e(np.random.default_rng(12), mean_e, read, n)
+    for x in (got, ref):
+        assert x.min() >= 0.0
+    for k in (1, 2, 3):
+        moments = []
+        for x in (got, ref):
+            d = x - x.mean() if k > 1 else x
+            moments.append(d**k)
+        stderr = np.sqrt(sum(m.var() for m in moments) / n)
+        assert abs(moments[0].mean() - moments[1].mean()) < 5 * stderr, k
+    if mean_e >= 30:
+        third = ((ref - ref.mean()) ** 3).mean()
+        assert third == pytest.approx(mean_e, rel=0.3)  # the skew the sampler must keep
+
+
+@pytest.mark.parametrize("mean_e", [0.3, 1.0, 3.0, 9.9, 30.0])
+@pytest.mark.parametrize("night", [False, True])
+def test_noisy_8bit_output_is_indistinguishable_from_exact_poisson(
+    mean_e: float, night: bool
+) -> None:
+    # The camera's own settings (KITTI_LIKE_ISP; the longest night exposure, x30, at the
+    # highest night gain, 800), through its tone curve to 8 bits: the histogram of codes
+    # against exact Poisson draws differs no more than two exact draws differ from each
+    # other, and the mean code by less than half a quantisation step.
+    from scenegen.effects import linear_to_srgb_u8
+    from scenegen.sensors.camera_effects import MAX_EXPOSURE_FACTOR, MAX_NIGHT_BRIGHTENING
+    from scenegen.sensors.isp import KITTI_LIKE_ISP
+
+    isp = KITTI_LIKE_ISP
+
+    factor, gain = (MAX_EXPOSURE_FACTOR, MAX_NIGHT_BRIGHTENING) if night else (1.0, 1.0)
+    e_white = isp.electrons_at_white * factor
+    shape = (400, 500, 3)
+    n = int(np.prod(shape))
+
+    def codes(lin: np.ndarray) -> np.ndarray:
+        lin = lin.reshape(shape).astype(np.float32)
+        return linear_to_srgb_u8(lin, exposure=1.0, tone_map="filmic", contrast=isp.contrast)
+
+    got = codes(
+        apply_sensor_noise(
+            np.full(shape, mean_e / e_white, np.float32),
+            np.random.default_rng(21),
+            exposure_gain=gain,
+            read_noise_e=isp.read_noise_e,
+            electrons_at_white=e_white,
+            full_well_e=isp.full_well_e,
+        )
+    )
+    refs = [
+        codes(
+            np.minimum(
+                _exact_shot_and_read_e(np.random.default_rng(s), mean_e, isp.read_noise_e, n),
+                isp.full_well_e,
+            )
+            * (gain / e_white)
+        )
+        for s in (22, 23)
+    ]
+
+    def hist(c: np.ndarray) -> np.ndarray:
+        return np.bincount(c.ravel(), minlength=256) / c.size
+
+    def total_variation(a: np.ndarray, b: np.ndarray) -> float:
+        return 0.5 * float(np.abs(hist(a) - hist(b)).sum())
+
+    assert total_variation(got, refs[0]) <= 1.5 * total_variation(refs[1], refs[0])
+    assert abs(float(got.mean()) - float(refs[0].mean())) < 0.5
+    assert float(got.std()) == pytest.approx(float(refs[0].std()), rel=0.01)
+
+
 def test_noise_is_relatively_stronger_when_gain_brightens_a_dark_scene() -> None:
     # Same output brightness: a bright scene at gain 1 vs a dark one at gain 16.
     bright = apply_sensor_noise(
