@@ -201,10 +201,12 @@ def test_each_method_finds_the_failure_box_of_an_analytic_objective(method):
         assert all(0.0 <= v <= 10.0 for v in step.point.values())
 
 
+@pytest.mark.parametrize("expand", [False, True])
 @pytest.mark.parametrize("method", METHODS)
-def test_methods_are_functions_of_their_seed(method):
+def test_methods_are_functions_of_their_seed(method, expand):
     def points(seed):
-        return [s.point for s in search_loop(make_method(method, SIX, seed, 4), SIX, analytic, 30)]
+        steps = search_loop(make_method(method, SIX, seed, 4), SIX, analytic, 30, expand=expand)
+        return [s.point for s in steps]
 
     assert points(3) == points(3)
     assert points(3) != points(4)
@@ -223,6 +225,51 @@ def test_cma_covers_many_more_failure_cells_than_random_on_the_box():
     # random lands in the 10 % box ~20 times in 200; CMA-ES keeps sampling inside it and
     # the repeat penalty moves it on to new cells
     assert cells["cma"] >= 3 * cells["random"], cells
+
+
+def test_expansion_probes_only_unseen_neighbours_of_earlier_failures():
+    steps = search_loop(make_method("qmc", SIX, 0, 4), SIX, analytic, 200, expand=True)
+    probes = [s for s in steps if s.origin == "expand"]
+    assert probes, "the box fails in ~10 % of the cube: some failure must be grown"
+    for probe in probes:
+        earlier = steps[: probe.index]
+        assert probe.cell not in {s.cell for s in earlier}  # a new cell every time
+        # one cell away, along one key, from a failure seen before it
+        assert any(
+            s.result.failure
+            and sum(abs(a - b) for a, b in zip(s.cell, probe.cell, strict=True)) == 1
+            for s in earlier
+        )
+    # at most one probe batch after each method batch: the method keeps half the budget
+    assert len(probes) <= len(steps) // 2 + 4
+
+
+def test_expansion_leaves_the_methods_own_points_unchanged():
+    plain = search_loop(make_method("qmc", SIX, 2, 4), SIX, analytic, 80)
+    grown = search_loop(make_method("qmc", SIX, 2, 4), SIX, analytic, 160, expand=True)
+    own = [s.point for s in grown if s.origin == "method"]
+    assert own == [s.point for s in plain][: len(own)] and len(own) >= 80
+
+
+@pytest.mark.parametrize("method", ["qmc", "random"])
+def test_expansion_finds_several_times_the_failure_cells(method):
+    def cells(expand: bool) -> float:
+        return np.mean(
+            [
+                len(
+                    failure_cells(
+                        search_loop(
+                            make_method(method, SIX, s, 4), SIX, analytic, 200, expand=expand
+                        )
+                    )
+                )
+                for s in range(3)
+            ]
+        )
+
+    # uniform points land in the box ~20 times in 200; its cells are connected, so the
+    # neighbours of a failing cell fail far more often than a fresh point does
+    assert cells(True) >= 2.5 * cells(False)
 
 
 def test_cma_leaves_numpys_global_generator_alone():

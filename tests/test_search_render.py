@@ -170,7 +170,7 @@ def test_resume_refuses_other_settings_and_a_new_search_refuses_a_used_folder(
     search(scenario_path, detector, tmp_path / "out", budget=4)
     with pytest.raises(InvalidInputError, match="not empty"):
         search(scenario_path, detector, tmp_path / "out", budget=4)
-    with pytest.raises(InvalidInputError, match=r"made with other settings \(method differ"):
+    with pytest.raises(InvalidInputError, match=r"made with other settings \(expand, method differ"):
         search(scenario_path, detector, tmp_path / "out", budget=4, method="random", resume=True)
 
 

@@ -102,6 +102,15 @@ def search(
     cell_bins: Annotated[
         int, typer.Option("--cell-bins", help="Bins per real key of the failure-cell grid.")
     ] = 4,
+    expand: Annotated[
+        bool | None,
+        typer.Option(
+            "--expand/--no-expand",
+            help="Grow every failure into its neighbouring cells with probe renders "
+            "(counted in the budget). Default: on for cma and bo, off for qmc and random.",
+            show_default=False,
+        ),
+    ] = None,
     boundaries: Annotated[
         int, typer.Option("--boundaries", help="Failures whose boundaries to bisect.")
     ] = 3,
@@ -173,6 +182,7 @@ def search(
             batch=batch,
             cell_bins=cell_bins,
             repeat_penalty=0.5,
+            expand=expand,
             boundaries=boundaries,
             tolerance=tolerance,
             formats=parse_formats(formats, None),

@@ -6,7 +6,9 @@ A run of budget ``B`` renders with ``K`` seeds per point evaluates ``B // K`` po
 random numbers), so margins differ by the searched values only; with ``fresh_seeds`` it is
 ``frame_seed(seed, e)``, a new scene per render (more varied failures, noisier search). The method is told the point's mean margin over
 its seeds (see :mod:`scenegen.search.loop` for the objective), and the point fails when
-any of its renders fails. Then the most severe failures of distinct cells are bisected
+any of its renders fails. With ``expand`` (the default for ``cma`` and ``bo``) every failure
+is also grown into its neighbouring cells by probe points (:mod:`scenegen.search.loop`),
+which count against the budget like the method's own. Then the most severe failures of distinct cells are bisected
 (:mod:`scenegen.search.boundary`; these renders are counted apart from the budget), and
 the output folder gets:
 
@@ -73,6 +75,13 @@ class SearchSettings:
     keys: tuple[str, ...] = ()
     fresh_seeds: bool = False
     lidar: bool = False  # simulate the scenario's LiDAR too (failing frames carry scans)
+    # grow failures into neighbouring cells (scenegen.search.loop); None: on for the
+    # optimisers (cma, bo), off for the baselines (qmc, random)
+    expand: bool | None = None
+
+    @property
+    def expands(self) -> bool:
+        return self.method in ("cma", "bo") if self.expand is None else self.expand
 
     def render_seed(self, point: int, repeat: int) -> int:
         """Base seed of repeat ``repeat`` of point ``point`` (see the module docstring)."""
@@ -182,6 +191,7 @@ def run_search(
     def on_step(step: Step) -> None:
         for row in recorded[step.index]:
             row["objective"], row["cell"] = step.objective, list(step.cell)
+            row["origin"] = step.origin
             if len(result.rows) >= len(_written):
                 table.append_row(out_dir, row)
                 _written.append(row["evaluation"])
@@ -201,6 +211,8 @@ def run_search(
             n_points,
             cell_bins=settings.cell_bins,
             repeat_penalty=settings.repeat_penalty,
+            expand=settings.expands,
+            probe_batch=settings.batch,
             on_step=on_step,
         )
         _bisect(result, pool, settings, on_progress)
@@ -227,6 +239,7 @@ def _identity(
     found = {k: v for k, v in asdict(settings).items() if k != "budget"}
     if not settings.lidar:
         del found["lidar"]  # folders of searches made before --lidar existed still resume
+    found["expand"] = settings.expands
     found["formats"] = list(settings.formats)
     found["keys"] = list(space.paths)
     found["margin"] = {**asdict(margin), "classes": list(margin.classes)}
@@ -424,6 +437,8 @@ def _write_outputs(
         "first_failure_render": first,
         "failure_cells": len(failure_cells(result.steps)),
         "cell_bins": settings.cell_bins,
+        "expand": settings.expands,
+        "probe_renders": sum(r.get("origin") == "expand" for r in result.rows),
         "boundary_renders": result.boundary_renders,
         "keys": [d.describe() for d in space.dimensions],
         "files": [*files, "summary.json"],

@@ -10,7 +10,8 @@ it), one column per searched key (``environment.weather.fog.visibility_m`` ...),
 (the frame margin, empty without relevant objects), ``failure`` (0/1), ``relevant_objects``,
 ``missed`` (``class@distance_m`` of each missed object, ``;``-separated), ``objective`` (what
 the method was told for the point), ``cell`` (grid cell, ``-``-joined bins) and ``replay``
-(the failure's scenario file, relative to the output folder).
+(the failure's scenario file, relative to the output folder) and ``origin`` (``method``,
+or ``expand`` for a neighbour probe of an earlier failure).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def write_csv(out_dir: Path, rows: Sequence[dict[str, Any]], keys: Sequence[str]
             "objective",
             "cell",
             "replay",
+            "origin",
         ]
     )
     for row in rows:
@@ -80,6 +82,7 @@ def write_csv(out_dir: Path, rows: Sequence[dict[str, Any]], keys: Sequence[str]
             + [row["relevant_objects"]]
             + [";".join(f"{m['class']}@{m['distance_m']:.1f}" for m in row["missed"])]
             + [f"{row['objective']:.6g}", "-".join(map(str, row["cell"])), row.get("replay") or ""]
+            + [row.get("origin", "method")]
         )
     path = out_dir / CSV_NAME
     atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
