@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,13 +57,35 @@ def checkpoint_path(given: Path | None) -> Path:
     return path
 
 
+def _spread(values: list) -> str:
+    """One figure, or the median and range of several (None: no failure, counted as never)."""
+    shown = [float("inf") if v is None else v for v in values]
+    if len(shown) == 1:
+        return "none" if shown[0] == float("inf") else f"{shown[0]:g}"
+    text = [("none" if v == float("inf") else f"{v:g}") for v in (min(shown), max(shown))]
+    median = statistics.median(shown)
+    return f"{'none' if median == float('inf') else f'{median:g}'} [{text[0]}-{text[1]}]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--space", type=Path, default=SPACE, help="scenario with a search: block")
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--seed", type=int, default=9)  # its scene passes in clear air
-    parser.add_argument("--methods", default="cma,bo,qmc,random")
+    parser.add_argument(
+        "--method-seeds",
+        type=int,
+        default=1,
+        help="repeat every method with this many method seeds (--seed, --seed + 1, ...; "
+        "the same scenes) and print the median and range of each figure",
+    )
+    parser.add_argument(
+        "--methods",
+        default="cma,cma-noexpand,bo,qmc,random,qmc+expand",
+        help="methods as scenegen search runs them (cma and bo grow failures, qmc and random "
+        "do not); NAME+expand / NAME-noexpand force it on / off",
+    )
     parser.add_argument("--out", type=Path, default=None, help="keep the runs here")
     args = parser.parse_args()
     configure_backend("auto")
@@ -77,39 +100,62 @@ def main() -> None:
     )
     root = args.out or Path(tempfile.mkdtemp(prefix="bench_search_"))
     rows = []
-    for method in args.methods.split(","):
-        settings = SearchSettings(
-            method=method,
-            budget=args.budget,
-            seed=args.seed,
-            qmc_sequence="halton",
-            boundaries=0,
-            formats=("kitti",),
-        )
-        started = time.perf_counter()
-        result = run_search(args.space, detector, checkpoint, settings, root / method, margin)
-        s = result.summary
-        rows.append(
-            {
-                "method": s["method"],
-                "renders": s["renders"],
-                "first_failure_render": s["first_failure_render"],
-                "failing_renders": s["failing_renders"],
-                "failure_cells": s["failure_cells"],
-                "seconds": round(time.perf_counter() - started, 1),
-            }
-        )
-        print(json.dumps(rows[-1]), flush=True)
+    for label in args.methods.split(","):
+        method, _, flag = label.replace("-noexpand", "+noexpand").partition("+")
+        expand = {"": None, "expand": True, "noexpand": False}[flag]
+        runs = []
+        for i in range(args.method_seeds):
+            settings = SearchSettings(
+                method=method,
+                expand=expand,
+                budget=args.budget,
+                seed=args.seed,
+                method_seed=None if i == 0 else args.seed + i,  # run 0: the plain --seed
+                qmc_sequence="halton",
+                boundaries=0,
+                formats=("kitti",),
+            )
+            started = time.perf_counter()
+            folder = root / (label if i == 0 else f"{label}_m{args.seed + i}")
+            s = run_search(args.space, detector, checkpoint, settings, folder, margin).summary
+            runs.append(
+                {
+                    "method": s["method"] + (" + expand" if s["expand"] else ""),
+                    "method_seed": args.seed + i,
+                    "renders": s["renders"],
+                    "first_failure_render": s["first_failure_render"],
+                    "failing_renders": s["failing_renders"],
+                    "failure_cells": s["failure_cells"],
+                    "probe_renders": s["probe_renders"],
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
+            print(json.dumps(runs[-1]), flush=True)
+        rows.append(runs)
     print()
+    many = args.method_seeds > 1
     print(
-        "| method | renders | first failure (render) | failing renders | distinct failure cells | s |"
+        f"{'median [min-max] over ' + str(args.method_seeds) + ' method seeds; ' if many else ''}"
+        f"first failure 'none': no failure in {args.budget} renders\n"
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(
-            f"| {r['method']} | {r['renders']} | {r['first_failure_render']} | "
-            f"{r['failing_renders']} | {r['failure_cells']} | {r['seconds']} |"
-        )
+    print(
+        "| method | renders | first failure (render) | failing renders | distinct failure cells "
+        "| probe renders | s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for runs in rows:
+        cells = [
+            _spread([r[key] for r in runs])
+            for key in (
+                "renders",
+                "first_failure_render",
+                "failing_renders",
+                "failure_cells",
+                "probe_renders",
+                "seconds",
+            )
+        ]
+        print(f"| {runs[0]['method']} | " + " | ".join(cells) + " |")
     print(f"\nruns kept in {root}")
 
 

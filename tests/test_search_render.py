@@ -170,8 +170,23 @@ def test_resume_refuses_other_settings_and_a_new_search_refuses_a_used_folder(
     search(scenario_path, detector, tmp_path / "out", budget=4)
     with pytest.raises(InvalidInputError, match="not empty"):
         search(scenario_path, detector, tmp_path / "out", budget=4)
-    with pytest.raises(InvalidInputError, match=r"made with other settings \(expand, method differ"):
+    with pytest.raises(
+        InvalidInputError, match=r"made with other settings \(expand, method differ"
+    ):
         search(scenario_path, detector, tmp_path / "out", budget=4, method="random", resume=True)
+
+
+def test_method_seed_moves_the_points_but_keeps_the_scenes(scenario_path, detector, tmp_path):
+    def rows(out, method_seed=None):
+        settings = SearchSettings(
+            method="random", budget=4, boundaries=0, formats=("kitti",), method_seed=method_seed
+        )
+        return run_search(scenario_path, detector, scenario_path, settings, out, MARGIN).rows
+
+    plain, same, other = rows(tmp_path / "a"), rows(tmp_path / "b", 0), rows(tmp_path / "c", 1)
+    assert [r["params"] for r in same] == [r["params"] for r in plain]  # default: --seed
+    assert [r["params"] for r in other] != [r["params"] for r in plain]
+    assert [r["seed"] for r in other] == [r["seed"] for r in plain]
 
 
 def test_cli_search_reports_bad_input_with_exit_code_2(scenario_path, tmp_path):

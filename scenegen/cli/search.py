@@ -66,6 +66,14 @@ def search(
     ] = False,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Render processes.")] = 1,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the method and of the scenes.")] = 0,
+    method_seed: Annotated[
+        int | None,
+        typer.Option(
+            "--method-seed",
+            help="Seed of the method alone (default: --seed): the same scenes, other points.",
+            show_default=False,
+        ),
+    ] = None,
     fresh_seeds: Annotated[
         bool,
         typer.Option("--fresh-seeds", help="A new scene per render instead of the same K scenes."),
@@ -178,6 +186,7 @@ def search(
             budget=budget,
             seeds_per_point=seeds_per_point,
             seed=seed,
+            method_seed=method_seed,
             qmc_sequence=qmc_sequence,
             batch=batch,
             cell_bins=cell_bins,

@@ -78,6 +78,9 @@ class SearchSettings:
     # grow failures into neighbouring cells (scenegen.search.loop); None: on for the
     # optimisers (cma, bo), off for the baselines (qmc, random)
     expand: bool | None = None
+    # seeds the method alone (None: ``seed``), so a benchmark can repeat a search of the
+    # same scenes with other random choices of the method
+    method_seed: int | None = None
 
     @property
     def expands(self) -> bool:
@@ -201,7 +204,11 @@ def run_search(
 
     _written: list[int] = [r["evaluation"] for rows in recorded.values() for r in rows]
     method = make_method(
-        settings.method, space, settings.seed, settings.batch, settings.qmc_sequence
+        settings.method,
+        space,
+        settings.seed if settings.method_seed is None else settings.method_seed,
+        settings.batch,
+        settings.qmc_sequence,
     )
     try:
         result.steps = search_loop(
@@ -240,6 +247,8 @@ def _identity(
     if not settings.lidar:
         del found["lidar"]  # folders of searches made before --lidar existed still resume
     found["expand"] = settings.expands
+    if settings.method_seed is None:
+        del found["method_seed"]
     found["formats"] = list(settings.formats)
     found["keys"] = list(space.paths)
     found["margin"] = {**asdict(margin), "classes": list(margin.classes)}
